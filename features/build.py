@@ -1,0 +1,155 @@
+"""Point-in-time features: each lead as it looked at its MQL moment, for training and scoring alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from features.config import DatasetConfig
+
+DAY_S = 86_400.0
+
+# Ordered: the first rule that matches a title wins ("Vice President" before "President", "Director
+# General" before "Director"). Titles are lower-cased and stripped of accents first.
+SENIORITY_RULES: list[tuple[str, str]] = [
+    ("student", r"\b(?:estudiante|student|becari[oa]|intern|internship|practicante|trainee)\b"),
+    ("vp", r"\b(?:vp|svp|evp|vice ?president\w*|vicepresident[ea]?)\b"),
+    (
+        "c_level",
+        r"\b(?:ceo|cto|cfo|coo|cmo|cio|chief|founder|co-?founder|fundador[a]?|cofundador[a]?"
+        r"|director[a]? general|president[ea]?|owner|propietari[oa]|dueno|duena|socio director"
+        r"|managing director|gerente general)\b",
+    ),
+    ("director", r"\b(?:director[a]?|head of|directeur)\b"),
+    ("manager", r"\b(?:manager|gerente|responsable|jef[ea]|team lead|lead|supervisor[a]?)\b"),
+    (
+        "individual",
+        r"\b(?:analista|analyst|ejecutiv[oa]|especialista|specialist|ingenier[oa]|engineer"
+        r"|consultor[a]?|consultant|asistente|assistant|representative|representante"
+        r"|coordinador[a]?|coordinator|tecnic[oa]|developer|desarrollador[a]?|administrativ[oa]"
+        r"|vendedor[a]?|agente|agent)\b",
+    ),
+]
+FREE_EMAIL_DOMAINS = (
+    r"^(?:gmail|googlemail|hotmail|yahoo|outlook|live|icloud|me|aol|msn|proton|protonmail|gmx"
+    r"|yandex|terra|uol|bol|prodigy|latinmail)\."
+)
+
+
+def seniority_from_title(titles: pd.Series) -> pd.Series:
+    """Seniority level read from free-text job titles (Spanish and English); missing where none is found."""
+    norm = (
+        titles.astype("str")
+        .where(titles.notna(), "")
+        .str.normalize("NFKD")
+        .str.encode("ascii", "ignore")
+        .str.decode("ascii")
+        .str.lower()
+    )
+    out = pd.Series(pd.NA, index=titles.index, dtype="str")
+    for level, pattern in SENIORITY_RULES:
+        hit = out.isna() & norm.str.contains(pattern, regex=True)
+        out = out.mask(hit, level)
+    return out
+
+
+def email_type(emails: pd.Series) -> pd.Series:
+    """'free' (gmail, hotmail...) or 'corporate' by domain; missing where there is no usable email."""
+    text = emails.astype("str").where(emails.notna(), "").str.strip().str.lower()
+    domain = text.str.rsplit("@", n=1).str[-1]
+    valid = text.str.contains("@", regex=False) & (domain.str.len() > 0)
+    kind = np.where(domain.str.contains(FREE_EMAIL_DOMAINS, regex=True), "free", "corporate")
+    return pd.Series(kind, index=emails.index, dtype="str").where(valid)
+
+
+def feature_columns(config: DatasetConfig) -> tuple[list[str], list[str]]:
+    """(categorical, numeric) feature names, in the order build_features returns them."""
+    cats = config.names_with_role("categorical")
+    if config.features.title_attribute:
+        cats = cats + ["seniority"]
+    if config.features.email_attribute:
+        cats = cats + ["email_type"]
+    nums = config.names_with_role("numeric") + ["days_created_to_mql", "mql_month"]
+    if config.activities is not None:
+        windows = config.features.windows
+        nums += [f"{t}_{w}d" for t in config.features.activity_types for w in windows]
+        nums += [f"activities_{w}d" for w in windows]
+        nums += ["distinct_types_90d", "days_since_last_activity", "engagement_recency_weighted", "velocity_7d_vs_30d"]
+    return cats, nums
+
+
+def build_features(leads: pd.DataFrame, activities: pd.DataFrame | None, *, config: DatasetConfig) -> pd.DataFrame:
+    """Feature table indexed by lead_id, as known at each lead's MQL moment (``mql_at``).
+
+    Activities after a lead's cutoff are never read, so the same function serves training and scoring.
+    PII columns are never features: only the email's domain kind is derived from the email.
+    Inputs are not modified.
+    """
+    cats, nums = feature_columns(config)
+    n = len(leads)
+    cutoff = leads["mql_at"].to_numpy(dtype="datetime64[ns]")
+    feats: dict[str, pd.Series | np.ndarray] = {}
+    for name in config.names_with_role("categorical"):
+        feats[name] = leads[name].astype("str").where(leads[name].notna()).to_numpy()
+    if config.features.title_attribute:
+        feats["seniority"] = seniority_from_title(leads[config.features.title_attribute]).to_numpy()
+    if config.features.email_attribute:
+        feats["email_type"] = email_type(leads[config.features.email_attribute]).to_numpy()
+    for name in config.names_with_role("numeric"):
+        feats[name] = leads[name].to_numpy(dtype=float)
+    created = leads["created_at"].to_numpy(dtype="datetime64[ns]")
+    feats["days_created_to_mql"] = (cutoff - created) / np.timedelta64(1, "s") / DAY_S
+    feats["mql_month"] = leads["mql_at"].dt.month.to_numpy(dtype=float)
+
+    if config.activities is not None:
+        feats.update(_activity_features(leads, activities, cutoff, config, n))
+
+    out = pd.DataFrame(feats, index=pd.Index(leads["lead_id"].to_numpy(), name="lead_id"))
+    for c in cats:
+        out[c] = out[c].astype("str").where(out[c].notna())
+    for c in nums:
+        out[c] = out[c].astype("float64")
+    return out[cats + nums]
+
+
+def _activity_features(
+    leads: pd.DataFrame, activities: pd.DataFrame | None, cutoff: np.ndarray, config: DatasetConfig, n: int
+) -> dict[str, np.ndarray]:
+    spec = config.features
+    if activities is None or activities.empty:
+        pos = np.empty(0, dtype=np.int64)
+        age = np.empty(0)
+        kinds = np.empty(0, dtype=object)
+    else:
+        pos = pd.Index(leads["lead_id"].to_numpy()).get_indexer(activities["lead_id"].to_numpy())
+        known = pos >= 0
+        pos = pos[known]
+        occurred = activities["occurred_at"].to_numpy(dtype="datetime64[ns]")[known]
+        age = (cutoff[pos] - occurred) / np.timedelta64(1, "s") / DAY_S
+        # point in time: only what had happened by the lead's MQL moment
+        seen = age >= 0
+        pos, age = pos[seen], age[seen]
+        kinds = activities["activity_type"].to_numpy()[known][seen]
+
+    out: dict[str, np.ndarray] = {}
+    type_codes = pd.Categorical(kinds, categories=spec.activity_types).codes
+    for t_i, t in enumerate(spec.activity_types):
+        is_t = type_codes == t_i
+        for w in spec.windows:
+            out[f"{t}_{w}d"] = np.bincount(pos[is_t & (age <= w)], minlength=n).astype(float)
+    for w in spec.windows:
+        out[f"activities_{w}d"] = np.bincount(pos[age <= w], minlength=n).astype(float)
+
+    recent = age <= 90
+    pairs = pd.DataFrame({"p": pos[recent], "k": kinds[recent]}).drop_duplicates()
+    out["distinct_types_90d"] = np.bincount(pairs["p"].to_numpy(dtype=np.int64), minlength=n).astype(float)
+    last = np.full(n, np.inf)
+    np.minimum.at(last, pos, age)
+    out["days_since_last_activity"] = np.where(np.isinf(last), np.nan, last)
+    decay = np.exp(-age * np.log(2) / spec.recency_half_life_days)
+    out["engagement_recency_weighted"] = np.bincount(pos, weights=decay, minlength=n)
+    a7 = np.bincount(pos[age <= 7], minlength=n)
+    a30 = np.bincount(pos[age <= 30], minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["velocity_7d_vs_30d"] = np.where(a30 > 0, (a7 / 7.0) / (a30 / 30.0), np.nan)
+    return out

@@ -1,0 +1,137 @@
+"""Dataset configuration: how one CRM export maps onto the canonical leads and activities tables."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Role = Literal["categorical", "numeric", "text", "pii", "exclude"]
+
+
+class ConfigError(ValueError):
+    """A dataset config that cannot be used; the message names the key and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Attribute(_Strict):
+    """One column of the leads export beyond the id and timestamps."""
+
+    source: str = Field(description="column name in the export")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="canonical snake_case name")
+    role: Role
+
+
+class LeadsMapping(_Strict):
+    lead_id: str
+    mql_at: str
+    sql_at: str
+    created_at: str | None = None
+    attributes: list[Attribute] = []
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> LeadsMapping:
+        names = [a.name for a in self.attributes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        reserved = sorted(set(names) & {"lead_id", "mql_at", "sql_at", "created_at"})
+        if dupes:
+            raise ValueError(f"attribute names used twice: {dupes}")
+        if reserved:
+            raise ValueError(f"attribute names reserved for the contract: {reserved}")
+        return self
+
+
+class ActivitiesMapping(_Strict):
+    lead_id: str
+    occurred_at: str
+    activity_type: str
+    detail: str | None = None
+
+
+class PersonaCondition(_Strict):
+    """One condition of the manual rule, on a feature-table column."""
+
+    feature: str
+    isin: list[str] | None = Field(default=None, alias="in")
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> PersonaCondition:
+        if self.isin is None and self.min is None and self.max is None:
+            raise ValueError(f"condition on '{self.feature}' needs 'in', 'min' or 'max'")
+        return self
+
+
+class Persona(_Strict):
+    description: str
+    conditions: list[PersonaCondition] = Field(min_length=1)
+
+
+class FeatureSpec(_Strict):
+    windows: list[int] = Field(default=[7, 30, 90], min_length=1)
+    activity_types: list[str] = []
+    title_attribute: str | None = None
+    email_attribute: str | None = None
+    monotone_increasing: list[str] = []
+    monotone_decreasing: list[str] = []
+    recency_half_life_days: float = Field(default=14.0, gt=0)
+
+
+class DatasetConfig(_Strict):
+    """Everything leadscore needs to know about one CRM export."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    horizon_days: int = Field(gt=0, description="an MQL is labelled SQL if it converts within this many days")
+    missing_values: list[str] = ["", "unknown", "Unknown", "N/A", "n/a", "Select", "-"]
+    timestamp_format: str = "ISO8601"
+    leads: LeadsMapping
+    activities: ActivitiesMapping | None = None
+    features: FeatureSpec = FeatureSpec()
+    persona: Persona
+
+    @model_validator(mode="after")
+    def _references(self) -> DatasetConfig:
+        roles = {a.name: a.role for a in self.leads.attributes}
+        if self.features.title_attribute and roles.get(self.features.title_attribute) != "text":
+            raise ValueError(f"features.title_attribute '{self.features.title_attribute}' must name a text attribute")
+        if self.features.email_attribute and roles.get(self.features.email_attribute) != "pii":
+            raise ValueError(f"features.email_attribute '{self.features.email_attribute}' must name a pii attribute")
+        return self
+
+    def names_with_role(self, role: Role) -> list[str]:
+        return [a.name for a in self.leads.attributes if a.role == role]
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+
+
+def parse_config(data: dict, *, origin: str = "config") -> DatasetConfig:
+    """Validate a config mapping; errors name each offending key."""
+    try:
+        return DatasetConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [f"{origin}: invalid dataset config"]
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            lines.append(f"  - {key}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def load_config(path: str | Path) -> DatasetConfig:
+    """Read and validate a TOML dataset config."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"dataset config not found: {path}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return parse_config(data, origin=str(path))

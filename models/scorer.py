@@ -1,0 +1,105 @@
+"""The trained scorer: category mapping, LightGBM booster and Platt calibrator in one object.
+
+It owns the preprocessing so that LightGBM never sees pandas string or category columns (which break
+a model logged with MLflow's LightGBM flavour): categories become fixed integer codes learned at fit
+time, unseen or missing values become missing. It is saved as plain files (JSON + LightGBM's text
+model), never pickled. This module imports only numpy, pandas and lightgbm, so a served model needs
+nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+SPEC_FILE = "scorer.json"
+BOOSTER_FILE = "booster.txt"
+MAX_CATEGORIES = 500
+
+
+def learn_categories(X: pd.DataFrame, categorical: list[str]) -> dict[str, list[str]]:
+    """Categories seen in training, most frequent first (at most MAX_CATEGORIES per column)."""
+    return {c: X[c].dropna().astype("str").value_counts().index[:MAX_CATEGORIES].tolist() for c in categorical}
+
+
+def to_matrix(
+    X: pd.DataFrame, categorical: list[str], numeric: list[str], categories: dict[str, list[str]]
+) -> np.ndarray:
+    """Float matrix in feature order; categories as their codes, unseen and missing as NaN."""
+    missing = [c for c in categorical + numeric if c not in X.columns]
+    if missing:
+        raise KeyError(f"feature table lacks column(s) the model needs: {missing}")
+    M = np.empty((len(X), len(categorical) + len(numeric)), dtype=np.float64)
+    for j, c in enumerate(categorical):
+        codes = pd.Categorical(X[c].astype("str").where(X[c].notna()), categories=categories[c]).codes
+        M[:, j] = np.where(codes < 0, np.nan, codes)
+    for j, c in enumerate(numeric, start=len(categorical)):
+        M[:, j] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float64)
+    return M
+
+
+@dataclass
+class LeadScoreModel:
+    """Scores a feature table: calibrated probability of MQL-to-SQL conversion."""
+
+    categorical: list[str]
+    numeric: list[str]
+    categories: dict[str, list[str]]
+    booster: lgb.Booster
+    calibration: tuple[float, float]  # Platt: p = sigmoid(a * margin + b)
+    base_rate: float
+    extra: dict = field(default_factory=dict)  # dataset config and training facts, saved with the model
+
+    @property
+    def features(self) -> list[str]:
+        return self.categorical + self.numeric
+
+    def matrix(self, X: pd.DataFrame) -> np.ndarray:
+        return to_matrix(X, self.categorical, self.numeric, self.categories)
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        return self.booster.predict(self.matrix(X), raw_score=True)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        a, b = self.calibration
+        return 1.0 / (1.0 + np.exp(-(a * self.margin(X) + b)))
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-lead TreeSHAP contributions to the raw margin, one column per feature."""
+        contrib = self.booster.predict(self.matrix(X), pred_contrib=True)
+        return pd.DataFrame(contrib[:, :-1], columns=self.features, index=X.index)
+
+    def save(self, directory: str | Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(directory / BOOSTER_FILE))
+        spec = {
+            "categorical": self.categorical,
+            "numeric": self.numeric,
+            "categories": self.categories,
+            "calibration": list(self.calibration),
+            "base_rate": self.base_rate,
+            "extra": self.extra,
+        }
+        (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1, default=str), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> LeadScoreModel:
+        directory = Path(directory)
+        spec = json.loads((directory / SPEC_FILE).read_text(encoding="utf-8"))
+        booster = lgb.Booster(model_file=str(directory / BOOSTER_FILE))
+        return cls(
+            spec["categorical"],
+            spec["numeric"],
+            spec["categories"],
+            booster,
+            tuple(spec["calibration"]),
+            spec["base_rate"],
+            spec.get("extra", {}),
+        )

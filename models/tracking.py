@@ -1,0 +1,257 @@
+"""The only module that talks to MLflow: experiments, runs, the model registry and the promotion gate.
+
+Nothing personal reaches MLflow: params and metrics are figures and settings, artifacts are the model
+(feature names, category values of firmographic columns, the booster), the dataset config (column
+names only), metrics and the feature importance table. PII values never enter a feature table, so
+they cannot reach the model either; no input example is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+from sklearn.metrics import roc_auc_score
+
+from models.scorer import LeadScoreModel
+from models.train import TrainingResult
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+MODELS_DIR = Path(__file__).resolve().parent
+
+
+logging.getLogger("mlflow").setLevel(logging.WARNING)  # its INFO lines (table creation...) are not ours
+
+
+class ModelLoadError(RuntimeError):
+    """A model URI that cannot be loaded; the message names it and what to do."""
+
+
+@dataclass(frozen=True)
+class Tracking:
+    tracking_uri: str
+    experiment_name: str
+    model_name: str
+    artifact_root: Path | None = None  # where a local store keeps artifacts (None for a tracking server)
+
+    def client(self) -> MlflowClient:
+        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+
+    def experiment_id(self) -> str:
+        client = self.client()
+        exp = client.get_experiment_by_name(self.experiment_name)
+        if exp is not None:
+            return exp.experiment_id
+        location = self.artifact_root.resolve().as_uri() if self.artifact_root else None
+        return client.create_experiment(self.experiment_name, artifact_location=location)
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promoted: bool
+    version: str
+    previous_champion: str | None
+    challenger_auc: float
+    champion_auc: float | None
+    tolerance: float
+    reason: str
+
+    def as_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, data_facts: dict) -> tuple[str, str]:
+    """Log one training run (params, metrics, artifacts, the pyfunc model). Returns (run_id, model_uri)."""
+    mlflow.set_tracking_uri(tracking.tracking_uri)
+    exp_id = tracking.experiment_id()
+    with mlflow.start_run(experiment_id=exp_id, run_name=f"train-{datetime.now(UTC):%Y%m%d-%H%M%S}") as run:
+        mlflow.log_params(
+            {
+                **params,
+                **{k: v for k, v in data_facts.items() if not isinstance(v, dict)},
+                "best_iteration": result.best_iteration,
+                "n_features": len(result.model.features),
+            }
+        )
+        for w, facts in result.windows.items():
+            mlflow.log_params({f"{w}_{k}": v for k, v in facts.items()})
+        for scorer, ms in result.metrics.items():
+            mlflow.log_metrics({f"{scorer}.{k}": float(v) for k, v in ms.items() if np.isfinite(v)})
+        mlflow.set_tags({"leak_alarm": "yes" if result.notes else "no", "dataset": data_facts.get("dataset", "")})
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = Path(tmp)
+            (tmp_path / "metrics.json").write_text(
+                json.dumps(
+                    {
+                        "metrics": result.metrics,
+                        "windows": result.windows,
+                        "tier_cutoffs": result.tier_cutoffs,
+                        "leak_notes": result.notes,
+                        "leak_suspects": result.leak_suspects,
+                    },
+                    indent=1,
+                )
+            )
+            result.importance.to_csv(tmp_path / "feature_importance.csv", index=False)
+            mlflow.log_artifacts(tmp, artifact_path="evaluation")
+            scorer_dir = result.model.save(tmp_path / "scorer")
+            sample = result.holdout_features.head(50)
+            signature = infer_signature(_signature_frame(sample), result.model.predict_proba(sample))
+            with warnings.catch_warnings():
+                # no input example on purpose: nothing row-level leaves the workspace
+                warnings.filterwarnings("ignore", message=".*input example.*")
+                info = _log_model(scorer_dir, signature)
+        return run.info.run_id, info.model_uri
+
+
+def _log_model(scorer_dir: Path, signature):
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(MODELS_DIR / "packaging.py"),
+        artifacts={"scorer": str(scorer_dir)},
+        code_paths=[str(MODELS_DIR)],
+        signature=signature,
+        pip_requirements=_requirements(),
+    )
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{p}=={version(p)}" for p in ("mlflow", "lightgbm", "pandas", "numpy")]
+
+
+def _signature_frame(X: pd.DataFrame) -> pd.DataFrame:
+    # MLflow's schema inference wants plain object strings for text columns
+    out = X.copy()
+    for c in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = out[c].astype(object)
+    return out
+
+
+def champion_version(tracking: Tracking) -> str | None:
+    try:
+        return str(tracking.client().get_model_version_by_alias(tracking.model_name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def register(tracking: Tracking, model_uri: str, run_id: str, result: TrainingResult, *, by: str) -> str:
+    """Create a registry version (no alias yet) carrying its metrics and default tier cut-offs as tags."""
+    client = tracking.client()
+    try:
+        client.get_registered_model(tracking.model_name)
+    except MlflowException:
+        client.create_registered_model(tracking.model_name, description="MQL-to-SQL conversion, calibrated")
+    mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    tags = {
+        "holdout_auc": f"{result.metrics['model']['roc_auc']:.4f}",
+        "holdout_ece": f"{result.metrics['model']['ece']:.4f}",
+        "holdout_window": f"{result.windows['holdout']['first_mql']} .. {result.windows['holdout']['last_mql']}",
+        "tier_cutoffs": json.dumps(result.tier_cutoffs),
+        "tier_cutoffs_set_by": by,
+        "tier_cutoffs_set_at": now,
+        "tier_cutoffs_note": "default: top 10% / next 20% / next 30% of the holdout window",
+    }
+    for k, v in tags.items():
+        client.set_model_version_tag(tracking.model_name, mv.version, k, v)
+    return str(mv.version)
+
+
+def decide(tracking: Tracking, version: str, result: TrainingResult, *, tolerance: float) -> GateDecision:
+    """Compare the new version with the champion on the same, newest rows (this run's holdout)."""
+    challenger_auc = float(result.metrics["model"]["roc_auc"])
+    previous = champion_version(tracking)
+    if previous is None:
+        return GateDecision(True, version, None, challenger_auc, None, tolerance, "first model: becomes champion")
+    try:
+        champ, _ = load_scorer(tracking, f"models:/{tracking.model_name}/{previous}")
+        champion_auc = float(roc_auc_score(result.holdout_labels, champ.predict_proba(result.holdout_features)))
+    except (KeyError, ModelLoadError) as exc:
+        return GateDecision(
+            True,
+            version,
+            previous,
+            challenger_auc,
+            None,
+            tolerance,
+            f"champion v{previous} cannot score the new feature table ({exc}): replaced",
+        )
+    promoted = challenger_auc >= champion_auc - tolerance
+    verdict = "promoted" if promoted else "kept as challenger"
+    reason = (
+        f"{verdict}: AUC {challenger_auc:.4f} vs champion v{previous} {champion_auc:.4f} "
+        f"on the same {len(result.holdout_labels)} newest leads (tolerance {tolerance})"
+    )
+    return GateDecision(promoted, version, previous, challenger_auc, champion_auc, tolerance, reason)
+
+
+def apply_decision(tracking: Tracking, run_id: str, decision: GateDecision) -> None:
+    """Move the aliases and log the decision on the run and the version, either way."""
+    client = tracking.client()
+    client.set_registered_model_alias(
+        tracking.model_name, CHAMPION if decision.promoted else CHALLENGER, decision.version
+    )
+    client.set_model_version_tag(tracking.model_name, decision.version, "gate_decision", decision.reason)
+    client.set_tag(run_id, "gate_decision", decision.reason)
+    client.set_tag(run_id, "gate_promoted", str(decision.promoted).lower())
+    client.log_metric(run_id, "gate.challenger_auc", decision.challenger_auc)
+    if decision.champion_auc is not None:
+        client.log_metric(run_id, "gate.champion_auc", decision.champion_auc)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    scorer: LeadScoreModel
+    version: str
+    tier_cutoffs: dict[str, float]
+    uri: str
+
+
+def load_scorer(tracking: Tracking, uri: str) -> tuple[LeadScoreModel, str]:
+    """Load the scorer behind a models:/ or runs:/ URI. Returns (scorer, version label)."""
+    mlflow.set_tracking_uri(tracking.tracking_uri)
+    try:
+        pyfunc = mlflow.pyfunc.load_model(uri)
+    except (MlflowException, OSError) as exc:
+        raise ModelLoadError(
+            f"cannot load model '{uri}' from {tracking.tracking_uri}: {str(exc).splitlines()[0]}. "
+            "Train one first (`leadscore weekly` or `leadscore train`), or pass --model with an existing "
+            "URI (e.g. models:/lead-scoring/1)."
+        ) from None
+    version = pyfunc.metadata.run_id or "?"
+    return pyfunc.unwrap_python_model().model, version
+
+
+def resolve(tracking: Tracking, uri: str | None = None) -> ResolvedModel:
+    """The model to score with (default: the champion), its registry version and tier cut-offs."""
+    uri = uri or f"models:/{tracking.model_name}@{CHAMPION}"
+    scorer, _ = load_scorer(tracking, uri)
+    version, cutoffs = "unregistered", None
+    client = tracking.client()
+    if uri.startswith("models:/"):
+        name, _, ref = uri.removeprefix("models:/").partition("@")
+        mv = (
+            client.get_model_version_by_alias(name, ref)
+            if ref
+            else client.get_model_version(*uri.removeprefix("models:/").split("/", 1))
+        )
+        version = str(mv.version)
+        if "tier_cutoffs" in mv.tags:
+            cutoffs = json.loads(mv.tags["tier_cutoffs"])
+    if cutoffs is None:
+        raise ModelLoadError(f"model '{uri}' has no tier cut-offs; score with a registered version")
+    return ResolvedModel(scorer, version, cutoffs, uri)

@@ -1,0 +1,321 @@
+"""The `leadscore` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Honest MQL-to-SQL lead scoring: train weekly, rank new leads, explain every score.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+DEFAULT_CONFIG = Path("data/configs/synthetic.toml")
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="dataset config (TOML) mapping the export")]
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(help="folder for lists, the MLflow store and artifacts [default: ./workspace or LEADSCORE_WORKSPACE]"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout (for automation)")]
+AsOfOpt = Annotated[
+    datetime | None,
+    typer.Option(
+        help="the export moment; leads younger than the horizon at this time are open [default: latest timestamp]"
+    ),
+]
+LeadsOpt = Annotated[Path, typer.Option(help="leads export (CSV, CSV.gz or Parquet)")]
+ActsOpt = Annotated[Path | None, typer.Option(help="activities export (CSV, CSV.gz or Parquet)")]
+
+
+def _environment() -> None:
+    # Before Prefect is imported: no telemetry, and its console logs stay out of the summary. Errors are
+    # printed by this CLI in one line; PREFECT_LOGGING_LEVEL=INFO brings Prefect's own logs back.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
+    os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+
+def _settings(workspace: Path | None):
+    from pipelines.settings import Settings
+
+    settings = Settings()
+    if workspace is not None:
+        settings = settings.model_copy(update={"workspace": workspace})
+    return settings
+
+
+def _preflight(config: Path | None, *files: Path | None) -> None:
+    """Fail in a second, before any flow starts, on a bad config or a missing input file."""
+    from features.config import load_config
+    from features.contract import ContractError
+
+    if config is not None:
+        load_config(config)
+    for f in files:
+        if f is not None and not Path(f).is_file():
+            raise ContractError(f"{f}: file not found")
+
+
+def _run(as_json: bool, fn):
+    """Run a command body: progress on stderr, summary (or JSON) at the end, clear errors, no tracebacks."""
+    from features.config import ConfigError
+    from features.contract import ContractError
+    from models.tracking import ModelLoadError
+    from models.train import TrainingDataError
+    from pipelines import progress
+
+    progress.enable(None if as_json else console)
+    try:
+        summary = fn()
+    except (ConfigError, ContractError, ModelLoadError, TrainingDataError, ValueError, KeyError) as exc:
+        message = str(exc).strip("'\"")
+        if as_json:
+            print(json.dumps({"status": "error", "error": message, "kind": type(exc).__name__}))
+        else:
+            console.print(f"[bold red]Error:[/bold red] {message}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str))
+    return summary
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _print_training(s: dict) -> None:
+    inp = s["inputs"]
+    console.rule("[bold]leadscore summary")
+    console.print(
+        f"Rows in: {inp['leads_in']:,} leads, {inp['activities_in']:,} activities; rejected: "
+        f"{inp['leads_rejected']:,} leads, {inp['activities_rejected']:,} activities"
+    )
+    if "leads_by_state" in inp:
+        st = inp["leads_by_state"]
+        console.print(
+            f"As of {s['as_of']}: {st.get('mature', 0):,} mature (labelled), {st.get('open', 0):,} open, "
+            f"{st.get('already_sql', 0):,} already SQL"
+        )
+    w = s["windows"]
+    console.print(
+        f"Train {w['train']['rows']:,} MQLs up to {w['train']['last_mql'][:10]}; "
+        f"holdout (newest) {w['holdout']['rows']:,} MQLs {w['holdout']['first_mql'][:10]} .. "
+        f"{w['holdout']['last_mql'][:10]}, SQL rate {_pct(s['metrics']['model']['sql_rate'])}"
+    )
+    table = Table(title="On the newest window (never trained on)", title_justify="left")
+    for col in ("", "ROC-AUC", "PR-AUC", "SQLs in top 20%", "lift top 10%", "ECE", "Brier (base rate)"):
+        table.add_column(col, justify="right" if col else "left")
+    names = {
+        "model": "LightGBM (calibrated)",
+        "logistic_regression": "logistic regression",
+        "persona_rule": "persona rule (manual)",
+    }
+    for key, label in names.items():
+        m = s["metrics"][key]
+        brier = f"{m['brier']:.4f} ({m['brier_base_rate']:.4f})" if "brier" in m else "-"
+        table.add_row(
+            label,
+            f"{m['roc_auc']:.3f}",
+            f"{m['pr_auc']:.3f}",
+            _pct(m["capture_top20"]),
+            f"{m['lift_top10']:.2f}x",
+            f"{m['ece']:.3f}" if "ece" in m else "-",
+            brier,
+        )
+    console.print(table)
+    p = s["metrics"]["persona_rule"]
+    console.print(
+        f"Persona rule passes {_pct(p['pass_rate'])} of MQLs and finds {_pct(p['capture_passed'])} of "
+        f"SQLs (SQL rate {_pct(p['sql_rate_passed'])})."
+    )
+    for note in s["leak_alarm"]:
+        console.print(f"[bold yellow]Leak alarm:[/bold yellow] {note}")
+    g = s["gate"]
+    colour = "green" if g["promoted"] else "yellow"
+    console.print(f"Registry: v{g['version']} [{colour}]{g['reason']}[/{colour}]")
+
+
+def _print_list(s: dict) -> None:
+    lst = s["list"]
+    tiers = ", ".join(f"{t}: {n:,}" for t, n in lst["tiers"].items())
+    console.print(f"List: {lst['rows']:,} leads scored ({tiers}) -> [bold]{s['files']['csv']}[/bold]")
+    console.print(f"      also {s['files']['parquet']}; rejects: {s['files']['rejects']}")
+
+
+def _print_mlflow(s: dict) -> None:
+    uri = s["mlflow"]["tracking_uri"]
+    console.print(
+        f"MLflow: experiment '{s['mlflow']['experiment']}', run {s['mlflow']['run_id'][:8]}. "
+        f"Open the UI with: [bold]mlflow ui --backend-store-uri {uri}[/bold]"
+    )
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="folder for leads.csv, activities.csv and truth.csv")],
+    leads: Annotated[int, typer.Option(help="number of MQLs", min=10)] = 20_000,
+    months: Annotated[int, typer.Option(help="months of history before the export", min=2)] = 12,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same files")] = 7,
+    gzip_activities: Annotated[bool, typer.Option(help="write activities.csv.gz instead of .csv")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities."""
+    from features.synthetic import generate as gen
+    from serving.output import atomic_write
+
+    def body() -> dict:
+        with console.status("Generating the CRM history...") if not as_json else _null():
+            crm = gen(leads, months, seed)
+        files = {}
+        act_name = "activities.csv.gz" if gzip_activities else "activities.csv"
+        for name, df in (("leads.csv", crm.leads), (act_name, crm.activities), ("truth.csv", crm.truth)):
+            gz = "gzip" if name.endswith(".gz") else None
+            files[name] = str(
+                atomic_write(out / name, lambda tmp, df=df, gz=gz: df.to_csv(tmp, index=False, compression=gz))
+            )
+        return {
+            "status": "ok",
+            "files": files,
+            "leads": len(crm.leads),
+            "activities": len(crm.activities),
+            "sql_rate": float(crm.truth["converted"].mean()),
+            "export_at": str(crm.export_at),
+            "open_leads": len(crm.open_ids()),
+            "bayes_auc_open": crm.bayes_auc_open(),
+        }
+
+    s = _run(as_json, body)
+    if not as_json:
+        console.print(
+            f"Wrote {s['leads']:,} leads and {s['activities']:,} activities to {out} "
+            f"(export moment {s['export_at']}, SQL rate {_pct(s['sql_rate'])})."
+        )
+        console.print(
+            f"{s['open_leads']:,} open leads; Bayes AUC on them (true probability): "
+            f"[bold]{s['bayes_auc_open']:.4f}[/bold]"
+        )
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+@app.command()
+def weekly(
+    leads: LeadsOpt,
+    activities: ActsOpt = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The whole weekly job: validate, features, train, gate, score the open leads, publish the list.
+
+    The list goes to <workspace>/lists/latest.csv (and .parquet), with a dated copy under lists/archive/.
+    """
+    _environment()
+    from pipelines.flows import weekly_flow
+
+    settings = _settings(workspace)
+    s = _run(
+        as_json,
+        lambda: _preflight(config, leads, activities) or weekly_flow(leads, activities, config, settings, as_of),
+    )
+    if not as_json:
+        _print_training(s)
+        _print_list(s)
+        _print_mlflow(s)
+        console.print(f"Done in {s['elapsed_s']:.0f} s.")
+
+
+@app.command()
+def train(
+    leads: LeadsOpt,
+    activities: ActsOpt = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion."""
+    _environment()
+    from pipelines.flows import train_flow
+
+    settings = _settings(workspace)
+    s = _run(
+        as_json, lambda: _preflight(config, leads, activities) or train_flow(leads, activities, config, settings, as_of)
+    )
+    if not as_json:
+        _print_training(s)
+        _print_mlflow(s)
+
+
+@app.command()
+def score(
+    leads: LeadsOpt,
+    out: Annotated[Path, typer.Option(help="list file (.csv); .parquet, _rejects.csv and _summary.json go beside it")],
+    activities: ActsOpt = None,
+    model: Annotated[str | None, typer.Option(help="MLflow model URI [default: models:/<model_name>@champion]")] = None,
+    config: Annotated[Path | None, typer.Option(help="dataset config [default: the one saved with the model]")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every valid lead in a file: rank, calibrated score 0-100, tier A-D, top 3 reasons."""
+    _environment()
+    from pipelines.flows import score_flow
+
+    settings = _settings(workspace)
+    s = _run(
+        as_json,
+        lambda: _preflight(config, leads, activities) or score_flow(leads, activities, out, settings, model, config),
+    )
+    if not as_json:
+        console.print(f"Scored with {s['model']} (v{s['model_version']}), tier cut-offs {s['tier_cutoffs']}")
+        _print_list(s)
+
+
+@app.command()
+def features(
+    leads: LeadsOpt,
+    out: Annotated[Path, typer.Option(help="feature table (.parquet); rejects go beside it")],
+    activities: ActsOpt = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_json: JsonOpt = False,
+) -> None:
+    """Build the point-in-time feature table (with each lead's state and label) without training."""
+    _environment()
+    from pipelines.flows import build_features_flow
+
+    s = _run(
+        as_json, lambda: _preflight(config, leads, activities) or build_features_flow(leads, activities, config, out)
+    )
+    if not as_json:
+        console.print(
+            f"{s['columns']} features for {s['inputs']['leads_in'] - s['inputs']['leads_rejected']:,} "
+            f"leads -> {s['features']} (rejects: {s['rejects']})"
+        )
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(prog_name="leadscore")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

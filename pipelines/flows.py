@@ -1,0 +1,253 @@
+"""Prefect flows: thin wiring of features/, models/ and serving/. Flows do the I/O, nothing else."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from features.build import build_features
+from features.config import DatasetConfig, load_config
+from features.contract import LoadedExport, fingerprint_files, load_export
+from models import tracking as trk
+from models.train import default_as_of, label_leads, train_and_evaluate
+from pipelines.progress import step
+from pipelines.settings import Settings
+from serving.output import write_csv, write_json, write_parquet
+from serving.score import score_leads
+
+# DataFrames flow between tasks in memory: hashing them for a cache key would only cost time
+TASK = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@task(**TASK)
+def load_task(leads: Path, activities: Path | None, config: DatasetConfig) -> LoadedExport:
+    return load_export(leads, activities, config)
+
+
+@task(**TASK)
+def features_task(export: LoadedExport, config: DatasetConfig) -> pd.DataFrame:
+    return build_features(export.leads, export.activities, config=config)
+
+
+@task(**TASK)
+def train_task(features: pd.DataFrame, labels: pd.DataFrame, config: DatasetConfig, settings: Settings):
+    return train_and_evaluate(features, labels, config=config, params=settings.train)
+
+
+@task(**TASK)
+def log_task(tracking: trk.Tracking, result, settings: Settings, facts: dict) -> tuple[str, str]:
+    return trk.log_training(tracking, result, params=settings.train.model_dump(), data_facts=facts)
+
+
+@task(**TASK)
+def score_task(
+    resolved: trk.ResolvedModel, features: pd.DataFrame, leads: pd.DataFrame, config: DatasetConfig, settings: Settings
+) -> pd.DataFrame:
+    return score_leads(
+        resolved.scorer,
+        features,
+        leads,
+        cutoffs=resolved.tier_cutoffs,
+        model_version=resolved.version,
+        pii_columns=config.names_with_role("pii"),
+        reasons_limit=settings.reasons_limit,
+    )
+
+
+@task(**TASK)
+def publish_task(folder: Path, stem: str, scored: pd.DataFrame, rejects: pd.DataFrame, summary: dict) -> dict:
+    """Write a dated copy first, then replace the latest files one by one, each atomically."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    paths = {}
+    for target, prefix in ((folder / "archive" / stamp, "list"), (folder, stem)):
+        paths = {
+            "csv": write_csv(scored, target / f"{prefix}.csv"),
+            "parquet": write_parquet(scored, target / f"{prefix}.parquet"),
+            "rejects": write_csv(rejects, target / f"{prefix}_rejects.csv"),
+        }
+        write_json({**summary, "files": {k: str(v) for k, v in paths.items()}}, target / f"{prefix}_summary.json")
+    return {k: str(v) for k, v in paths.items()} | {"archive": str(folder / "archive" / stamp)}
+
+
+def _facts(config: DatasetConfig, export: LoadedExport, as_of, inputs: tuple[Path, Path | None]) -> dict:
+    return {
+        "dataset": config.name,
+        "config_fingerprint": config.fingerprint(),
+        "as_of": str(as_of),
+        "horizon_days": config.horizon_days,
+        "input_file": Path(inputs[0]).name,
+        "input_fingerprint": fingerprint_files(*inputs),
+        "rows_leads": export.rows_in["leads"],
+        "rows_activities": export.rows_in["activities"],
+        "rejected_rows": len(export.rejects),
+    }
+
+
+def _inputs_summary(export: LoadedExport, labels: pd.DataFrame | None = None) -> dict:
+    rej = export.rejects["table"].value_counts() if len(export.rejects) else pd.Series(dtype=int)
+    out = {
+        "leads_in": export.rows_in["leads"],
+        "activities_in": export.rows_in["activities"],
+        "leads_rejected": int(rej.get("leads", 0)),
+        "activities_rejected": int(rej.get("activities", 0)),
+    }
+    if labels is not None:
+        out["leads_by_state"] = {k: int(v) for k, v in labels["state"].value_counts().items()}
+    return out
+
+
+def _prepare(leads: Path, activities: Path | None, config: DatasetConfig, as_of: datetime | None):
+    with step("Loading and validating the export"):
+        export = load_task(leads, activities, config)
+    with step("Building point-in-time features"):
+        features = features_task(export, config)
+    stamp = pd.Timestamp(as_of) if as_of else default_as_of(export.leads, export.activities)
+    labels = label_leads(export.leads, horizon_days=config.horizon_days, as_of=stamp)
+    return export, features, labels, stamp
+
+
+def _train_and_register(export, features, labels, as_of, config, settings, inputs) -> dict:
+    tracking = settings.tracking(config.name)
+    with step("Training LightGBM, calibrating and evaluating against the baselines"):
+        result = train_task(features, labels, config, settings)
+    with step("Logging the run to MLflow"):
+        run_id, model_uri = log_task(tracking, result, settings, _facts(config, export, as_of, inputs))
+    with step("Registering and comparing with the champion"):
+        version = trk.register(tracking, model_uri, run_id, result, by="leadscore (default)")
+        decision = trk.decide(tracking, version, result, tolerance=settings.gate_tolerance)
+    return {"tracking": tracking, "result": result, "run_id": run_id, "version": version, "decision": decision}
+
+
+def _training_summary(t: dict) -> dict:
+    result, tracking = t["result"], t["tracking"]
+    return {
+        "windows": result.windows,
+        "metrics": result.metrics,
+        "best_iteration": result.best_iteration,
+        "leak_alarm": result.notes,
+        "tier_cutoffs": result.tier_cutoffs,
+        "gate": t["decision"].as_dict(),
+        "mlflow": {
+            "tracking_uri": tracking.tracking_uri,
+            "experiment": tracking.experiment_name,
+            "run_id": t["run_id"],
+            "model": f"models:/{tracking.model_name}/{t['version']}",
+        },
+    }
+
+
+@flow(name="build-features", log_prints=True)
+def build_features_flow(leads: Path, activities: Path | None, config_path: Path, out: Path) -> dict:
+    """Load, validate and write the point-in-time feature table (Parquet) and its rejects."""
+    config = load_config(config_path)
+    export, features, labels, as_of = _prepare(leads, activities, config, None)
+    table = features.reset_index().merge(labels[["lead_id", "state", "label"]], on="lead_id")
+    write_parquet(table, out)
+    rejects = write_csv(export.rejects, Path(out).with_name(Path(out).stem + "_rejects.csv"))
+    return {
+        "status": "ok",
+        "inputs": _inputs_summary(export, labels),
+        "features": str(out),
+        "rejects": str(rejects),
+        "columns": len(features.columns),
+        "as_of": str(as_of),
+    }
+
+
+@flow(name="train", log_prints=True)
+def train_flow(
+    leads: Path, activities: Path | None, config_path: Path, settings: Settings, as_of: datetime | None = None
+) -> dict:
+    """Train, evaluate, log and register a model; the gate decides whether it becomes champion."""
+    t0 = time.perf_counter()
+    config = load_config(config_path)
+    export, features, labels, stamp = _prepare(leads, activities, config, as_of)
+    t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
+    trk.apply_decision(t["tracking"], t["run_id"], t["decision"])
+    return {
+        "status": "ok",
+        "as_of": str(stamp),
+        "inputs": _inputs_summary(export, labels),
+        **_training_summary(t),
+        "elapsed_s": round(time.perf_counter() - t0, 1),
+    }
+
+
+@flow(name="score", log_prints=True)
+def score_flow(
+    leads: Path,
+    activities: Path | None,
+    out: Path,
+    settings: Settings,
+    model_uri: str | None = None,
+    config_path: Path | None = None,
+) -> dict:
+    """Score every valid lead in the file with a registered model (default: the champion)."""
+    t0 = time.perf_counter()
+    config = load_config(config_path) if config_path else None
+    tracking = settings.tracking(config.name if config else "default")
+    with step("Loading the model"):
+        resolved = trk.resolve(tracking, model_uri)
+    # by default, features are built with the dataset config saved inside the model
+    config = config or DatasetConfig.model_validate(resolved.scorer.extra["dataset_config"])
+    export, features, _, _ = _prepare(leads, activities, config, None)
+    with step(f"Scoring {len(features):,} leads"):
+        scored = score_task(resolved, features, export.leads, config, settings)
+    summary = {
+        "status": "ok",
+        "inputs": _inputs_summary(export),
+        "model": resolved.uri,
+        "model_version": resolved.version,
+        "tier_cutoffs": resolved.tier_cutoffs,
+        "list": {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict()},
+    }
+    out = Path(out)
+    with step("Writing the list"):
+        files = publish_task(out.parent, out.stem, scored, export.rejects, summary)
+    return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
+
+
+@flow(name="weekly", log_prints=True)
+def weekly_flow(
+    leads: Path, activities: Path | None, config_path: Path, settings: Settings, as_of: datetime | None = None
+) -> dict:
+    """Load → validate → features → train → gate → score the open leads → publish the list → summary.
+
+    The registry's aliases move last, after the list is written, so a failed run leaves the previous
+    champion, and the previous list, as they were.
+    """
+    t0 = time.perf_counter()
+    config = load_config(config_path)
+    export, features, labels, stamp = _prepare(leads, activities, config, as_of)
+    t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
+    decision, tracking = t["decision"], t["tracking"]
+    uri = (
+        f"models:/{tracking.model_name}/{decision.version}"
+        if decision.promoted
+        else f"models:/{tracking.model_name}@{trk.CHAMPION}"
+    )
+    resolved = trk.resolve(tracking, uri)
+    open_ids = labels.loc[labels["state"] == "open", "lead_id"]
+    with step(f"Scoring {len(open_ids):,} open leads with v{resolved.version}"):
+        scored = score_task(resolved, features.loc[open_ids], export.leads, config, settings)
+    summary = {
+        "status": "ok",
+        "as_of": str(stamp),
+        "inputs": _inputs_summary(export, labels),
+        **_training_summary(t),
+        "scored_with": f"v{resolved.version}",
+        "list": {
+            "rows": len(scored),
+            "tiers": scored["tier"].value_counts().sort_index().to_dict(),
+            "tier_cutoffs": resolved.tier_cutoffs,
+        },
+    }
+    with step("Publishing the list"):
+        files = publish_task(settings.workspace / "lists", "latest", scored, export.rejects, summary)
+    trk.apply_decision(tracking, t["run_id"], decision)
+    return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}

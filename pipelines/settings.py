@@ -1,0 +1,47 @@
+"""One typed settings object, built at the entry point and passed down (env prefix LEADSCORE_)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.tracking import Tracking
+from models.train import TrainParams
+
+
+class Settings(BaseSettings):
+    """Every knob of a run; e.g. LEADSCORE_WORKSPACE=/data/ls, LEADSCORE_TRAIN__NUM_LEAVES=31."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADSCORE_", env_nested_delimiter="__", extra="ignore")
+
+    workspace: Path = Field(Path("workspace"), description="folder for lists, the MLflow store and artifacts")
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking URI; default: MLFLOW_TRACKING_URI, else SQLite in the workspace"
+    )
+    model_name: str = Field("lead-scoring", description="registered model name")
+    experiment_prefix: str = Field("leadscore", description="experiment = <prefix>-<dataset name>")
+    gate_tolerance: float = Field(
+        0.005, ge=0, le=0.5, description="promote if new AUC >= champion AUC - tolerance, same rows"
+    )
+    reasons_limit: int = Field(10_000, ge=0, description="leads (best first) that get plain-word reasons")
+    train: TrainParams = TrainParams()
+
+    def resolved_tracking_uri(self) -> str:
+        if self.tracking_uri:
+            return self.tracking_uri
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            return os.environ["MLFLOW_TRACKING_URI"]
+        return f"sqlite:///{(self.workspace / 'mlflow.db').resolve()}"
+
+    def tracking(self, dataset_name: str) -> Tracking:
+        uri = self.resolved_tracking_uri()
+        local = uri.startswith("sqlite:")
+        return Tracking(
+            uri,
+            f"{self.experiment_prefix}-{dataset_name}",
+            self.model_name,
+            (self.workspace / "mlartifacts") if local else None,
+        )

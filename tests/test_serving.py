@@ -1,0 +1,93 @@
+"""Tiers, reasons in plain words, and writers that are atomic and safe for spreadsheets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.csv as pacsv
+import pytest
+
+from serving.output import atomic_write, neutralise_formulas, write_csv
+from serving.reasons import describe, top_reasons
+from serving.score import assign_tiers, validate_cutoffs
+
+
+def test_tiers_from_cutoffs():
+    score = np.array([80.0, 40.0, 39.9, 20.0, 5.0, 0.0])
+    assert assign_tiers(score, {"A": 40, "B": 20, "C": 5}).tolist() == ["A", "A", "B", "B", "C", "D"]
+
+
+@pytest.mark.parametrize(
+    ("cutoffs", "message"),
+    [
+        ({"A": 20, "B": 40, "C": 5}, "must decrease"),
+        ({"A": 120, "B": 40, "C": 5}, "within 0-100"),
+        ({"A": 50, "B": 40}, "missing \\['C'\\]"),
+    ],
+)
+def test_invalid_cutoffs_are_refused(cutoffs, message):
+    with pytest.raises(ValueError, match=message):
+        validate_cutoffs(cutoffs)
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "text"),
+    [
+        ("pricing_view_7d", 3.0, "3 pricing-page visits in the last 7 days"),
+        ("pricing_view_7d", 1.0, "1 pricing-page visit in the last 7 days"),
+        ("demo_request_30d", 0.0, "no demo requests in the last 30 days"),
+        ("activities_90d", 12.0, "12 activities in the last 90 days"),
+        ("seniority", "director", "job title reads director-level"),
+        ("seniority", np.nan, "no seniority in the job title"),
+        ("email_type", "free", "free email address (gmail, hotmail...)"),
+        ("days_since_last_activity", np.nan, "no activity before the MQL"),
+        ("mql_month", 8.0, "MQL in August"),
+        ("industry", "Retail", "industry: Retail"),
+        ("company_size", np.nan, "company size unknown"),
+    ],
+)
+def test_reasons_read_as_plain_words(feature, value, text):
+    assert describe(feature, value) == text
+
+
+def test_a_category_the_model_never_saw_is_called_new():
+    assert (
+        describe("campaign", "spring-2027", known=["a", "b"])
+        == "campaign 'spring-2027' is new (no history to learn from)"
+    )
+
+
+def test_top_reasons_pick_the_largest_contributions_with_their_direction():
+    feats = pd.DataFrame({"pricing_view_7d": [3.0], "email_type": ["free"], "mql_month": [8.0]}, index=["L1"])
+    contrib = pd.DataFrame({"pricing_view_7d": [0.9], "email_type": [-1.2], "mql_month": [0.0]}, index=["L1"])
+    r = top_reasons(feats, contrib, k=3).iloc[0].tolist()
+    assert r == ["▼ free email address (gmail, hotmail...)", "▲ 3 pricing-page visits in the last 7 days", ""]
+
+
+def test_formula_cells_are_neutralised_and_others_untouched():
+    df = pd.DataFrame({"a": ["=1+1", "+34 600", "-x", "@SUM(A1)", "\tx", "\rx", "ok", None], "n": range(8)})
+    out = neutralise_formulas(df)
+    assert out["a"].tolist()[:7] == ["'=1+1", "'+34 600", "'-x", "'@SUM(A1)", "'\tx", "'\rx", "ok"]
+    assert pd.isna(out["a"].iloc[7]) and out["n"].tolist() == list(range(8))
+    assert df["a"].iloc[0] == "=1+1"  # input untouched
+
+
+def test_csv_has_a_bom_for_excel_and_reads_back(tmp_path):
+    path = write_csv(pd.DataFrame({"name": ["José Peña"], "score": [12.5]}), tmp_path / "l.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert pacsv.read_csv(path).to_pandas()["name"].tolist() == ["José Peña"]
+    assert pd.read_csv(path)["name"].tolist() == ["José Peña"]
+
+
+def test_a_failed_write_leaves_the_previous_file_and_no_temp_file(tmp_path):
+    target = tmp_path / "latest.csv"
+    target.write_text("previous list")
+
+    def explode(tmp):
+        tmp.write_text("half a li")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, explode)
+    assert target.read_text() == "previous list"
+    assert [p.name for p in tmp_path.iterdir()] == ["latest.csv"]
