@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)  ## the weekly job end to end on the bundled sample (list in workspace/lists/latest.csv)
-	$(BIN)/leadscore weekly --leads data/sample/leads.csv --activities data/sample/activities.csv.gz \
+	$(BIN)/leadscore weekly --leads data/sample/leads.csv.gz --activities data/sample/activities.csv.gz \
 		--config data/configs/synthetic.toml --workspace workspace
 
 test: $(STAMP)  ## the default test suite (a few minutes)

@@ -88,6 +88,11 @@ def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, da
             mlflow.log_params({f"{w}_{k}": v for k, v in facts.items()})
         for scorer, ms in result.metrics.items():
             mlflow.log_metrics({f"{scorer}.{k}": float(v) for k, v in ms.items() if np.isfinite(v)})
+        for baseline, c in result.comparisons.items():
+            mlflow.log_metrics(
+                {f"model_vs_{baseline}.auc_diff{k.removeprefix('diff')}": v for k, v in c.items() if k != "verdict"}
+            )
+            mlflow.set_tag(f"model_vs_{baseline}", c["verdict"])
         mlflow.set_tags({"leak_alarm": "yes" if result.notes else "no", "dataset": data_facts.get("dataset", "")})
         with tempfile.TemporaryDirectory() as tmp:
             tmp_path = Path(tmp)
@@ -96,6 +101,7 @@ def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, da
                     {
                         "metrics": result.metrics,
                         "windows": result.windows,
+                        "model_vs_baselines": result.comparisons,
                         "tier_cutoffs": result.tier_cutoffs,
                         "leak_notes": result.notes,
                         "leak_suspects": result.leak_suspects,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -115,27 +116,42 @@ def _print_training(s: dict) -> None:
         f"holdout (newest) {w['holdout']['rows']:,} MQLs {w['holdout']['first_mql'][:10]} .. "
         f"{w['holdout']['last_mql'][:10]}, SQL rate {_pct(s['metrics']['model']['sql_rate'])}"
     )
-    table = Table(title="On the newest window (never trained on)", title_justify="left")
-    for col in ("", "ROC-AUC", "PR-AUC", "SQLs in top 20%", "lift top 10%", "ECE", "Brier (base rate)"):
-        table.add_column(col, justify="right" if col else "left")
-    names = {
-        "model": "LightGBM (calibrated)",
-        "logistic_regression": "logistic regression",
-        "persona_rule": "persona rule (manual)",
-    }
+    table = Table(
+        title="On the newest window, never trained on (AUC: 95% bootstrap interval)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for col in ("", "AUC", "95% int.", "PR-AUC", "top20%", "lift10", "ECE", "Brier"):
+        table.add_column(col, justify="right" if col else "left", no_wrap=True)
+    names = {"model": "LightGBM", "logistic_regression": "logistic regr.", "persona_rule": "persona rule"}
     for key, label in names.items():
         m = s["metrics"][key]
-        brier = f"{m['brier']:.4f} ({m['brier_base_rate']:.4f})" if "brier" in m else "-"
+        interval = f"{m['roc_auc_ci_low']:.2f}-{m['roc_auc_ci_high']:.2f}"
+        ece = f"{m['ece']:.3f}" if "ece" in m else "-"
+        brier = f"{m['brier']:.3f}" if "brier" in m else "-"
         table.add_row(
             label,
             f"{m['roc_auc']:.3f}",
+            interval,
             f"{m['pr_auc']:.3f}",
             _pct(m["capture_top20"]),
             f"{m['lift_top10']:.2f}x",
-            f"{m['ece']:.3f}" if "ece" in m else "-",
+            ece,
             brier,
         )
     console.print(table)
+    console.print(
+        "[dim]top20%: share of all SQLs in the best-scored 20% of MQLs; lift10: SQL rate of the top 10% over the "
+        f"average; ECE: calibration error; Brier of always predicting the base rate: "
+        f"{s['metrics']['model']['brier_base_rate']:.3f}[/dim]"
+    )
+    for key, c in s["model_vs_baselines"].items():
+        colour = {"better": "green", "worse": "red"}.get(c["verdict"], "yellow")
+        console.print(
+            f"Model vs {names[key]}: AUC {c['diff']:+.3f} (95% interval {c['low']:+.3f} to {c['high']:+.3f}): "
+            f"[{colour}]{c['verdict']}[/{colour}]"
+        )
     p = s["metrics"]["persona_rule"]
     console.print(
         f"Persona rule passes {_pct(p['pass_rate'])} of MQLs and finds {_pct(p['capture_passed'])} of "
@@ -169,7 +185,9 @@ def generate(
     leads: Annotated[int, typer.Option(help="number of MQLs", min=10)] = 20_000,
     months: Annotated[int, typer.Option(help="months of history before the export", min=2)] = 12,
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same files")] = 7,
-    gzip_activities: Annotated[bool, typer.Option(help="write activities.csv.gz instead of .csv")] = False,
+    gzip: Annotated[
+        bool, typer.Option("--gzip", help="write gzipped files (leads.csv.gz...), read just the same")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities."""
@@ -180,8 +198,8 @@ def generate(
         with console.status("Generating the CRM history...") if not as_json else _null():
             crm = gen(leads, months, seed)
         files = {}
-        act_name = "activities.csv.gz" if gzip_activities else "activities.csv"
-        for name, df in (("leads.csv", crm.leads), (act_name, crm.activities), ("truth.csv", crm.truth)):
+        ext = ".csv.gz" if gzip else ".csv"
+        for name, df in ((f"leads{ext}", crm.leads), (f"activities{ext}", crm.activities), (f"truth{ext}", crm.truth)):
             gz = "gzip" if name.endswith(".gz") else None
             files[name] = str(
                 atomic_write(out / name, lambda tmp, df=df, gz=gz: df.to_csv(tmp, index=False, compression=gz))

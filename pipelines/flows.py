@@ -127,6 +127,7 @@ def _training_summary(t: dict) -> dict:
     result, tracking = t["result"], t["tracking"]
     return {
         "windows": result.windows,
+        "model_vs_baselines": result.comparisons,
         "metrics": result.metrics,
         "best_iteration": result.best_iteration,
         "leak_alarm": result.notes,

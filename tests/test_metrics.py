@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.metrics import capture_at, evaluate, expected_calibration_error, lift_at
+from models.metrics import bootstrap_auc, capture_at, evaluate, expected_calibration_error, fast_auc, lift_at
 
 
 def test_capture_and_lift_on_a_distinct_ranking():
@@ -41,3 +41,23 @@ def test_evaluate_reports_brier_against_the_base_rate():
     assert m["brier"] == pytest.approx((0.01 + 0.04 + 0.09 + 0.04) / 4)
     assert m["brier_base_rate"] == pytest.approx(0.25 * 0.75)
     assert "ece" not in evaluate(y, np.array([0, 0, 1, 1]), probability=False)
+
+
+def test_fast_auc_equals_sklearn_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    s = rng.integers(0, 7, 500).astype(float)  # heavy ties
+    assert fast_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
+def test_bootstrap_calls_a_clear_win_better_and_a_tie_no_clear_difference():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 2000)
+    good = y + rng.normal(0, 1, 2000)
+    intervals, diffs = bootstrap_auc(y, {"model": good, "noise": rng.normal(0, 1, 2000), "same": good.copy()})
+    assert diffs["noise"]["verdict"] == "better" and diffs["noise"]["low"] > 0.15
+    assert diffs["same"] == {"diff": 0.0, "low": 0.0, "high": 0.0, "verdict": "no clear difference"}
+    low, high = intervals["model"]
+    assert low < fast_auc(y, good) < high
