@@ -12,6 +12,8 @@ DAY_S = 86_400.0
 # Ordered: the first rule that matches a title wins ("Vice President" before "President", "Director
 # General" before "Director"). Titles are lower-cased and stripped of accents first.
 SENIORITY_RULES: list[tuple[str, str]] = [
+    # "Asistente del CEO" works for the CEO: assistants are matched before the titles they name
+    ("individual", r"\b(?:asistente|assistant|secretari[oa]|secretary|auxiliar)\b"),
     ("student", r"\b(?:estudiante|student|becari[oa]|intern|internship|practicante|trainee)\b"),
     ("vp", r"\b(?:vp|svp|evp|vice ?president\w*|vicepresident[ea]?)\b"),
     (
@@ -30,9 +32,10 @@ SENIORITY_RULES: list[tuple[str, str]] = [
         r"|vendedor[a]?|agente|agent)\b",
     ),
 ]
+# the whole domain must be a free provider's (gmail.com, yahoo.com.mx), not merely start like one (me.gob.mx)
 FREE_EMAIL_DOMAINS = (
     r"^(?:gmail|googlemail|hotmail|yahoo|outlook|live|icloud|me|aol|msn|proton|protonmail|gmx"
-    r"|yandex|terra|uol|bol|prodigy|latinmail)\."
+    r"|yandex|terra|uol|bol|prodigy|latinmail)\.(?:com|net|org|es|[a-z]{2}|com?\.[a-z]{2})$"
 )
 
 

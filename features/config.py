@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import tomllib
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Role = Literal["categorical", "numeric", "text", "pii", "exclude"]
 
@@ -91,11 +93,31 @@ class DatasetConfig(_Strict):
     description: str = ""
     horizon_days: int = Field(gt=0, description="an MQL is labelled SQL if it converts within this many days")
     missing_values: list[str] = ["", "unknown", "Unknown", "N/A", "n/a", "Select", "-"]
-    timestamp_format: str = "ISO8601"
+    timestamp_format: str = Field("ISO8601", description="'ISO8601' or a strftime format such as '%d/%m/%Y %H:%M'")
+    timezone: str = Field("UTC", description="time zone of timestamps written without an offset")
+    encoding: str = Field("utf-8", description="text encoding of CSV files, e.g. 'latin-1'")
     leads: LeadsMapping
     activities: ActivitiesMapping | None = None
     features: FeatureSpec = FeatureSpec()
     persona: Persona
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Madrid')") from None
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown encoding {value!r}") from None
+        return value
 
     @model_validator(mode="after")
     def _references(self) -> DatasetConfig:
@@ -104,6 +126,15 @@ class DatasetConfig(_Strict):
             raise ValueError(f"features.title_attribute '{self.features.title_attribute}' must name a text attribute")
         if self.features.email_attribute and roles.get(self.features.email_attribute) != "pii":
             raise ValueError(f"features.email_attribute '{self.features.email_attribute}' must name a pii attribute")
+        from features.build import feature_columns  # here, not at import: build imports this module
+
+        cats, nums = feature_columns(self)
+        unknown = sorted(set(self.features.monotone_increasing + self.features.monotone_decreasing) - set(cats + nums))
+        if unknown:
+            raise ValueError(f"features.monotone_* name columns that are not features: {unknown}")
+        persona_unknown = sorted({c.feature for c in self.persona.conditions} - set(cats + nums))
+        if persona_unknown:
+            raise ValueError(f"persona conditions name columns that are not features: {persona_unknown}")
         return self
 
     def names_with_role(self, role: Role) -> list[str]:

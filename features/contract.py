@@ -1,11 +1,14 @@
 """The canonical tables as pandera schemas, and loading a CRM export onto them.
 
-Rows that break the contract go to a rejects table (source file, row number, lead id, reasons); the
-rest go on. Problems with a whole file (missing, empty, a required column absent) raise ContractError.
+Rows that break the contract go to a rejects table (table, data-row number, lead id, reasons); the
+rest go on. Problems with a whole file (missing, empty, unreadable, a required column absent, no valid
+lead left) raise ContractError with a message that names the file and what to do.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,7 @@ from features.config import DatasetConfig
 
 MIN_TS = pd.Timestamp("1970-01-01")
 REJECT_COLUMNS = ["table", "row", "lead_id", "reason"]
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 
 class ContractError(ValueError):
@@ -40,10 +44,15 @@ def leads_schema(config: DatasetConfig) -> pa.DataFrameSchema:
             columns[attr.name] = pa.Column(float, nullable=True)
         elif attr.role != "exclude":
             columns[attr.name] = pa.Column(str, nullable=True)
+    # a missing mql_at is reported once, as missing, not again by the ordering rules
     checks = [
-        pa.Check(lambda d: d["sql_at"].isna() | (d["sql_at"] >= d["mql_at"]), name="sql_at is not before mql_at"),
         pa.Check(
-            lambda d: d["created_at"].isna() | (d["created_at"] <= d["mql_at"]), name="created_at is not after mql_at"
+            lambda d: d["sql_at"].isna() | d["mql_at"].isna() | (d["sql_at"] >= d["mql_at"]),
+            name="sql_at is not before mql_at",
+        ),
+        pa.Check(
+            lambda d: d["created_at"].isna() | d["mql_at"].isna() | (d["created_at"] <= d["mql_at"]),
+            name="created_at is not after mql_at",
         ),
     ]
     return pa.DataFrameSchema(columns, checks=checks, strict=True, coerce=False)
@@ -60,36 +69,95 @@ ACTIVITIES_SCHEMA = pa.DataFrameSchema(
 
 
 @dataclass(frozen=True)
+class RawTable:
+    """A file read as text: its parsed rows, their 1-based data-row numbers, and rows that did not parse."""
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    malformed: list[tuple[int, str]]
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.frame) + len(self.malformed)
+
+
+@dataclass(frozen=True)
 class LoadedExport:
     leads: pd.DataFrame
     activities: pd.DataFrame
     rejects: pd.DataFrame
     rows_in: dict[str, int]
+    warnings: tuple[str, ...] = ()
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (optionally .gz) or Parquet file with every column as text."""
+def _arrow_message(exc: Exception) -> str:
+    # pyarrow quotes the offending row after the second colon: it may hold personal data, so drop it
+    return ": ".join(str(exc).split(": ")[:2])[:200]
+
+
+def read_table(path: str | Path, *, encoding: str = "utf-8") -> RawTable:
+    """Read a CSV (optionally .gz) or Parquet file with every column as text.
+
+    A CSV row with the wrong number of fields is kept out of the frame and reported in ``malformed``
+    with its data-row number, never with its content.
+    """
     path = Path(path)
     if not path.is_file():
         raise ContractError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise ContractError(f"{path}: file is empty")
+    malformed: list[tuple[int, str]] = []
     try:
         if path.suffix == ".parquet":
             table = pq.read_table(path)
             table = table.cast(pyarrow_mod.schema([(f.name, pyarrow_mod.string()) for f in table.schema]))
         else:
-            # read the header first so that every column is read as text: ids such as 00123 keep their zeros
-            names = pacsv.open_csv(path).schema.names
-            table = pacsv.read_csv(
-                path,
-                convert_options=pacsv.ConvertOptions(
-                    column_types={n: pyarrow_mod.string() for n in names}, strings_can_be_null=False
-                ),
-            )
+            table = _read_csv(path, encoding, malformed)
     except (pyarrow_mod.ArrowInvalid, UnicodeDecodeError) as exc:
-        raise ContractError(f"{path}: cannot be read as a table ({exc})") from None
-    return table.to_pandas()
+        hint = (
+            "; set encoding (e.g. 'latin-1') in the dataset config"
+            if "UTF8" in str(exc) or isinstance(exc, UnicodeDecodeError)
+            else ""
+        )
+        raise ContractError(f"{path}: cannot be read as a table ({_arrow_message(exc)}){hint}") from None
+    names = table.schema.names
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ContractError(f"{path}: column name(s) used more than once: {dupes}")
+    skipped = {r for r, _ in malformed}
+    rows = np.array([r for r in range(1, table.num_rows + len(skipped) + 1) if r not in skipped], dtype=np.int64)
+    return RawTable(table.to_pandas(), rows, malformed)
+
+
+def _read_csv(path: Path, encoding: str, malformed: list[tuple[int, str]]) -> pyarrow_mod.Table:
+    def on_bad_row(row) -> str:
+        # row.number counts the header as row 1; pyarrow knows it only when reading on one thread
+        malformed.append(
+            (
+                row.number - 1 if row.number is not None else -1,
+                f"row has {row.actual_columns} fields, expected {row.expected_columns}",
+            )
+        )
+        return "skip"
+
+    # read the header first so that every column is read as text: ids such as 00123 keep their zeros
+    parse = pacsv.ParseOptions(invalid_row_handler=on_bad_row, newlines_in_values=True)
+    with pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=encoding), parse_options=parse) as reader:
+        names = reader.schema.names
+    malformed.clear()  # the header pass may have met a bad row too; the full read below counts them all
+    convert = pacsv.ConvertOptions(column_types={n: pyarrow_mod.string() for n in names}, strings_can_be_null=False)
+    table = pacsv.read_csv(
+        path, read_options=pacsv.ReadOptions(encoding=encoding), parse_options=parse, convert_options=convert
+    )
+    if malformed:  # rare: read again on one thread to learn which rows they were
+        malformed.clear()
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False),
+            parse_options=parse,
+            convert_options=convert,
+        )
+    return table
 
 
 def _require(df: pd.DataFrame, columns: list[str], path: str) -> None:
@@ -98,18 +166,38 @@ def _require(df: pd.DataFrame, columns: list[str], path: str) -> None:
         raise ContractError(f"{path}: required column(s) {missing} not found; columns present: {list(df.columns)}")
 
 
-def _parse_ts(raw: pd.Series, fmt: str, name: str, reasons: dict[int, list[str]], *, required: bool) -> pd.Series:
-    """Parse timestamps to naive UTC; unparseable or out-of-range values are noted as reasons."""
-    text = raw.astype("str").where(raw.notna(), "")
-    empty = text.str.strip() == ""
-    fmt_arg = None if fmt == "ISO8601" else fmt
-    parsed = pd.to_datetime(text.where(~empty), format=fmt_arg or "ISO8601", errors="coerce", utc=True)
+def has_offset(raw: pd.Series) -> bool:
+    """Whether any value of a timestamp column carries its own time-zone offset."""
+    return bool(raw.astype("str").str.strip().str.contains(_OFFSET, regex=True).fillna(False).any())
+
+
+def _parse_ts(
+    raw: pd.Series, config: DatasetConfig, name: str, reasons: dict[int, list[str]], *, required: bool
+) -> pd.Series:
+    """Parse timestamps to naive UTC; unparseable or out-of-range values are noted as reasons.
+
+    A value with its own offset (``Z``, ``+01:00``) is converted from it; one without is read in the
+    config's ``timezone``.
+    """
+    text = raw.astype("str").where(raw.notna(), "").str.strip()
+    empty = text == ""
+    zoned = text.str.contains(_OFFSET, regex=True)
+    naive = ~zoned & ~empty
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    fmt = config.timestamp_format
+    if zoned.any():
+        parsed[zoned] = pd.to_datetime(text[zoned], format=fmt, errors="coerce", utc=True)
+    if naive.any():
+        local = pd.to_datetime(text[naive], format=fmt, errors="coerce")
+        if config.timezone != "UTC":
+            local = local.dt.tz_localize(config.timezone, ambiguous="NaT", nonexistent="shift_forward")
+        parsed[naive] = local.dt.tz_localize("UTC") if config.timezone == "UTC" else local.dt.tz_convert("UTC")
     parsed = parsed.dt.tz_convert(None)
     bad = ~empty & parsed.isna()
     early = parsed < MIN_TS
     future = parsed > pd.Timestamp.now() + pd.Timedelta(days=1)
     for idx in np.flatnonzero(bad.to_numpy()):
-        reasons.setdefault(idx, []).append(f"{name}: not a timestamp ({str(text.iloc[idx])[:40]!r})")
+        reasons.setdefault(idx, []).append(f"{name}: not a timestamp ({text.iloc[idx][:40]!r}, format {fmt})")
     for idx in np.flatnonzero(early.to_numpy()):
         reasons.setdefault(idx, []).append(f"{name}: before 1970 ({text.iloc[idx][:40]!r})")
     for idx in np.flatnonzero(future.to_numpy()):
@@ -142,45 +230,55 @@ def _schema_reasons(schema: pa.DataFrameSchema, df: pd.DataFrame, reasons: dict[
                 bucket.append(text)
 
 
-def _rejects(table: str, rows: pd.Series, ids: pd.Series, reasons: dict[int, list[str]]) -> pd.DataFrame:
+def _split(table: str, raw: RawTable, out: pd.DataFrame, reasons: dict[int, list[str]]):
+    """(valid rows, rejects): the rows with reasons, plus the rows that did not parse at all."""
     pos = sorted(reasons)
-    return pd.DataFrame(
+    rejects = pd.DataFrame(
         {
             "table": table,
-            "row": rows.to_numpy()[pos] if pos else np.array([], dtype=int),
-            "lead_id": ids.to_numpy()[pos] if pos else np.array([], dtype=object),
+            "row": raw.rows[pos] if pos else np.array([], dtype=np.int64),
+            "lead_id": out["lead_id"].to_numpy()[pos] if pos else np.array([], dtype=object),
             "reason": ["; ".join(reasons[p]) for p in pos],
         }
     )
+    if raw.malformed:
+        bad = pd.DataFrame(
+            {
+                "table": table,
+                "row": [r for r, _ in raw.malformed],
+                "lead_id": None,
+                "reason": [why for _, why in raw.malformed],
+            }
+        )
+        rejects = pd.concat([rejects, bad], ignore_index=True).sort_values("row", ignore_index=True)
+    keep = np.ones(len(out), bool)
+    keep[pos] = False
+    return out[keep].reset_index(drop=True), rejects
 
 
 def canonical_leads(
-    raw: pd.DataFrame, config: DatasetConfig, *, source: str = "leads"
+    raw: RawTable | pd.DataFrame, config: DatasetConfig, *, source: str = "leads"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Map an export's leads onto the canonical table; return (valid leads, rejects)."""
+    raw = _as_raw(raw)
+    df = raw.frame
     m = config.leads
-    _require(
-        raw,
-        [m.lead_id, m.mql_at, m.sql_at]
-        + ([m.created_at] if m.created_at else [])
-        + [a.source for a in m.attributes if a.role != "exclude"],
-        source,
-    )
-    raw = raw.reset_index(drop=True)
+    needed = [m.lead_id, m.mql_at, m.sql_at] + ([m.created_at] if m.created_at else [])
+    _require(df, needed + [a.source for a in m.attributes if a.role != "exclude"], source)
     missing = set(config.missing_values)
     reasons: dict[int, list[str]] = {}
 
     def text(col: str) -> pd.Series:
-        s = raw[col].astype("str").str.strip()
-        return s.where(~s.isin(missing) & raw[col].notna())
+        s = df[col].astype("str").str.strip()
+        return s.where(~s.isin(missing) & df[col].notna())
 
     out = pd.DataFrame({"lead_id": text(m.lead_id)})
-    out["mql_at"] = _parse_ts(raw[m.mql_at], config.timestamp_format, "mql_at", reasons, required=True)
-    out["sql_at"] = _parse_ts(raw[m.sql_at], config.timestamp_format, "sql_at", reasons, required=False)
+    out["mql_at"] = _parse_ts(df[m.mql_at], config, "mql_at", reasons, required=True)
+    out["sql_at"] = _parse_ts(df[m.sql_at], config, "sql_at", reasons, required=False)
     out["created_at"] = (
-        _parse_ts(raw[m.created_at], config.timestamp_format, "created_at", reasons, required=False)
+        _parse_ts(df[m.created_at], config, "created_at", reasons, required=False)
         if m.created_at
-        else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+        else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     )
     for attr in m.attributes:
         if attr.role == "exclude":
@@ -195,54 +293,97 @@ def canonical_leads(
         else:
             out[attr.name] = values
     _schema_reasons(leads_schema(config), out, reasons)
-    rows = pd.Series(np.arange(1, len(raw) + 1))
-    rejects = _rejects("leads", rows, out["lead_id"], reasons)
-    keep = np.ones(len(out), bool)
-    keep[list(reasons)] = False
-    return out[keep].reset_index(drop=True), rejects
+    return _split("leads", raw, out, reasons)
 
 
 def canonical_activities(
-    raw: pd.DataFrame, config: DatasetConfig, lead_ids: pd.Series, *, source: str = "activities"
+    raw: RawTable | pd.DataFrame,
+    config: DatasetConfig,
+    lead_ids: pd.Series,
+    *,
+    rejected_ids: set[str] | None = None,
+    source: str = "activities",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Map an export's activities onto the canonical table; activities of unknown leads are rejected."""
+    raw = _as_raw(raw)
+    df = raw.frame
     m = config.activities
     if m is None:
         raise ContractError(f"{source}: the dataset config has no [activities] mapping")
-    _require(raw, [m.lead_id, m.occurred_at, m.activity_type], source)
-    raw = raw.reset_index(drop=True)
+    _require(df, [m.lead_id, m.occurred_at, m.activity_type], source)
     reasons: dict[int, list[str]] = {}
-    ids = raw[m.lead_id].astype("str").str.strip()
-    kind = raw[m.activity_type].astype("str").str.strip()
+    ids = df[m.lead_id].astype("str").str.strip()
+    kind = df[m.activity_type].astype("str").str.strip()
     out = pd.DataFrame(
         {
             "lead_id": ids.where(ids != ""),
-            "occurred_at": _parse_ts(
-                raw[m.occurred_at], config.timestamp_format, "occurred_at", reasons, required=True
-            ),
+            "occurred_at": _parse_ts(df[m.occurred_at], config, "occurred_at", reasons, required=True),
             "activity_type": kind.where(kind != ""),
         }
     )
     _schema_reasons(ACTIVITIES_SCHEMA, out, reasons)
     unknown = out["lead_id"].notna() & ~out["lead_id"].isin(set(lead_ids))
+    rejected_ids = rejected_ids or set()
     for idx in np.flatnonzero(unknown.to_numpy()):
-        reasons.setdefault(idx, []).append("lead_id: no valid lead with this id")
-    rows = pd.Series(np.arange(1, len(raw) + 1))
-    rejects = _rejects("activities", rows, out["lead_id"], reasons)
-    keep = np.ones(len(out), bool)
-    keep[list(reasons)] = False
-    return out[keep].reset_index(drop=True), rejects
+        why = (
+            "lead_id: its lead was rejected (see the leads rows)"
+            if out["lead_id"].iat[idx] in rejected_ids
+            else "lead_id: no lead with this id"
+        )
+        reasons.setdefault(idx, []).append(why)
+    return _split("activities", raw, out, reasons)
+
+
+def _as_raw(raw: RawTable | pd.DataFrame) -> RawTable:
+    if isinstance(raw, RawTable):
+        return raw
+    frame = raw.reset_index(drop=True)
+    return RawTable(frame, np.arange(1, len(frame) + 1), [])
+
+
+def _all_rejected(path: str | Path, raw: RawTable, rejects: pd.DataFrame) -> ContractError:
+    if raw.rows_in == 0:
+        return ContractError(f"{path}: no leads in the file (a header only)")
+    common = Counter(r.split(" (")[0] for reason in rejects["reason"] for r in reason.split("; ")).most_common(3)
+    first = rejects["reason"].iloc[0]
+    return ContractError(
+        f"{path}: all {raw.rows_in:,} leads were rejected; most common reasons: "
+        + ", ".join(f"{why} ({n:,})" for why, n in common)
+        + f". First row: {first}. Check the column mapping, timestamp_format and timezone in the dataset config."
+    )
 
 
 def load_export(leads_path: str | Path, activities_path: str | Path | None, config: DatasetConfig) -> LoadedExport:
     """Read and validate a CRM export; every input row ends up in the result or in its rejects."""
-    raw_leads = read_table(leads_path)
+    if config.activities is not None and activities_path is None:
+        raise ContractError(
+            "the dataset config maps an activities table but no activities file was given; pass --activities "
+            "(without it every activity feature would read 0 and the scores would be wrong)"
+        )
+    raw_leads = read_table(leads_path, encoding=config.encoding)
     leads, rej_l = canonical_leads(raw_leads, config, source=str(leads_path))
-    rows_in = {"leads": len(raw_leads), "activities": 0}
+    if leads.empty:
+        raise _all_rejected(leads_path, raw_leads, rej_l)
+    rows_in = {"leads": raw_leads.rows_in, "activities": 0}
+    warnings: list[str] = []
     if activities_path is not None:
-        raw_acts = read_table(activities_path)
-        rows_in["activities"] = len(raw_acts)
-        acts, rej_a = canonical_activities(raw_acts, config, leads["lead_id"], source=str(activities_path))
+        raw_acts = read_table(activities_path, encoding=config.encoding)
+        rows_in["activities"] = raw_acts.rows_in
+        rejected = set(rej_l["lead_id"].dropna())
+        acts, rej_a = canonical_activities(
+            raw_acts, config, leads["lead_id"], rejected_ids=rejected, source=str(activities_path)
+        )
+        lead_zoned = has_offset(raw_leads.frame[config.leads.mql_at])
+        act_zoned = config.activities.occurred_at in raw_acts.frame and has_offset(
+            raw_acts.frame[config.activities.occurred_at]
+        )
+        if lead_zoned != act_zoned:
+            warnings.append(
+                f"{'leads' if lead_zoned else 'activities'} timestamps carry time-zone offsets and the "
+                f"{'activities' if lead_zoned else 'leads'} do not; those are read as {config.timezone}. "
+                "If that is wrong, set timezone in the dataset config, or activities may land on the wrong "
+                "side of the MQL moment."
+            )
     else:
         acts = pd.DataFrame(
             {
@@ -253,13 +394,11 @@ def load_export(leads_path: str | Path, activities_path: str | Path | None, conf
         )
         rej_a = pd.DataFrame(columns=REJECT_COLUMNS)
     rejects = pd.concat([rej_l, rej_a], ignore_index=True) if len(rej_a) else rej_l
-    return LoadedExport(leads, acts, rejects, rows_in)
+    return LoadedExport(leads, acts, rejects, rows_in, tuple(warnings))
 
 
 def fingerprint_files(*paths: str | Path | None) -> str:
     """SHA-256 (first 16 hex digits) over the bytes of the input files: identifies the export used."""
-    import hashlib
-
     digest = hashlib.sha256()
     for path in paths:
         if path is None:

@@ -22,6 +22,10 @@ BOOSTER_FILE = "booster.txt"
 MAX_CATEGORIES = 500
 
 
+class FeatureMismatchError(ValueError):
+    """A feature table that lacks columns the model was trained on."""
+
+
 def learn_categories(X: pd.DataFrame, categorical: list[str]) -> dict[str, list[str]]:
     """Categories seen in training, most frequent first (at most MAX_CATEGORIES per column)."""
     return {c: X[c].dropna().astype("str").value_counts().index[:MAX_CATEGORIES].tolist() for c in categorical}
@@ -33,7 +37,10 @@ def to_matrix(
     """Float matrix in feature order; categories as their codes, unseen and missing as NaN."""
     missing = [c for c in categorical + numeric if c not in X.columns]
     if missing:
-        raise KeyError(f"feature table lacks column(s) the model needs: {missing}")
+        raise FeatureMismatchError(
+            f"the feature table lacks column(s) the model was trained on: {missing}; score with the dataset "
+            "config the model was trained with (the default when --config is not given)"
+        )
     M = np.empty((len(X), len(categorical) + len(numeric)), dtype=np.float64)
     for j, c in enumerate(categorical):
         codes = pd.Categorical(X[c].astype("str").where(X[c].notna()), categories=categories[c]).codes

@@ -9,9 +9,10 @@ they cannot reach the model either; no input example is logged.
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,14 +25,22 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import roc_auc_score
 
-from models.scorer import LeadScoreModel
+from models.scorer import FeatureMismatchError, LeadScoreModel
 from models.train import TrainingResult
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODELS_DIR = Path(__file__).resolve().parent
 
 
-logging.getLogger("mlflow").setLevel(logging.WARNING)  # its INFO lines (table creation...) are not ours
+@contextmanager
+def _tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's fluent API (runs, log_model, load_model) reads a global URI: set it, then put it back."""
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)
 
 
 class ModelLoadError(RuntimeError):
@@ -73,9 +82,11 @@ class GateDecision:
 
 def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, data_facts: dict) -> tuple[str, str]:
     """Log one training run (params, metrics, artifacts, the pyfunc model). Returns (run_id, model_uri)."""
-    mlflow.set_tracking_uri(tracking.tracking_uri)
     exp_id = tracking.experiment_id()
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"train-{datetime.now(UTC):%Y%m%d-%H%M%S}") as run:
+    with (
+        _tracking_uri(tracking.tracking_uri),
+        mlflow.start_run(experiment_id=exp_id, run_name=f"train-{datetime.now(UTC):%Y%m%d-%H%M%S}") as run,
+    ):
         mlflow.log_params(
             {
                 **params,
@@ -161,7 +172,8 @@ def register(tracking: Tracking, model_uri: str, run_id: str, result: TrainingRe
         client.get_registered_model(tracking.model_name)
     except MlflowException:
         client.create_registered_model(tracking.model_name, description="MQL-to-SQL conversion, calibrated")
-    mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id)
+    with _tracking_uri(tracking.tracking_uri):  # MLflow resolves the logged model through the global URI
+        mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     tags = {
         "holdout_auc": f"{result.metrics['model']['roc_auc']:.4f}",
@@ -181,12 +193,22 @@ def decide(tracking: Tracking, version: str, result: TrainingResult, *, toleranc
     """Compare the new version with the champion on the same, newest rows (this run's holdout)."""
     challenger_auc = float(result.metrics["model"]["roc_auc"])
     previous = champion_version(tracking)
+    if result.notes:
+        return GateDecision(
+            False,
+            version,
+            previous,
+            challenger_auc,
+            None,
+            tolerance,
+            "not promoted: the leak alarm fired (" + "; ".join(result.notes) + ")",
+        )
     if previous is None:
         return GateDecision(True, version, None, challenger_auc, None, tolerance, "first model: becomes champion")
     try:
-        champ, _ = load_scorer(tracking, f"models:/{tracking.model_name}/{previous}")
+        champ = load_scorer(tracking, f"models:/{tracking.model_name}/{previous}")
         champion_auc = float(roc_auc_score(result.holdout_labels, champ.predict_proba(result.holdout_features)))
-    except (KeyError, ModelLoadError) as exc:
+    except (FeatureMismatchError, ModelLoadError) as exc:
         return GateDecision(
             True,
             version,
@@ -227,25 +249,24 @@ class ResolvedModel:
     uri: str
 
 
-def load_scorer(tracking: Tracking, uri: str) -> tuple[LeadScoreModel, str]:
-    """Load the scorer behind a models:/ or runs:/ URI. Returns (scorer, version label)."""
-    mlflow.set_tracking_uri(tracking.tracking_uri)
+def load_scorer(tracking: Tracking, uri: str) -> LeadScoreModel:
+    """Load the scorer behind a models:/ or runs:/ URI."""
     try:
-        pyfunc = mlflow.pyfunc.load_model(uri)
+        with _tracking_uri(tracking.tracking_uri):
+            pyfunc = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as exc:
         raise ModelLoadError(
             f"cannot load model '{uri}' from {tracking.tracking_uri}: {str(exc).splitlines()[0]}. "
             "Train one first (`leadscore weekly` or `leadscore train`), or pass --model with an existing "
             "URI (e.g. models:/lead-scoring/1)."
         ) from None
-    version = pyfunc.metadata.run_id or "?"
-    return pyfunc.unwrap_python_model().model, version
+    return pyfunc.unwrap_python_model().model
 
 
 def resolve(tracking: Tracking, uri: str | None = None) -> ResolvedModel:
     """The model to score with (default: the champion), its registry version and tier cut-offs."""
     uri = uri or f"models:/{tracking.model_name}@{CHAMPION}"
-    scorer, _ = load_scorer(tracking, uri)
+    scorer = load_scorer(tracking, uri)
     version, cutoffs = "unregistered", None
     client = tracking.client()
     if uri.startswith("models:/"):

@@ -62,15 +62,17 @@ def default_as_of(leads: pd.DataFrame, activities: pd.DataFrame | None) -> pd.Ti
 
 
 def label_leads(leads: pd.DataFrame, *, horizon_days: int, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Each lead's state at ``as_of``: mature (labelled), open (to score) or already an SQL.
+    """Each lead's state at ``as_of``: mature (labelled), open (to score), already an SQL, or not yet an MQL.
 
     A lead is mature once its whole horizon has passed; only mature leads get a label, so a lead
-    still inside its horizon is never counted as a non-SQL.
+    still inside its horizon is never counted as a non-SQL. Whatever happened after ``as_of`` (later
+    MQLs, later SQL dates) is unknown at that moment and ignored, so a past date replays the past.
     """
     horizon = pd.Timedelta(days=horizon_days)
+    sql_known = leads["sql_at"].notna() & (leads["sql_at"] <= as_of)
     mature = (leads["mql_at"] + horizon) <= as_of
-    converted = leads["sql_at"].notna() & (leads["sql_at"] <= leads["mql_at"] + horizon)
-    state = np.where(mature, "mature", np.where(leads["sql_at"].notna(), "already_sql", "open"))
+    converted = sql_known & (leads["sql_at"] <= leads["mql_at"] + horizon)
+    state = np.select([leads["mql_at"] > as_of, mature, sql_known], ["after_as_of", "mature", "already_sql"], "open")
     return pd.DataFrame(
         {
             "lead_id": leads["lead_id"].to_numpy(),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -21,18 +23,27 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-DEFAULT_CONFIG = Path("data/configs/synthetic.toml")
+# the bundled synthetic dataset's config, found from wherever the command is run
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "data" / "configs" / "synthetic.toml"
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="dataset config (TOML) mapping the export")]
+ConfigOpt = Annotated[
+    Path,
+    typer.Option(
+        "--config", "-c", help="dataset config (TOML) mapping the export", show_default="data/configs/synthetic.toml"
+    ),
+]
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option(help="folder for lists, the MLflow store and artifacts [default: ./workspace or LEADSCORE_WORKSPACE]"),
+    typer.Option(
+        help="folder for lists, the MLflow store and artifacts", show_default="./workspace, or LEADSCORE_WORKSPACE"
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print the summary as JSON on stdout (for automation)")]
 AsOfOpt = Annotated[
     datetime | None,
     typer.Option(
-        help="the export moment; leads younger than the horizon at this time are open [default: latest timestamp]"
+        help="the export moment: later MQLs and SQL dates are ignored, leads younger than the horizon are open",
+        show_default="the latest timestamp in the export",
     ),
 ]
 LeadsOpt = Annotated[Path, typer.Option(help="leads export (CSV, CSV.gz or Parquet)")]
@@ -47,6 +58,7 @@ def _environment() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "CRITICAL")
     os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its INFO lines (table creation...) are not ours
 
 
 def _settings(workspace: Path | None):
@@ -58,11 +70,13 @@ def _settings(workspace: Path | None):
     return settings
 
 
-def _preflight(config: Path | None, *files: Path | None) -> None:
-    """Fail in a second, before any flow starts, on a bad config or a missing input file."""
+def _preflight(config: Path | None, *files: Path | None, workspace: Path | None = None) -> None:
+    """Fail in a second, before any flow starts, on a bad config, a missing input or an unusable workspace."""
     from features.config import load_config
     from features.contract import ContractError
 
+    if workspace is not None and workspace.exists() and not workspace.is_dir():
+        raise ContractError(f"--workspace {workspace} is a file; give a folder (it is created if missing)")
     if config is not None:
         load_config(config)
     for f in files:
@@ -74,6 +88,7 @@ def _run(as_json: bool, fn):
     """Run a command body: progress on stderr, summary (or JSON) at the end, clear errors, no tracebacks."""
     from features.config import ConfigError
     from features.contract import ContractError
+    from models.scorer import FeatureMismatchError
     from models.tracking import ModelLoadError
     from models.train import TrainingDataError
     from pipelines import progress
@@ -81,8 +96,8 @@ def _run(as_json: bool, fn):
     progress.enable(None if as_json else console)
     try:
         summary = fn()
-    except (ConfigError, ContractError, ModelLoadError, TrainingDataError, ValueError, KeyError) as exc:
-        message = str(exc).strip("'\"")
+    except (ConfigError, ContractError, ModelLoadError, TrainingDataError, FeatureMismatchError, OSError) as exc:
+        message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
         if as_json:
             print(json.dumps({"status": "error", "error": message, "kind": type(exc).__name__}))
         else:
@@ -104,11 +119,13 @@ def _print_training(s: dict) -> None:
         f"Rows in: {inp['leads_in']:,} leads, {inp['activities_in']:,} activities; rejected: "
         f"{inp['leads_rejected']:,} leads, {inp['activities_rejected']:,} activities"
     )
+    _print_warnings(s)
     if "leads_by_state" in inp:
         st = inp["leads_by_state"]
         console.print(
             f"As of {s['as_of']}: {st.get('mature', 0):,} mature (labelled), {st.get('open', 0):,} open, "
             f"{st.get('already_sql', 0):,} already SQL"
+            + (f", {st['after_as_of']:,} after the as-of moment (ignored)" if st.get("after_as_of") else "")
         )
     w = s["windows"]
     console.print(
@@ -164,8 +181,16 @@ def _print_training(s: dict) -> None:
     console.print(f"Registry: v{g['version']} [{colour}]{g['reason']}[/{colour}]")
 
 
+def _print_warnings(s: dict) -> None:
+    for warning in s["inputs"].get("warnings", []):
+        console.print(f"[bold yellow]Warning:[/bold yellow] {warning}")
+
+
 def _print_list(s: dict) -> None:
     lst = s["list"]
+    if not s.get("files"):
+        console.print(f"[bold yellow]List:[/bold yellow] {lst.get('note', 'nothing written')}")
+        return
     tiers = ", ".join(f"{t}: {n:,}" for t, n in lst["tiers"].items())
     console.print(f"List: {lst['rows']:,} leads scored ({tiers}) -> [bold]{s['files']['csv']}[/bold]")
     console.print(f"      also {s['files']['parquet']}; rejects: {s['files']['rejects']}")
@@ -175,7 +200,7 @@ def _print_mlflow(s: dict) -> None:
     uri = s["mlflow"]["tracking_uri"]
     console.print(
         f"MLflow: experiment '{s['mlflow']['experiment']}', run {s['mlflow']['run_id'][:8]}. "
-        f"Open the UI with: [bold]mlflow ui --backend-store-uri {uri}[/bold]"
+        f"Open the UI with: [bold]{Path(sys.executable).parent / 'mlflow'} ui --backend-store-uri {uri}[/bold]"
     )
 
 
@@ -195,7 +220,7 @@ def generate(
     from serving.output import atomic_write
 
     def body() -> dict:
-        with console.status("Generating the CRM history...") if not as_json else _null():
+        with console.status("Generating the CRM history...") if not as_json else nullcontext():
             crm = gen(leads, months, seed)
         files = {}
         ext = ".csv.gz" if gzip else ".csv"
@@ -227,14 +252,6 @@ def generate(
         )
 
 
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-
 @app.command()
 def weekly(
     leads: LeadsOpt,
@@ -254,7 +271,10 @@ def weekly(
     settings = _settings(workspace)
     s = _run(
         as_json,
-        lambda: _preflight(config, leads, activities) or weekly_flow(leads, activities, config, settings, as_of),
+        lambda: (
+            _preflight(config, leads, activities, workspace=settings.workspace)
+            or weekly_flow(leads, activities, config, settings, as_of)
+        ),
     )
     if not as_json:
         _print_training(s)
@@ -278,7 +298,11 @@ def train(
 
     settings = _settings(workspace)
     s = _run(
-        as_json, lambda: _preflight(config, leads, activities) or train_flow(leads, activities, config, settings, as_of)
+        as_json,
+        lambda: (
+            _preflight(config, leads, activities, workspace=settings.workspace)
+            or train_flow(leads, activities, config, settings, as_of)
+        ),
     )
     if not as_json:
         _print_training(s)
@@ -302,9 +326,13 @@ def score(
     settings = _settings(workspace)
     s = _run(
         as_json,
-        lambda: _preflight(config, leads, activities) or score_flow(leads, activities, out, settings, model, config),
+        lambda: (
+            _preflight(config, leads, activities, workspace=settings.workspace)
+            or score_flow(leads, activities, out, settings, model, config)
+        ),
     )
     if not as_json:
+        _print_warnings(s)
         console.print(f"Scored with {s['model']} (v{s['model_version']}), tier cut-offs {s['tier_cutoffs']}")
         _print_list(s)
 
@@ -325,6 +353,7 @@ def features(
         as_json, lambda: _preflight(config, leads, activities) or build_features_flow(leads, activities, config, out)
     )
     if not as_json:
+        _print_warnings(s)
         console.print(
             f"{s['columns']} features for {s['inputs']['leads_in'] - s['inputs']['leads_rejected']:,} "
             f"leads -> {s['features']} (rejects: {s['rejects']})"

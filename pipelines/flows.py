@@ -14,7 +14,7 @@ from features.build import build_features
 from features.config import DatasetConfig, load_config
 from features.contract import LoadedExport, fingerprint_files, load_export
 from models import tracking as trk
-from models.train import default_as_of, label_leads, train_and_evaluate
+from models.train import TrainingDataError, TrainingResult, default_as_of, label_leads, train_and_evaluate
 from pipelines.progress import step
 from pipelines.settings import Settings
 from serving.output import write_csv, write_json, write_parquet
@@ -40,7 +40,7 @@ def train_task(features: pd.DataFrame, labels: pd.DataFrame, config: DatasetConf
 
 
 @task(**TASK)
-def log_task(tracking: trk.Tracking, result, settings: Settings, facts: dict) -> tuple[str, str]:
+def log_task(tracking: trk.Tracking, result: TrainingResult, settings: Settings, facts: dict) -> tuple[str, str]:
     return trk.log_training(tracking, result, params=settings.train.model_dump(), data_facts=facts)
 
 
@@ -61,7 +61,7 @@ def score_task(
 
 @task(**TASK)
 def publish_task(folder: Path, stem: str, scored: pd.DataFrame, rejects: pd.DataFrame, summary: dict) -> dict:
-    """Write a dated copy first, then replace the latest files one by one, each atomically."""
+    """Write the dated copy first, then replace each latest file atomically."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     paths = {}
     for target, prefix in ((folder / "archive" / stamp, "list"), (folder, stem)):
@@ -74,8 +74,33 @@ def publish_task(folder: Path, stem: str, scored: pd.DataFrame, rejects: pd.Data
     return {k: str(v) for k, v in paths.items()} | {"archive": str(folder / "archive" / stamp)}
 
 
-def _facts(config: DatasetConfig, export: LoadedExport, as_of, inputs: tuple[Path, Path | None]) -> dict:
-    return {
+def _load(leads: Path, activities: Path | None, config: DatasetConfig) -> tuple[LoadedExport, pd.DataFrame]:
+    with step("Loading and validating the export"):
+        export = load_task(leads, activities, config)
+    with step("Building point-in-time features"):
+        features = features_task(export, config)
+    return export, features
+
+
+def _inputs_summary(export: LoadedExport, labels: pd.DataFrame | None = None) -> dict:
+    rej = export.rejects["table"].value_counts() if len(export.rejects) else pd.Series(dtype=int)
+    out = {
+        "leads_in": export.rows_in["leads"],
+        "activities_in": export.rows_in["activities"],
+        "leads_rejected": int(rej.get("leads", 0)),
+        "activities_rejected": int(rej.get("activities", 0)),
+        "warnings": list(export.warnings),
+    }
+    if labels is not None:
+        out["leads_by_state"] = {k: int(v) for k, v in labels["state"].value_counts().items()}
+    return out
+
+
+def _train_and_register(export, features, labels, as_of, config, settings, inputs) -> dict:
+    tracking = settings.tracking(config.name)
+    with step("Training LightGBM, calibrating and evaluating against the baselines"):
+        result = train_task(features, labels, config, settings)
+    facts = {
         "dataset": config.name,
         "config_fingerprint": config.fingerprint(),
         "as_of": str(as_of),
@@ -86,67 +111,40 @@ def _facts(config: DatasetConfig, export: LoadedExport, as_of, inputs: tuple[Pat
         "rows_activities": export.rows_in["activities"],
         "rejected_rows": len(export.rejects),
     }
-
-
-def _inputs_summary(export: LoadedExport, labels: pd.DataFrame | None = None) -> dict:
-    rej = export.rejects["table"].value_counts() if len(export.rejects) else pd.Series(dtype=int)
-    out = {
-        "leads_in": export.rows_in["leads"],
-        "activities_in": export.rows_in["activities"],
-        "leads_rejected": int(rej.get("leads", 0)),
-        "activities_rejected": int(rej.get("activities", 0)),
-    }
-    if labels is not None:
-        out["leads_by_state"] = {k: int(v) for k, v in labels["state"].value_counts().items()}
-    return out
-
-
-def _prepare(leads: Path, activities: Path | None, config: DatasetConfig, as_of: datetime | None):
-    with step("Loading and validating the export"):
-        export = load_task(leads, activities, config)
-    with step("Building point-in-time features"):
-        features = features_task(export, config)
-    stamp = pd.Timestamp(as_of) if as_of else default_as_of(export.leads, export.activities)
-    labels = label_leads(export.leads, horizon_days=config.horizon_days, as_of=stamp)
-    return export, features, labels, stamp
-
-
-def _train_and_register(export, features, labels, as_of, config, settings, inputs) -> dict:
-    tracking = settings.tracking(config.name)
-    with step("Training LightGBM, calibrating and evaluating against the baselines"):
-        result = train_task(features, labels, config, settings)
     with step("Logging the run to MLflow"):
-        run_id, model_uri = log_task(tracking, result, settings, _facts(config, export, as_of, inputs))
+        run_id, model_uri = log_task(tracking, result, settings, facts)
     with step("Registering and comparing with the champion"):
         version = trk.register(tracking, model_uri, run_id, result, by="leadscore (default)")
         decision = trk.decide(tracking, version, result, tolerance=settings.gate_tolerance)
-    return {"tracking": tracking, "result": result, "run_id": run_id, "version": version, "decision": decision}
-
-
-def _training_summary(t: dict) -> dict:
-    result, tracking = t["result"], t["tracking"]
-    return {
+    summary = {
         "windows": result.windows,
-        "model_vs_baselines": result.comparisons,
         "metrics": result.metrics,
+        "model_vs_baselines": result.comparisons,
         "best_iteration": result.best_iteration,
         "leak_alarm": result.notes,
         "tier_cutoffs": result.tier_cutoffs,
-        "gate": t["decision"].as_dict(),
+        "gate": decision.as_dict(),
         "mlflow": {
             "tracking_uri": tracking.tracking_uri,
             "experiment": tracking.experiment_name,
-            "run_id": t["run_id"],
-            "model": f"models:/{tracking.model_name}/{t['version']}",
+            "run_id": run_id,
+            "model": f"models:/{tracking.model_name}/{version}",
         },
     }
+    return {"tracking": tracking, "run_id": run_id, "decision": decision, "summary": summary}
+
+
+def _labels(export: LoadedExport, config: DatasetConfig, as_of: datetime | None) -> tuple[pd.DataFrame, pd.Timestamp]:
+    stamp = pd.Timestamp(as_of) if as_of else default_as_of(export.leads, export.activities)
+    return label_leads(export.leads, horizon_days=config.horizon_days, as_of=stamp), stamp
 
 
 @flow(name="build-features", log_prints=True)
 def build_features_flow(leads: Path, activities: Path | None, config_path: Path, out: Path) -> dict:
     """Load, validate and write the point-in-time feature table (Parquet) and its rejects."""
     config = load_config(config_path)
-    export, features, labels, as_of = _prepare(leads, activities, config, None)
+    export, features = _load(leads, activities, config)
+    labels, as_of = _labels(export, config, None)
     table = features.reset_index().merge(labels[["lead_id", "state", "label"]], on="lead_id")
     write_parquet(table, out)
     rejects = write_csv(export.rejects, Path(out).with_name(Path(out).stem + "_rejects.csv"))
@@ -167,14 +165,15 @@ def train_flow(
     """Train, evaluate, log and register a model; the gate decides whether it becomes champion."""
     t0 = time.perf_counter()
     config = load_config(config_path)
-    export, features, labels, stamp = _prepare(leads, activities, config, as_of)
+    export, features = _load(leads, activities, config)
+    labels, stamp = _labels(export, config, as_of)
     t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
     trk.apply_decision(t["tracking"], t["run_id"], t["decision"])
     return {
         "status": "ok",
         "as_of": str(stamp),
         "inputs": _inputs_summary(export, labels),
-        **_training_summary(t),
+        **t["summary"],
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
 
@@ -196,7 +195,7 @@ def score_flow(
         resolved = trk.resolve(tracking, model_uri)
     # by default, features are built with the dataset config saved inside the model
     config = config or DatasetConfig.model_validate(resolved.scorer.extra["dataset_config"])
-    export, features, _, _ = _prepare(leads, activities, config, None)
+    export, features = _load(leads, activities, config)
     with step(f"Scoring {len(features):,} leads"):
         scored = score_task(resolved, features, export.leads, config, settings)
     summary = {
@@ -224,31 +223,42 @@ def weekly_flow(
     """
     t0 = time.perf_counter()
     config = load_config(config_path)
-    export, features, labels, stamp = _prepare(leads, activities, config, as_of)
+    export, features = _load(leads, activities, config)
+    labels, stamp = _labels(export, config, as_of)
     t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
     decision, tracking = t["decision"], t["tracking"]
-    uri = (
-        f"models:/{tracking.model_name}/{decision.version}"
-        if decision.promoted
-        else f"models:/{tracking.model_name}@{trk.CHAMPION}"
-    )
+    if decision.promoted:
+        uri = f"models:/{tracking.model_name}/{decision.version}"
+    elif decision.previous_champion is not None:
+        uri = f"models:/{tracking.model_name}@{trk.CHAMPION}"
+    else:
+        trk.apply_decision(tracking, t["run_id"], decision)
+        raise TrainingDataError(
+            f"no model to score with: v{decision.version} was {decision.reason}, and there is no champion yet. "
+            "Mark the columns it names as exclude in the dataset config, then run again."
+        )
     resolved = trk.resolve(tracking, uri)
     open_ids = labels.loc[labels["state"] == "open", "lead_id"]
-    with step(f"Scoring {len(open_ids):,} open leads with v{resolved.version}"):
-        scored = score_task(resolved, features.loc[open_ids], export.leads, config, settings)
     summary = {
         "status": "ok",
         "as_of": str(stamp),
         "inputs": _inputs_summary(export, labels),
-        **_training_summary(t),
+        **t["summary"],
         "scored_with": f"v{resolved.version}",
-        "list": {
+    }
+    if open_ids.empty:
+        # nothing new to work: keep last week's list rather than replace it with an empty one
+        summary["list"] = {"rows": 0, "note": "no open leads in this export: the previous list was kept"}
+        files = {}
+    else:
+        with step(f"Scoring {len(open_ids):,} open leads with v{resolved.version}"):
+            scored = score_task(resolved, features.loc[open_ids], export.leads, config, settings)
+        summary["list"] = {
             "rows": len(scored),
             "tiers": scored["tier"].value_counts().sort_index().to_dict(),
             "tier_cutoffs": resolved.tier_cutoffs,
-        },
-    }
-    with step("Publishing the list"):
-        files = publish_task(settings.workspace / "lists", "latest", scored, export.rejects, summary)
+        }
+        with step("Publishing the list"):
+            files = publish_task(settings.workspace / "lists", "latest", scored, export.rejects, summary)
     trk.apply_decision(tracking, t["run_id"], decision)
     return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}

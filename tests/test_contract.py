@@ -42,7 +42,7 @@ def frame(*overrides: dict) -> pd.DataFrame:
     [
         ({"Lead ID": ""}, "lead_id: missing"),
         ({"MQL Date": ""}, "mql_at: missing"),
-        ({"MQL Date": "next tuesday"}, "mql_at: not a timestamp ('next tuesday')"),
+        ({"MQL Date": "next tuesday"}, "mql_at: not a timestamp ('next tuesday', format ISO8601)"),
         ({"MQL Date": "1969-12-31 23:00:00", "Created Date": ""}, "mql_at: before 1970"),
         ({"MQL Date": "2199-01-01 00:00:00"}, "mql_at: in the future"),
         ({"SQL Date": "2026-01-01 00:00:00"}, "sql_at is not before mql_at"),
@@ -102,8 +102,8 @@ def test_activities_of_unknown_leads_and_bad_rows_are_rejected(config):
     valid, rejects = canonical_activities(raw, config, pd.Series(["L0"]))
     assert len(valid) == 1
     assert dict(zip(rejects["row"], rejects["reason"], strict=True)) == {
-        2: "lead_id: no valid lead with this id",
-        3: "occurred_at: not a timestamp ('garbage')",
+        2: "lead_id: no lead with this id",
+        3: "occurred_at: not a timestamp ('garbage', format ISO8601)",
         4: "activity_type: missing",
     }
 
@@ -117,14 +117,81 @@ def test_files_that_cannot_be_read_raise_a_clear_error(tmp_path, config):
         read_table(tmp_path / "nope.csv")
     header_only = tmp_path / "header.csv"
     header_only.write_text(",".join(BASE) + "\n")
-    result = load_export(header_only, None, config)
-    assert result.leads.empty and result.rejects.empty and result.rows_in["leads"] == 0
+    acts = tmp_path / "acts.csv"
+    acts.write_text("Lead ID,Timestamp,Activity Type\n")
+    with pytest.raises(ContractError, match="header.csv: no leads in the file"):
+        load_export(header_only, acts, config)
+    dup = tmp_path / "dup.csv"
+    frame({}).assign(Country2="x").rename(columns={"Country2": "Country"}).to_csv(dup, index=False)
+    with pytest.raises(ContractError, match=r"dup.csv: column name\(s\) used more than once: \['Country'\]"):
+        read_table(dup)
 
 
 def test_ids_keep_leading_zeros(tmp_path, config):
-    path = tmp_path / "leads.csv"
+    path, acts = tmp_path / "leads.csv", tmp_path / "acts.csv"
     frame({"Lead ID": "00123"}).to_csv(path, index=False)
-    assert load_export(path, None, config).leads["lead_id"].tolist() == ["00123"]
+    acts.write_text("Lead ID,Timestamp,Activity Type\n")
+    assert load_export(path, acts, config).leads["lead_id"].tolist() == ["00123"]
+
+
+def test_a_row_with_extra_fields_is_rejected_by_number_and_its_content_never_shown(tmp_path, config):
+    path = tmp_path / "leads.csv"
+    frame({}, {}, {}).to_csv(path, index=False)
+    lines = path.read_text().splitlines()
+    lines[2] += ",maria.secret@example.com"  # data row 2 gains a field
+    path.write_text("\n".join(lines) + "\n")
+    raw = read_table(path)
+    valid, rejects = canonical_leads(raw, config)
+    assert valid["lead_id"].tolist() == ["L0", "L2"] and raw.rows.tolist() == [1, 3]
+    assert rejects[["row", "reason"]].values.tolist() == [[2, "row has 17 fields, expected 16"]]
+    assert "secret" not in rejects.to_csv()
+
+
+def test_all_rows_rejected_says_why_instead_of_failing_later(tmp_path, config):
+    path, acts = tmp_path / "leads.csv", tmp_path / "acts.csv"
+    frame({"MQL Date": "05/01/2026"}, {"MQL Date": "06/01/2026"}).to_csv(path, index=False)
+    acts.write_text("Lead ID,Timestamp,Activity Type\n")
+    with pytest.raises(ContractError, match=r"all 2 leads were rejected; most common reasons: mql_at: not a timestamp"):
+        load_export(path, acts, config)
+
+
+def test_a_config_with_activities_refuses_to_run_without_them(tmp_path, config):
+    path = tmp_path / "leads.csv"
+    frame({}).to_csv(path, index=False)
+    with pytest.raises(ContractError, match="no activities file was given; pass --activities"):
+        load_export(path, None, config)
+
+
+def test_offsets_are_converted_and_naive_times_read_in_the_configured_zone(config):
+    madrid = parse_config({**config.model_dump(by_alias=True), "timezone": "Europe/Madrid"})
+    raw = frame({"MQL Date": "2026-01-05T10:00:00+01:00"}, {"MQL Date": "2026-01-05 10:00:00", "Created Date": ""})
+    utc, _ = canonical_leads(raw, config)
+    local, _ = canonical_leads(raw, madrid)
+    assert utc["mql_at"].tolist() == [pd.Timestamp("2026-01-05 09:00"), pd.Timestamp("2026-01-05 10:00")]
+    assert local["mql_at"].tolist() == [pd.Timestamp("2026-01-05 09:00"), pd.Timestamp("2026-01-05 09:00")]
+
+
+def test_mixing_zoned_and_naive_tables_raises_a_warning(tmp_path, config):
+    path, acts = tmp_path / "leads.csv", tmp_path / "acts.csv"
+    frame({"MQL Date": "2026-01-05T10:00:00+01:00"}).to_csv(path, index=False)
+    acts.write_text("Lead ID,Timestamp,Activity Type\nL0,2026-01-05 09:00:00,form_fill\n")
+    loaded = load_export(path, acts, config)
+    assert len(loaded.warnings) == 1 and "set timezone in the dataset config" in loaded.warnings[0]
+
+
+def test_latin1_files_read_with_the_configured_encoding(tmp_path, config):
+    path = tmp_path / "leads.csv"
+    frame({"Company": "Peña y Cía"}).to_csv(path, index=False, encoding="latin-1")
+    with pytest.raises(ContractError, match="set encoding"):
+        read_table(path)
+    latin = parse_config({**config.model_dump(by_alias=True), "encoding": "latin-1"})
+    assert read_table(path, encoding=latin.encoding).frame["Company"].tolist() == ["Peña y Cía"]
+
+
+def test_activities_of_a_rejected_lead_say_so(config):
+    raw = pd.DataFrame({"Lead ID": ["BAD"], "Timestamp": ["2026-01-04"], "Activity Type": ["page_view"]}, dtype="str")
+    _, rejects = canonical_activities(raw, config, pd.Series(["L0"]), rejected_ids={"BAD"})
+    assert rejects["reason"].tolist() == ["lead_id: its lead was rejected (see the leads rows)"]
 
 
 @pytest.mark.parametrize(
@@ -137,6 +204,9 @@ def test_ids_keep_leading_zeros(tmp_path, config):
             "attribute names used twice: ['industry']",
         ),
         (lambda d: d.update(colour="blue"), "colour: Extra inputs are not permitted"),
+        (lambda d: d.update(timezone="Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
+        (lambda d: d["features"].update(monotone_increasing=["pricing_7d"]), "not features: ['pricing_7d']"),
+        (lambda d: d["persona"]["conditions"].append({"feature": "budget", "min": 1}), "not features: ['budget']"),
     ],
 )
 def test_invalid_configs_name_the_key_and_the_problem(config, mutate, message):

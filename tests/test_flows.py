@@ -93,3 +93,77 @@ def test_pyfunc_model_scores_feature_rows_like_the_batch_scorer(weekly_twice, ca
     served = np.asarray(pyfunc.predict(X))
     batch = resolve(tracking).scorer.predict_proba(X)
     np.testing.assert_allclose(served, batch, rtol=0, atol=1e-12)
+
+
+def test_score_flow_uses_the_model_asked_for_and_accounts_for_every_row(weekly_twice, tmp_path, crm):
+    from pipelines.flows import score_flow
+
+    settings, *_ = weekly_twice
+    leads = crm.leads.head(300).copy()
+    leads.loc[5, "MQL Date"] = "not a date"  # one bad row must land in the rejects, not vanish
+    path, acts = tmp_path / "new_leads.csv", tmp_path / "new_acts.csv"
+    leads.to_csv(path, index=False)
+    crm.activities[crm.activities["Lead ID"].isin(leads["Lead ID"])].to_csv(acts, index=False)
+    summary = score_flow(path, acts, tmp_path / "out" / "list.csv", settings, model_uri="models:/lead-scoring/1")
+    listed = pd.read_csv(tmp_path / "out" / "list.csv")
+    rejects = pd.read_csv(tmp_path / "out" / "list_rejects.csv")
+    assert summary["model_version"] == "1" and listed["model_version"].astype(str).unique().tolist() == ["1"]
+    lead_rejects = rejects[rejects["table"] == "leads"]
+    assert len(listed) + len(lead_rejects) == 300 and lead_rejects["row"].tolist() == [6]
+    # the bad lead's activities are accounted for too, as rejects that say why
+    assert (
+        rejects.loc[rejects["table"] == "activities", "reason"] == "lead_id: its lead was rejected (see the leads rows)"
+    ).all()
+    assert "mql_at: not a timestamp" in rejects["reason"].iloc[0]
+
+
+def test_features_flow_writes_the_table_with_state_and_label(prefect_harness, export_files, tmp_path, crm):
+    from pipelines.flows import build_features_flow
+
+    leads, acts = export_files
+    summary = build_features_flow(leads, acts, SYNTHETIC_CONFIG, tmp_path / "features.parquet")
+    table = pd.read_parquet(tmp_path / "features.parquet")
+    assert len(table) == len(crm.leads) == summary["inputs"]["leads_in"]
+    assert set(table["state"]) == {"mature", "open"}
+    assert (table.loc[table["state"] == "open", "label"] == -1).all()
+    assert not {"email", "first_name", "phone", "company"} & set(table.columns)
+
+
+@pytest.fixture(scope="module")
+def fresh_champion(prefect_harness, export_files, tmp_path_factory):
+    from pipelines.flows import weekly_flow
+
+    ws = tmp_path_factory.mktemp("ws-guard")
+    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 1})
+    weekly_flow(*export_files, SYNTHETIC_CONFIG, settings)
+    return settings
+
+
+def test_a_model_that_trips_the_leak_alarm_is_never_promoted(fresh_champion, export_files, tmp_path):
+    from pipelines.flows import train_flow
+
+    leaky = tmp_path / "leaky.toml"
+    text = SYNTHETIC_CONFIG.read_text()
+    leaky.write_text(
+        text.replace('name = "lead_status",  role = "exclude"', 'name = "lead_status",  role = "categorical"')
+    )
+    assert leaky.read_text() != text
+    summary = train_flow(*export_files, leaky, fresh_champion)
+    client = MlflowClient(fresh_champion.resolved_tracking_uri())
+    assert not summary["gate"]["promoted"] and "leak alarm" in summary["gate"]["reason"]
+    assert "lead_status" in summary["gate"]["reason"]
+    assert str(client.get_model_version_by_alias("lead-scoring", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("lead-scoring", "challenger").version) == summary["gate"]["version"]
+
+
+def test_an_export_without_open_leads_keeps_the_previous_list(fresh_champion, crm, export_files, tmp_path):
+    from pipelines.flows import weekly_flow
+
+    latest = fresh_champion.workspace / "lists" / "latest.csv"
+    before = latest.read_bytes()
+    old = crm.leads[~crm.leads["Lead ID"].isin(crm.open_ids())]
+    old_file = tmp_path / "old_leads.csv"
+    old.to_csv(old_file, index=False)
+    summary = weekly_flow(old_file, export_files[1], SYNTHETIC_CONFIG, fresh_champion, as_of=crm.export_at)
+    assert summary["list"]["rows"] == 0 and "previous list was kept" in summary["list"]["note"]
+    assert latest.read_bytes() == before

@@ -39,6 +39,25 @@ def test_open_leads_are_never_negatives():
     assert lab["label"].to_dict() == {"old_sql": 1, "old_no": 0, "old_late_sql": 0, "young_no": -1, "young_sql": -1}
 
 
+def test_a_past_as_of_ignores_what_happened_later():
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["mature_late_sql", "open_then", "future_mql"],
+            "mql_at": pd.to_datetime(["2026-01-01", "2026-01-20", "2026-02-10"]),
+            "sql_at": pd.to_datetime(["2026-01-25", "2026-01-28", "2026-02-11"]),
+        }
+    )
+    lab = label_leads(leads, horizon_days=30, as_of=pd.Timestamp("2026-02-01")).set_index("lead_id")
+    assert lab["state"].to_dict() == {
+        "mature_late_sql": "mature",
+        "open_then": "already_sql",
+        "future_mql": "after_as_of",
+    }
+    lab = label_leads(leads, horizon_days=30, as_of=pd.Timestamp("2026-01-22")).set_index("lead_id")
+    # on 22 Jan the SQL of 25 Jan had not happened yet: the lead was still open
+    assert lab.loc["mature_late_sql", "state"] == "open" and lab.loc["open_then", "state"] == "open"
+
+
 def test_time_split_puts_the_newest_leads_in_the_holdout():
     mql = pd.Series(pd.date_range("2026-01-01", periods=100, freq="D"))
     split = time_split(mql, holdout_fraction=0.2, calibration_fraction=0.2)
@@ -144,3 +163,22 @@ def test_persona_score_counts_conditions_met(config):
         }
     )
     assert persona_score(X, config.persona).tolist() == [1.0, 0.25, 0.5]
+
+
+def test_a_leaky_column_is_named_by_the_leak_alarm(canonical, crm, config):
+    from features.config import parse_config
+    from features.contract import canonical_leads
+
+    data = config.model_dump(by_alias=True)
+    for attr in data["leads"]["attributes"]:
+        if attr["name"] == "lead_status":  # written after the outcome: Qualified / Disqualified
+            attr["role"] = "categorical"
+    leaky = parse_config(data)
+    leads, _ = canonical_leads(crm.leads, leaky)
+    _, acts = canonical
+    feats = build_features(leads, acts, config=leaky)
+    lab = label_leads(leads, horizon_days=30, as_of=default_as_of(leads, acts))
+    result = train_and_evaluate(feats, lab, config=leaky, params=TrainParams())
+    assert [s["feature"] for s in result.leak_suspects] == ["lead_status"]
+    assert any("lead_status" in n and "suspected leak" in n for n in result.notes)
+    assert any(n.startswith("model AUC") for n in result.notes)
