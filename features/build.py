@@ -72,7 +72,11 @@ def feature_columns(config: DatasetConfig) -> tuple[list[str], list[str]]:
         cats = cats + ["seniority"]
     if config.features.email_attribute:
         cats = cats + ["email_type"]
-    nums = config.names_with_role("numeric") + ["days_created_to_mql", "mql_month"]
+    nums = config.names_with_role("numeric")
+    if config.leads.created_at:
+        nums = nums + ["days_created_to_mql"]
+    if config.time == "timestamps":
+        nums = nums + ["mql_month"]
     if config.activities is not None:
         windows = config.features.windows
         nums += [f"{t}_{w}d" for t in config.features.activity_types for w in windows]
@@ -100,9 +104,11 @@ def build_features(leads: pd.DataFrame, activities: pd.DataFrame | None, *, conf
         feats["email_type"] = email_type(leads[config.features.email_attribute]).to_numpy()
     for name in config.names_with_role("numeric"):
         feats[name] = leads[name].to_numpy(dtype=float)
-    created = leads["created_at"].to_numpy(dtype="datetime64[ns]")
-    feats["days_created_to_mql"] = (cutoff - created) / np.timedelta64(1, "s") / DAY_S
-    feats["mql_month"] = leads["mql_at"].dt.month.to_numpy(dtype=float)
+    if "days_created_to_mql" in nums:
+        created = leads["created_at"].to_numpy(dtype="datetime64[ns]")
+        feats["days_created_to_mql"] = (cutoff - created) / np.timedelta64(1, "s") / DAY_S
+    if "mql_month" in nums:
+        feats["mql_month"] = leads["mql_at"].dt.month.to_numpy(dtype=float)
 
     if config.activities is not None:
         feats.update(_activity_features(leads, activities, cutoff, config, n))

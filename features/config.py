@@ -31,9 +31,9 @@ class Attribute(_Strict):
 
 
 class LeadsMapping(_Strict):
-    lead_id: str
-    mql_at: str
-    sql_at: str
+    lead_id: str | None = Field(None, description="id column; without one, rows are numbered row-1, row-2...")
+    mql_at: str | None = Field(None, description="MQL timestamp column (required when time = 'timestamps')")
+    sql_at: str | None = Field(None, description="SQL timestamp column (required for outcome kind 'sql_date')")
     created_at: str | None = None
     attributes: list[Attribute] = []
 
@@ -54,6 +54,40 @@ class ActivitiesMapping(_Strict):
     occurred_at: str
     activity_type: str
     detail: str | None = None
+
+
+class Outcome(_Strict):
+    """How the export says a lead became an SQL."""
+
+    kind: Literal["sql_date", "status", "flag"] = Field(
+        "sql_date",
+        description="sql_date: an SQL timestamp within horizon_days; status: a column whose value is one of "
+        "`positive`; flag: a 0/1 or yes/no column",
+    )
+    column: str | None = Field(None, description="the status or flag column (kinds status and flag)")
+    positive: list[str] = Field(["1", "yes", "true", "y", "si", "sí"], description="values meaning SQL")
+
+    @model_validator(mode="after")
+    def _column_when_needed(self) -> Outcome:
+        if self.kind != "sql_date" and not self.column:
+            raise ValueError(f"outcome kind '{self.kind}' needs outcome.column")
+        return self
+
+
+class Split(_Strict):
+    """Overrides of the evaluation windows for this dataset (fractions of the labelled leads)."""
+
+    holdout_fraction: float | None = Field(None, gt=0, lt=0.5)
+    calibration_fraction: float | None = Field(None, gt=0, lt=0.5)
+
+
+class FieldAudit(_Strict):
+    """One column's answer to: is it known at the MQL moment? Written by init-config for a person to confirm."""
+
+    column: str
+    known_at_mql: bool
+    evidence: str = ""
+    confirmed: bool = False
 
 
 class PersonaCondition(_Strict):
@@ -91,7 +125,16 @@ class DatasetConfig(_Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    horizon_days: int = Field(gt=0, description="an MQL is labelled SQL if it converts within this many days")
+    horizon_days: int | None = Field(
+        None, gt=0, description="an MQL is labelled SQL if it converts within this many days (outcome sql_date)"
+    )
+    time: Literal["timestamps", "row_order", "none"] = Field(
+        "timestamps",
+        description="timestamps: MQL times drive features and the time split; row_order: no times, but rows are "
+        "in time order (the newest rows are the holdout); none: a stratified random split, with optimistic figures",
+    )
+    outcome: Outcome = Outcome()
+    split: Split = Split()
     missing_values: list[str] = ["", "unknown", "Unknown", "N/A", "n/a", "Select", "-"]
     timestamp_format: str = Field("ISO8601", description="'ISO8601' or a strftime format such as '%d/%m/%Y %H:%M'")
     timezone: str = Field("UTC", description="time zone of timestamps written without an offset")
@@ -100,6 +143,7 @@ class DatasetConfig(_Strict):
     activities: ActivitiesMapping | None = None
     features: FeatureSpec = FeatureSpec()
     persona: Persona
+    field_audit: list[FieldAudit] = []
 
     @field_validator("timezone")
     @classmethod
@@ -121,6 +165,13 @@ class DatasetConfig(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> DatasetConfig:
+        if self.time == "timestamps" and not self.leads.mql_at:
+            raise ValueError("time = 'timestamps' needs leads.mql_at (or set time to 'row_order' or 'none')")
+        sql_date = self.outcome.kind == "sql_date"
+        if sql_date and (not self.leads.sql_at or self.horizon_days is None or self.time != "timestamps"):
+            raise ValueError("outcome kind 'sql_date' needs leads.sql_at, horizon_days and time = 'timestamps'")
+        if self.activities is not None and self.time != "timestamps":
+            raise ValueError("an activities table needs MQL timestamps (time = 'timestamps') to stay point in time")
         roles = {a.name: a.role for a in self.leads.attributes}
         if self.features.title_attribute and roles.get(self.features.title_attribute) != "text":
             raise ValueError(f"features.title_attribute '{self.features.title_attribute}' must name a text attribute")

@@ -39,6 +39,8 @@ def leads_schema(config: DatasetConfig) -> pa.DataFrameSchema:
         "sql_at": pa.Column(ts, nullable=True),
         "created_at": pa.Column(ts, nullable=True),
     }
+    if config.outcome.kind != "sql_date":
+        columns["outcome"] = pa.Column(float, nullable=True, checks=pa.Check.isin([0.0, 1.0]))
     for attr in config.leads.attributes:
         if attr.role == "numeric":
             columns[attr.name] = pa.Column(float, nullable=True)
@@ -263,7 +265,9 @@ def canonical_leads(
     raw = _as_raw(raw)
     df = raw.frame
     m = config.leads
-    needed = [m.lead_id, m.mql_at, m.sql_at] + ([m.created_at] if m.created_at else [])
+    needed = [c for c in (m.lead_id, m.mql_at, m.sql_at, m.created_at) if c]
+    if config.outcome.kind != "sql_date":
+        needed.append(config.outcome.column)
     _require(df, needed + [a.source for a in m.attributes if a.role != "exclude"], source)
     missing = set(config.missing_values)
     reasons: dict[int, list[str]] = {}
@@ -272,14 +276,27 @@ def canonical_leads(
         s = df[col].astype("str").str.strip()
         return s.where(~s.isin(missing) & df[col].notna())
 
-    out = pd.DataFrame({"lead_id": text(m.lead_id)})
-    out["mql_at"] = _parse_ts(df[m.mql_at], config, "mql_at", reasons, required=True)
-    out["sql_at"] = _parse_ts(df[m.sql_at], config, "sql_at", reasons, required=False)
+    ids = text(m.lead_id) if m.lead_id else pd.Series([f"row-{r}" for r in raw.rows], dtype="str")
+    out = pd.DataFrame({"lead_id": ids})
+    if m.mql_at:
+        out["mql_at"] = _parse_ts(df[m.mql_at], config, "mql_at", reasons, required=True)
+    else:
+        # no timestamps: a stand-in that keeps the file's row order, used only to order and split leads
+        out["mql_at"] = (pd.Timestamp("2000-01-01") + pd.to_timedelta(raw.rows, unit="s")).astype("datetime64[ns]")
+    out["sql_at"] = (
+        _parse_ts(df[m.sql_at], config, "sql_at", reasons, required=False)
+        if m.sql_at
+        else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    )
     out["created_at"] = (
         _parse_ts(df[m.created_at], config, "created_at", reasons, required=False)
         if m.created_at
         else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     )
+    if config.outcome.kind != "sql_date":
+        flag = text(config.outcome.column).str.lower()
+        positive = {p.lower() for p in config.outcome.positive}
+        out["outcome"] = np.where(flag.isna(), np.nan, flag.isin(positive).astype(float))
     for attr in m.attributes:
         if attr.role == "exclude":
             continue

@@ -104,7 +104,13 @@ def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, da
                 {f"model_vs_{baseline}.auc_diff{k.removeprefix('diff')}": v for k, v in c.items() if k != "verdict"}
             )
             mlflow.set_tag(f"model_vs_{baseline}", c["verdict"])
-        mlflow.set_tags({"leak_alarm": "yes" if result.notes else "no", "dataset": data_facts.get("dataset", "")})
+        top = result.audit.iloc[0] if len(result.audit) else None
+        mlflow.set_tags(
+            {
+                "dataset": data_facts.get("dataset", ""),
+                "top_leak_suspect": f"{top['source']}: {top['evidence']}" if top is not None else "",
+            }
+        )
         with tempfile.TemporaryDirectory() as tmp:
             tmp_path = Path(tmp)
             (tmp_path / "metrics.json").write_text(
@@ -114,13 +120,14 @@ def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, da
                         "windows": result.windows,
                         "model_vs_baselines": result.comparisons,
                         "tier_cutoffs": result.tier_cutoffs,
-                        "leak_notes": result.notes,
-                        "leak_suspects": result.leak_suspects,
+                        "notes": result.notes,
+                        "leak_audit": result.audit.head(10).to_dict(orient="records"),
                     },
                     indent=1,
                 )
             )
             result.importance.to_csv(tmp_path / "feature_importance.csv", index=False)
+            result.audit.to_csv(tmp_path / "leak_audit.csv", index=False)
             mlflow.log_artifacts(tmp, artifact_path="evaluation")
             scorer_dir = result.model.save(tmp_path / "scorer")
             sample = result.holdout_features.head(50)
@@ -193,16 +200,6 @@ def decide(tracking: Tracking, version: str, result: TrainingResult, *, toleranc
     """Compare the new version with the champion on the same, newest rows (this run's holdout)."""
     challenger_auc = float(result.metrics["model"]["roc_auc"])
     previous = champion_version(tracking)
-    if result.notes:
-        return GateDecision(
-            False,
-            version,
-            previous,
-            challenger_auc,
-            None,
-            tolerance,
-            "not promoted: the leak alarm fired (" + "; ".join(result.notes) + ")",
-        )
     if previous is None:
         return GateDecision(True, version, None, challenger_auc, None, tolerance, "first model: becomes champion")
     try:

@@ -10,15 +10,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
 from features.build import feature_columns
 from features.config import DatasetConfig
 from models import baselines
-from models.metrics import bootstrap_auc, evaluate
+from models.leaks import field_audit, stop_if_leaking
+from models.metrics import bootstrap_auc, evaluate, fast_auc
 from models.scorer import LeadScoreModel, learn_categories, to_matrix
 
-LEAK_AUC = 0.95
 TIER_SHARES = {"A": 0.10, "B": 0.20, "C": 0.30}  # default cut-offs: top 10%, next 20%, next 30%, rest is D
 
 
@@ -35,7 +34,7 @@ class TrainParams(BaseModel):
     early_stopping_rounds: int = Field(100, ge=1)
     holdout_fraction: float = Field(0.15, gt=0, lt=0.5)
     calibration_fraction: float = Field(0.15, gt=0, lt=0.5)
-    min_class_count: int = Field(20, ge=1, description="fewest SQLs and non-SQLs in each window")
+    min_class_count: int = Field(40, ge=1, description="fewest SQLs and non-SQLs with a known outcome to train")
     seed: int = 42
     num_threads: int = Field(0, ge=0, description="0 = auto: one thread per 50k training rows, up to the cores")
 
@@ -51,6 +50,13 @@ def auto_threads(rows: int) -> int:
 
 class TrainingDataError(ValueError):
     """Not enough mature, labelled leads to train and evaluate honestly."""
+
+
+class InsufficientData(TrainingDataError):
+    """Below the minimum-data floor: no model this time; the persona rule stays in place."""
+
+
+MIN_PER_WINDOW = 5  # below this an evaluation window's figures mean nothing, whatever the floor
 
 
 def default_as_of(leads: pd.DataFrame, activities: pd.DataFrame | None) -> pd.Timestamp:
@@ -83,6 +89,34 @@ def label_leads(leads: pd.DataFrame, *, horizon_days: int, as_of: pd.Timestamp) 
     )
 
 
+def labels_for(leads: pd.DataFrame, config: DatasetConfig, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Labels as the dataset config defines the outcome: an SQL date within the horizon, or a status/flag."""
+    if config.outcome.kind == "sql_date":
+        return label_leads(leads, horizon_days=config.horizon_days, as_of=as_of)
+    known = leads["outcome"].notna().to_numpy()
+    return pd.DataFrame(
+        {
+            "lead_id": leads["lead_id"].to_numpy(),
+            "mql_at": leads["mql_at"].to_numpy(),
+            "state": np.where(known, "mature", "open"),
+            "label": np.where(known, leads["outcome"].fillna(-1).to_numpy(), -1).astype(int),
+        }
+    )
+
+
+def stratified_split(y: np.ndarray, *, holdout_fraction: float, calibration_fraction: float, seed: int) -> np.ndarray:
+    """A random split keeping the SQL rate in each part: for exports with no notion of time (optimistic)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(y), dtype=object)
+    for cls in (0, 1):
+        idx = rng.permutation(np.flatnonzero(y == cls))
+        n_hold, n_cal = round(len(idx) * holdout_fraction), round(len(idx) * calibration_fraction)
+        out[idx[:n_hold]] = "holdout"
+        out[idx[n_hold : n_hold + n_cal]] = "calibration"
+        out[idx[n_hold + n_cal :]] = "train"
+    return out.astype(str)
+
+
 def time_split(mql_at: pd.Series, *, holdout_fraction: float, calibration_fraction: float) -> np.ndarray:
     """'train' (oldest), 'calibration', 'holdout' (newest) by MQL time, cut on timestamps."""
     t_hold = mql_at.quantile(1 - holdout_fraction)
@@ -100,19 +134,22 @@ class TrainingResult:
     holdout_labels: np.ndarray
     holdout_proba: np.ndarray
     tier_cutoffs: dict[str, float]
-    leak_suspects: list[dict]
+    audit: pd.DataFrame  # every candidate column's leak evidence, most suspicious first
     importance: pd.DataFrame
     best_iteration: int
     notes: list[str] = field(default_factory=list)
 
 
-def _check_counts(y: np.ndarray, window: str, minimum: int) -> None:
+def check_minimum_data(y: np.ndarray, parts: dict[str, np.ndarray], floor: int) -> None:
+    """Stop, keeping the persona rule, below the floor of SQLs and non-SQLs with a known outcome."""
     pos, neg = int(y.sum()), int(len(y) - y.sum())
-    if pos < minimum or neg < minimum:
-        raise TrainingDataError(
-            f"the {window} window has {pos} SQLs and {neg} non-SQLs; at least {minimum} of each are needed. "
-            "Provide a longer history, or lower the floor (LEADSCORE_TRAIN__MIN_CLASS_COUNT) knowing the "
-            "figures get noisier."
+    thin = [w for w, m in parts.items() if min(y[m].sum(), (1 - y[m]).sum()) < MIN_PER_WINDOW]
+    if pos < floor or neg < floor or thin:
+        where = f"; the {', '.join(thin)} window(s) have fewer than {MIN_PER_WINDOW} of one class" if thin else ""
+        raise InsufficientData(
+            f"not enough history to train: {pos} SQLs and {neg} non-SQLs with a known outcome; at least {floor} "
+            f"of each are needed (several hundred recommended){where}. No model this time: the persona rule stays "
+            "in place. (The floor is LEADSCORE_TRAIN__MIN_CLASS_COUNT.)"
         )
 
 
@@ -185,21 +222,6 @@ def fit_scorer(
     return model, best
 
 
-def single_feature_auc(X: pd.DataFrame, y: np.ndarray, categorical: list[str]) -> pd.Series:
-    """How well each column ranks the outcome on its own (max of AUC and 1-AUC)."""
-    out = {}
-    for c in X.columns:
-        if c in categorical:
-            key = X[c].astype("str").fillna("(missing)")
-            score = key.map(pd.Series(y, index=X.index).groupby(key).mean()).to_numpy(dtype=float)
-        else:
-            v = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float)
-            score = np.where(np.isnan(v), np.nanmin(v) - 1 if np.isfinite(v).any() else 0.0, v)
-        auc = roc_auc_score(y, score) if len(np.unique(score)) > 1 else 0.5
-        out[c] = max(auc, 1 - auc)
-    return pd.Series(out).sort_values(ascending=False)
-
-
 def default_tier_cutoffs(proba: np.ndarray) -> dict[str, float]:
     """Score cut-offs (0-100) putting the top 10% / next 20% / next 30% of the window in A / B / C."""
     cum, out = 0.0, {}
@@ -220,27 +242,58 @@ def train_and_evaluate(
     y = lab["label"].to_numpy()[mature].astype(int)
     mql = lab["mql_at"][mature]
     if len(X) == 0:
-        raise TrainingDataError("no mature leads: every lead is younger than the horizon, nothing to learn from")
-    split = time_split(mql, holdout_fraction=params.holdout_fraction, calibration_fraction=params.calibration_fraction)
+        raise InsufficientData(
+            "no lead has a known outcome yet (all are younger than the horizon): no model this time, "
+            "the persona rule stays in place"
+        )
+    hold = config.split.holdout_fraction or params.holdout_fraction
+    cal = config.split.calibration_fraction or params.calibration_fraction
+    notes = []
+    if config.time == "none":
+        split = stratified_split(y, holdout_fraction=hold, calibration_fraction=cal, seed=params.seed)
+        notes.append(
+            "no timestamps: a random stratified split; the figures are optimistic, as if the future "
+            "looked like the past"
+        )
+    else:
+        split = time_split(mql, holdout_fraction=hold, calibration_fraction=cal)
     parts = {w: split == w for w in ("train", "calibration", "holdout")}
-    for w, m in parts.items():
-        _check_counts(y[m], w, params.min_class_count)
+    check_minimum_data(y, parts, params.min_class_count)
     windows = {
-        w: {
-            "rows": int(m.sum()),
-            "sqls": int(y[m].sum()),
-            "first_mql": str(mql[m].min()),
-            "last_mql": str(mql[m].max()),
-        }
+        w: {"rows": int(m.sum()), "sqls": int(y[m].sum()), "sql_rate": round(float(y[m].mean()), 4)}
+        | ({"first_mql": str(mql[m].min()), "last_mql": str(mql[m].max())} if config.time == "timestamps" else {})
         for w, m in parts.items()
     }
+    rates = [windows[w]["sql_rate"] for w in ("train", "holdout")]
+    if config.time != "none" and max(rates) > 1.5 * max(min(rates), 1e-9):
+        notes.append(
+            f"the SQL rate moved from {rates[0]:.1%} (training) to {rates[1]:.1%} (holdout): the newest "
+            "leads differ from the history, expect calibration to lag"
+        )
+
+    sources = {a.name: a.source for a in config.leads.attributes}
+    sources |= {
+        "seniority": f"seniority (from {config.features.title_attribute})",
+        "email_type": f"email_type (from {config.features.email_attribute})",
+    }
+    from_export = config.names_with_role("categorical") + config.names_with_role("numeric")
+    from_export += [c for c in ("seniority", "email_type") if c in categorical]
+    audit = field_audit(
+        X[parts["train"]],
+        y[parts["train"]],
+        X[parts["calibration"]],
+        y[parts["calibration"]],
+        categorical=categorical,
+        numeric=numeric,
+        candidates=from_export,
+        sources=sources,
+        seed=params.seed,
+    )
+    stop_if_leaking(audit)
 
     monotone = {f: 1 for f in config.features.monotone_increasing} | {
         f: -1 for f in config.features.monotone_decreasing
     }
-    unknown = sorted(set(monotone) - set(categorical + numeric))
-    if unknown:
-        raise ValueError(f"features.monotone_* names columns that are not features: {unknown}")
     model, best = fit_scorer(
         X[parts["train"]],
         y[parts["train"]],
@@ -253,6 +306,7 @@ def train_and_evaluate(
     )
     Xh, yh = X[parts["holdout"]], y[parts["holdout"]]
     proba = model.predict_proba(Xh)
+    stop_if_leaking(audit, model_auc=fast_auc(yh, proba))
 
     lr = baselines.fit_logistic(X[parts["train"]], y[parts["train"]], categorical, numeric, params.seed)
     persona = baselines.persona_score(Xh, config.persona)
@@ -270,20 +324,10 @@ def train_and_evaluate(
     metrics["persona_rule"]["sql_rate_passed"] = float(yh[persona_pass].mean()) if persona_pass.any() else 0.0
     metrics["persona_rule"]["capture_passed"] = float(yh[persona_pass].sum() / max(yh.sum(), 1))
 
-    single = single_feature_auc(X[parts["train"]], y[parts["train"]], categorical)
-    suspects = [{"feature": f, "auc_alone": round(float(a), 4)} for f, a in single.items() if a >= LEAK_AUC]
-    notes = []
-    if metrics["model"]["roc_auc"] >= LEAK_AUC:
-        notes.append(
-            f"model AUC {metrics['model']['roc_auc']:.3f} >= {LEAK_AUC}: suspect a leak; "
-            f"strongest single columns: {', '.join(single.index[:3])}"
-        )
-    for s in suspects:
-        notes.append(f"column '{s['feature']}' alone ranks the outcome with AUC {s['auc_alone']:.3f}: suspected leak")
-
     gain = model.booster.feature_importance(importance_type="gain")
+    alone = audit.set_index("feature")["auc_alone"]
     importance = pd.DataFrame(
-        {"feature": model.features, "gain": gain, "auc_alone": single.reindex(model.features).to_numpy()}
+        {"feature": model.features, "gain": gain, "auc_alone": alone.reindex(model.features).to_numpy()}
     ).sort_values("gain", ascending=False, ignore_index=True)
     typical = X[parts["train"]][numeric].median().dropna().round(3).to_dict()
     model.extra.update(
@@ -298,7 +342,7 @@ def train_and_evaluate(
         holdout_labels=yh,
         holdout_proba=proba,
         tier_cutoffs=default_tier_cutoffs(proba),
-        leak_suspects=suspects,
+        audit=audit,
         importance=importance,
         best_iteration=best,
         notes=notes,

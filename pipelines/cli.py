@@ -88,6 +88,7 @@ def _run(as_json: bool, fn):
     """Run a command body: progress on stderr, summary (or JSON) at the end, clear errors, no tracebacks."""
     from features.config import ConfigError
     from features.contract import ContractError
+    from models.leaks import LeakSuspected
     from models.scorer import FeatureMismatchError
     from models.tracking import ModelLoadError
     from models.train import TrainingDataError
@@ -96,7 +97,15 @@ def _run(as_json: bool, fn):
     progress.enable(None if as_json else console)
     try:
         summary = fn()
-    except (ConfigError, ContractError, ModelLoadError, TrainingDataError, FeatureMismatchError, OSError) as exc:
+    except (
+        ConfigError,
+        ContractError,
+        ModelLoadError,
+        TrainingDataError,
+        LeakSuspected,
+        FeatureMismatchError,
+        OSError,
+    ) as exc:
         message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
         if as_json:
             print(json.dumps({"status": "error", "error": message, "kind": type(exc).__name__}))
@@ -129,9 +138,14 @@ def _print_training(s: dict) -> None:
         )
     w = s["windows"]
     console.print(
-        f"Train {w['train']['rows']:,} MQLs up to {w['train']['last_mql'][:10]}; "
-        f"holdout (newest) {w['holdout']['rows']:,} MQLs {w['holdout']['first_mql'][:10]} .. "
-        f"{w['holdout']['last_mql'][:10]}, SQL rate {_pct(s['metrics']['model']['sql_rate'])}"
+        f"Train {w['train']['rows']:,} leads (SQL rate {_pct(w['train']['sql_rate'])})"
+        + (f" up to {w['train']['last_mql'][:10]}" if "last_mql" in w["train"] else "")
+        + f"; holdout {w['holdout']['rows']:,} leads (SQL rate {_pct(w['holdout']['sql_rate'])})"
+        + (
+            f" {w['holdout']['first_mql'][:10]} .. {w['holdout']['last_mql'][:10]}"
+            if "first_mql" in w["holdout"]
+            else ""
+        )
     )
     table = Table(
         title="On the newest window, never trained on (AUC: 95% bootstrap interval)",
@@ -174,8 +188,11 @@ def _print_training(s: dict) -> None:
         f"Persona rule passes {_pct(p['pass_rate'])} of MQLs and finds {_pct(p['capture_passed'])} of "
         f"SQLs (SQL rate {_pct(p['sql_rate_passed'])})."
     )
-    for note in s["leak_alarm"]:
-        console.print(f"[bold yellow]Leak alarm:[/bold yellow] {note}")
+    for note in s["notes"]:
+        console.print(f"[bold yellow]Note:[/bold yellow] {note}")
+    console.print("Top leak suspects (none stopped the run; check they are known at the MQL moment):")
+    for sus in s["leak_suspects"]:
+        console.print(f"  - {sus['source']}: {sus['evidence']}", highlight=False)
     g = s["gate"]
     colour = "green" if g["promoted"] else "yellow"
     console.print(f"Registry: v{g['version']} [{colour}]{g['reason']}[/{colour}]")

@@ -121,7 +121,8 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "metrics": result.metrics,
         "model_vs_baselines": result.comparisons,
         "best_iteration": result.best_iteration,
-        "leak_alarm": result.notes,
+        "notes": result.notes,
+        "leak_suspects": result.audit.head(3)[["source", "suspicion", "evidence"]].round(2).to_dict(orient="records"),
         "tier_cutoffs": result.tier_cutoffs,
         "gate": decision.as_dict(),
         "mlflow": {

@@ -139,7 +139,8 @@ def fresh_champion(prefect_harness, export_files, tmp_path_factory):
     return settings
 
 
-def test_a_model_that_trips_the_leak_alarm_is_never_promoted(fresh_champion, export_files, tmp_path):
+def test_a_leaky_config_stops_the_run_and_leaves_the_champion(fresh_champion, export_files, tmp_path):
+    from models.leaks import LeakSuspected
     from pipelines.flows import train_flow
 
     leaky = tmp_path / "leaky.toml"
@@ -148,12 +149,11 @@ def test_a_model_that_trips_the_leak_alarm_is_never_promoted(fresh_champion, exp
         text.replace('name = "lead_status",  role = "exclude"', 'name = "lead_status",  role = "categorical"')
     )
     assert leaky.read_text() != text
-    summary = train_flow(*export_files, leaky, fresh_champion)
+    with pytest.raises(LeakSuspected, match="Lead Status"):
+        train_flow(*export_files, leaky, fresh_champion)
     client = MlflowClient(fresh_champion.resolved_tracking_uri())
-    assert not summary["gate"]["promoted"] and "leak alarm" in summary["gate"]["reason"]
-    assert "lead_status" in summary["gate"]["reason"]
     assert str(client.get_model_version_by_alias("lead-scoring", "champion").version) == "1"
-    assert str(client.get_model_version_by_alias("lead-scoring", "challenger").version) == summary["gate"]["version"]
+    assert len(client.search_model_versions("name='lead-scoring'")) == 1  # nothing registered
 
 
 def test_an_export_without_open_leads_keeps_the_previous_list(fresh_champion, crm, export_files, tmp_path):

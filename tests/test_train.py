@@ -9,7 +9,7 @@ import pytest
 from features.build import build_features
 from models.baselines import persona_score
 from models.train import (
-    TrainingDataError,
+    InsufficientData,
     TrainParams,
     default_as_of,
     default_tier_cutoffs,
@@ -86,7 +86,9 @@ def test_too_little_history_stops_with_the_counts(canonical, config):
     small = leads.sample(300, random_state=0)
     feats = build_features(small, acts, config=config)
     lab = label_leads(small, horizon_days=30, as_of=default_as_of(leads, acts))
-    with pytest.raises(TrainingDataError, match=r"window has \d+ SQLs and \d+ non-SQLs; at least 20"):
+    with pytest.raises(
+        InsufficientData, match=r"\d+ SQLs and \d+ non-SQLs with a known outcome; at least 40 .* persona rule stays"
+    ):
         train_and_evaluate(feats, lab, config=config, params=TrainParams())
 
 
@@ -165,9 +167,10 @@ def test_persona_score_counts_conditions_met(config):
     assert persona_score(X, config.persona).tolist() == [1.0, 0.25, 0.5]
 
 
-def test_a_leaky_column_is_named_by_the_leak_alarm(canonical, crm, config):
+def test_a_leaky_column_stops_the_run_and_is_named(canonical, crm, config):
     from features.config import parse_config
     from features.contract import canonical_leads
+    from models.leaks import LeakSuspected
 
     data = config.model_dump(by_alias=True)
     for attr in data["leads"]["attributes"]:
@@ -178,7 +181,32 @@ def test_a_leaky_column_is_named_by_the_leak_alarm(canonical, crm, config):
     _, acts = canonical
     feats = build_features(leads, acts, config=leaky)
     lab = label_leads(leads, horizon_days=30, as_of=default_as_of(leads, acts))
-    result = train_and_evaluate(feats, lab, config=leaky, params=TrainParams())
-    assert [s["feature"] for s in result.leak_suspects] == ["lead_status"]
-    assert any("lead_status" in n and "suspected leak" in n for n in result.notes)
-    assert any(n.startswith("model AUC") for n in result.notes)
+    with pytest.raises(LeakSuspected, match=r"leak alarm, run stopped: 1 column\(s\) alone .* 'Lead Status'"):
+        train_and_evaluate(feats, lab, config=leaky, params=TrainParams())
+
+
+def test_the_audit_ranks_columns_by_evidence_without_knowing_their_names():
+    from models.leaks import field_audit
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    y = (rng.random(n) < 0.3).astype(int)
+    X = pd.DataFrame(
+        {
+            "honest": y * 0.8 + rng.normal(0, 1, n),  # a real, noisy signal
+            "written_later": np.where(
+                y == 1,
+                rng.choice(["won", "call back"], n, p=[0.9, 0.1]),
+                rng.choice(["lost", "call back"], n, p=[0.9, 0.1]),
+            ),  # decides the outcome
+            "noise": rng.normal(0, 1, n),
+        }
+    )
+    half = n // 2
+    audit = field_audit(
+        X.iloc[:half], y[:half], X.iloc[half:], y[half:], categorical=["written_later"], numeric=["honest", "noise"]
+    )
+    assert audit["feature"].tolist() == ["written_later", "honest", "noise"]
+    top = audit.iloc[0]
+    assert top["auc_alone"] > 0.85 and top["pure_share"] > 0.5 and top["drop_loss"] > 0.05
+    assert "decide the outcome" in top["evidence"]

@@ -1,0 +1,187 @@
+"""Leak alarm and field audit: which columns look like they were written after the outcome.
+
+Every candidate column is ranked by how suspicious it is, with the evidence a person can check:
+- its own AUC against the label on the training window;
+- how much a quick model loses on the next window without it;
+- how many leads sit in values that decide the outcome almost alone (a category or a range of a number
+  with 30+ leads converting at >= 97% or <= 1%);
+- a name cue (status, stage, tag, quality, result, duration...).
+No column is named in the code: the evidence alone ranks them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from models.metrics import fast_auc
+from models.scorer import learn_categories, to_matrix
+
+STOP_AUC = 0.95
+NAME_CUES = re.compile(
+    r"status|stage|tag|quality|result|outcome|duration|score|index|profile|last|won|lost|closed|convert"
+    r"|disposition|reason|rating|grade|qualif|stat[eu]|etapa|estado|resultado|calidad",
+    re.IGNORECASE,
+)
+PURE_HIGH, PURE_LOW, PURE_MIN_LEADS = 0.97, 0.01, 30
+DROP_CHECK_TOP = 8  # retraining without a column costs a fit: only for the most suspicious candidates
+AUDIT_MAX_ROWS = 20_000
+
+
+class LeakSuspected(ValueError):
+    """The run stopped: a column, or the model, ranks the outcome too well to be true."""
+
+
+def single_auc(values: pd.Series, y: np.ndarray, categorical: bool) -> float:
+    """max(AUC, 1 - AUC) of one column on its own (categories scored by their conversion rate)."""
+    if categorical:
+        key = values.astype("str").fillna("(missing)")
+        score = key.map(pd.Series(y, index=values.index).groupby(key).mean()).to_numpy(dtype=float)
+    else:
+        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        score = np.where(np.isnan(v), np.nanmin(v) - 1 if np.isfinite(v).any() else 0.0, v)
+    if len(np.unique(score)) < 2 or y.min() == y.max():
+        return 0.5
+    auc = fast_auc(y, score)
+    return max(auc, 1 - auc)
+
+
+def pure_share(values: pd.Series, y: np.ndarray, categorical: bool) -> tuple[float, str]:
+    """Share of leads in values (categories, or 20 quantile ranges) that decide the outcome almost alone."""
+    if categorical:
+        key = values.astype("str").fillna("(missing)")
+    else:
+        v = pd.to_numeric(values, errors="coerce")
+        key = pd.qcut(v.rank(method="first"), 20, labels=False, duplicates="drop").astype("float").fillna(-1)
+        key = key.where(v.notna(), -1)
+    grp = pd.DataFrame({"k": key.to_numpy(), "y": y, "v": values.to_numpy()}).groupby("k")
+    stats = grp["y"].agg(["size", "mean"])
+    pure = stats[(stats["size"] >= PURE_MIN_LEADS) & ((stats["mean"] >= PURE_HIGH) | (stats["mean"] <= PURE_LOW))]
+    if pure.empty:
+        return 0.0, ""
+    top = pure.sort_values("size", ascending=False).iloc[0]
+    label = top.name if categorical else _range_label(grp.get_group(top.name)["v"])
+    return float(pure["size"].sum() / len(y)), f"'{label}': {int(top['size'])} leads, {top['mean']:.0%} SQL"
+
+
+def _range_label(v: pd.Series) -> str:
+    v = pd.to_numeric(v, errors="coerce")
+    return "missing" if v.isna().all() else f"{v.min():g} to {v.max():g}"
+
+
+def _quick_auc(X_tr, y_tr, X_ev, y_ev, categorical, numeric, seed) -> float:
+    cats = learn_categories(X_tr, categorical)
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.1,
+        "num_leaves": 15,
+        "min_data_in_leaf": 20,
+        "verbosity": -1,
+        "num_threads": 1,
+        "seed": seed,
+        "deterministic": True,
+    }
+    train = lgb.Dataset(
+        to_matrix(X_tr, categorical, numeric, cats), label=y_tr, categorical_feature=list(range(len(categorical)))
+    )
+    booster = lgb.train(params, train, num_boost_round=150)
+    return fast_auc(y_ev, booster.predict(to_matrix(X_ev, categorical, numeric, cats)))
+
+
+def field_audit(
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    X_eval: pd.DataFrame,
+    y_eval: np.ndarray,
+    *,
+    categorical: list[str],
+    numeric: list[str],
+    candidates: list[str] | None = None,
+    sources: dict[str, str] | None = None,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Every candidate column ranked by suspicion, most suspicious first, with its evidence.
+
+    ``candidates``: the columns that come from the export (default: every feature). Features computed
+    point in time from the activity log cannot leak, so the pipeline leaves them out.
+    """
+    sources = sources or {}
+    candidates = candidates if candidates is not None else categorical + numeric
+    if len(X_train) > AUDIT_MAX_ROWS:
+        keep = np.random.default_rng(seed).choice(len(X_train), AUDIT_MAX_ROWS, replace=False)
+        X_train, y_train = X_train.iloc[keep], y_train[keep]
+    rows = []
+    for col in candidates:
+        is_cat = col in categorical
+        share, example = pure_share(X_train[col], y_train, is_cat)
+        name = sources.get(col, col)
+        cue = NAME_CUES.search(f"{name} {col}")
+        rows.append(
+            {
+                "feature": col,
+                "source": name,
+                "auc_alone": single_auc(X_train[col], y_train, is_cat),
+                "pure_share": share,
+                "pure_example": example,
+                "name_cue": cue.group(0).lower() if cue else "",
+                "drop_loss": np.nan,
+            }
+        )
+    audit = pd.DataFrame(rows)
+    audit["suspicion"] = _suspicion(audit)
+    # the model's loss without a column: only for the top candidates, each costs a quick fit
+    candidates = audit.sort_values("suspicion", ascending=False)["feature"].head(DROP_CHECK_TOP).tolist()
+    if len(np.unique(y_eval)) == 2 and len(candidates) > 1:
+        full = _quick_auc(X_train, y_train, X_eval, y_eval, categorical, numeric, seed)
+        for col in candidates:
+            cats = [c for c in categorical if c != col]
+            nums = [c for c in numeric if c != col]
+            audit.loc[audit["feature"] == col, "drop_loss"] = full - _quick_auc(
+                X_train, y_train, X_eval, y_eval, cats, nums, seed
+            )
+    audit["suspicion"] = _suspicion(audit)
+    audit["evidence"] = audit.apply(_evidence, axis=1)
+    return audit.sort_values("suspicion", ascending=False, ignore_index=True)
+
+
+def _suspicion(a: pd.DataFrame) -> pd.Series:
+    """0 (nothing odd) to 3.5: each line of evidence adds up to 1, a name cue 0.5."""
+    return (
+        2 * (a["auc_alone"] - 0.5).clip(0, 0.5)
+        + (a["drop_loss"].fillna(0) / 0.02).clip(0, 1)
+        + (a["pure_share"] / 0.05).clip(0, 1)
+        + 0.5 * (a["name_cue"] != "")
+    )
+
+
+def _evidence(r: pd.Series) -> str:
+    parts = [f"AUC alone {r['auc_alone']:.2f}"]
+    if pd.notna(r["drop_loss"]):
+        parts.append(f"model loses {r['drop_loss']:+.3f} AUC without it")
+    if r["pure_share"] > 0:
+        parts.append(f"{r['pure_share']:.0%} of leads in values that decide the outcome (e.g. {r['pure_example']})")
+    if r["name_cue"]:
+        parts.append(f"name suggests an outcome field ('{r['name_cue']}')")
+    return "; ".join(parts)
+
+
+def stop_if_leaking(audit: pd.DataFrame, model_auc: float | None = None) -> None:
+    """Raise LeakSuspected when a column alone, or the model, reaches AUC 0.95."""
+    alone = audit[audit["auc_alone"] >= STOP_AUC]
+    if len(alone):
+        raise LeakSuspected(
+            _stop_message(alone, f"{len(alone)} column(s) alone rank the outcome with AUC >= {STOP_AUC}")
+        )
+    if model_auc is not None and model_auc >= STOP_AUC:
+        raise LeakSuspected(_stop_message(audit.head(3), f"the model reaches AUC {model_auc:.3f} on the holdout"))
+
+
+def _stop_message(rows: pd.DataFrame, why: str) -> str:
+    named = "; ".join(f"'{r.source}' ({r.evidence})" for r in rows.itertuples())
+    return (
+        f"leak alarm, run stopped: {why}, too good to be true for MQL-to-SQL. Most likely responsible: {named}. "
+        "If a column is written after the outcome, set its role to exclude in the dataset config."
+    )
