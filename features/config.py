@@ -139,6 +139,7 @@ class DatasetConfig(_Strict):
     timestamp_format: str = Field("ISO8601", description="'ISO8601' or a strftime format such as '%d/%m/%Y %H:%M'")
     timezone: str = Field("UTC", description="time zone of timestamps written without an offset")
     encoding: str = Field("utf-8", description="text encoding of CSV files, e.g. 'latin-1'")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator, e.g. ';'")
     leads: LeadsMapping
     activities: ActivitiesMapping | None = None
     features: FeatureSpec = FeatureSpec()

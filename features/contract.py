@@ -97,7 +97,7 @@ def _arrow_message(exc: Exception) -> str:
     return ": ".join(str(exc).split(": ")[:2])[:200]
 
 
-def read_table(path: str | Path, *, encoding: str = "utf-8") -> RawTable:
+def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str = ",") -> RawTable:
     """Read a CSV (optionally .gz) or Parquet file with every column as text.
 
     A CSV row with the wrong number of fields is kept out of the frame and reported in ``malformed``
@@ -114,7 +114,7 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> RawTable:
             table = pq.read_table(path)
             table = table.cast(pyarrow_mod.schema([(f.name, pyarrow_mod.string()) for f in table.schema]))
         else:
-            table = _read_csv(path, encoding, malformed)
+            table = _read_csv(path, encoding, delimiter, malformed)
     except (pyarrow_mod.ArrowInvalid, UnicodeDecodeError) as exc:
         hint = (
             "; set encoding (e.g. 'latin-1') in the dataset config"
@@ -131,7 +131,7 @@ def read_table(path: str | Path, *, encoding: str = "utf-8") -> RawTable:
     return RawTable(table.to_pandas(), rows, malformed)
 
 
-def _read_csv(path: Path, encoding: str, malformed: list[tuple[int, str]]) -> pyarrow_mod.Table:
+def _read_csv(path: Path, encoding: str, delimiter: str, malformed: list[tuple[int, str]]) -> pyarrow_mod.Table:
     def on_bad_row(row) -> str:
         # row.number counts the header as row 1; pyarrow knows it only when reading on one thread
         malformed.append(
@@ -143,7 +143,7 @@ def _read_csv(path: Path, encoding: str, malformed: list[tuple[int, str]]) -> py
         return "skip"
 
     # read the header first so that every column is read as text: ids such as 00123 keep their zeros
-    parse = pacsv.ParseOptions(invalid_row_handler=on_bad_row, newlines_in_values=True)
+    parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_bad_row, newlines_in_values=True)
     with pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=encoding), parse_options=parse) as reader:
         names = reader.schema.names
     malformed.clear()  # the header pass may have met a bad row too; the full read below counts them all
@@ -377,14 +377,14 @@ def load_export(leads_path: str | Path, activities_path: str | Path | None, conf
             "the dataset config maps an activities table but no activities file was given; pass --activities "
             "(without it every activity feature would read 0 and the scores would be wrong)"
         )
-    raw_leads = read_table(leads_path, encoding=config.encoding)
+    raw_leads = read_table(leads_path, encoding=config.encoding, delimiter=config.delimiter)
     leads, rej_l = canonical_leads(raw_leads, config, source=str(leads_path))
     if leads.empty:
         raise _all_rejected(leads_path, raw_leads, rej_l)
     rows_in = {"leads": raw_leads.rows_in, "activities": 0}
     warnings: list[str] = []
     if activities_path is not None:
-        raw_acts = read_table(activities_path, encoding=config.encoding)
+        raw_acts = read_table(activities_path, encoding=config.encoding, delimiter=config.delimiter)
         rows_in["activities"] = raw_acts.rows_in
         rejected = set(rej_l["lead_id"].dropna())
         acts, rej_a = canonical_activities(

@@ -185,7 +185,11 @@ def register(tracking: Tracking, model_uri: str, run_id: str, result: TrainingRe
     tags = {
         "holdout_auc": f"{result.metrics['model']['roc_auc']:.4f}",
         "holdout_ece": f"{result.metrics['model']['ece']:.4f}",
-        "holdout_window": f"{result.windows['holdout']['first_mql']} .. {result.windows['holdout']['last_mql']}",
+        "holdout_window": (
+            f"{result.windows['holdout']['first_mql']} .. {result.windows['holdout']['last_mql']}"
+            if "first_mql" in result.windows["holdout"]
+            else f"{result.windows['holdout']['rows']} leads (no timestamps)"
+        ),
         "tier_cutoffs": json.dumps(result.tier_cutoffs),
         "tier_cutoffs_set_by": by,
         "tier_cutoffs_set_at": now,

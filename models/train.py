@@ -35,6 +35,7 @@ class TrainParams(BaseModel):
     holdout_fraction: float = Field(0.15, gt=0, lt=0.5)
     calibration_fraction: float = Field(0.15, gt=0, lt=0.5)
     min_class_count: int = Field(40, ge=1, description="fewest SQLs and non-SQLs with a known outcome to train")
+    refit: bool = Field(False, description="after early stopping, refit on training + calibration windows")
     seed: int = 42
     num_threads: int = Field(0, ge=0, description="0 = auto: one thread per 50k training rows, up to the cores")
 
@@ -164,8 +165,13 @@ def fit_scorer(
     monotone: dict[str, int],
     params: TrainParams,
 ) -> tuple[LeadScoreModel, int]:
-    """LightGBM with native categoricals, early stopping and Platt calibration on the calibration window."""
-    categories = learn_categories(X_train, categorical)
+    """LightGBM with native categoricals, early stopping and Platt calibration on the calibration window.
+
+    With ``params.refit`` the number of rounds found by early stopping is then used to refit on the
+    training and calibration windows together: with drifting data the newest history matters most. The
+    calibrator stays fitted on the first model's out-of-sample margins on the calibration window.
+    """
+    categories = learn_categories(pd.concat([X_train, X_cal]), categorical)
     names = categorical + numeric
     M_train = to_matrix(X_train, categorical, numeric, categories)
     M_cal = to_matrix(X_cal, categorical, numeric, categories)
@@ -190,13 +196,11 @@ def fit_scorer(
         "verbosity": -1,
         "num_threads": params.num_threads or auto_threads(len(X_train)),
     }
-    train_set = lgb.Dataset(
-        M_train,
-        label=y_train,
-        feature_name=names,
-        categorical_feature=list(range(len(categorical))),
-        free_raw_data=True,
-    )
+
+    def dataset(M: np.ndarray, y: np.ndarray) -> lgb.Dataset:
+        return lgb.Dataset(M, label=y, feature_name=names, categorical_feature=list(range(len(categorical))))
+
+    train_set = dataset(M_train, y_train)
     cal_set = lgb.Dataset(M_cal, label=y_cal, reference=train_set)
     booster = lgb.train(
         lgb_params,
@@ -210,7 +214,11 @@ def fit_scorer(
     # Platt scaling on the margin: monotone, so calibration never reorders leads
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y_cal)
     best = int(booster.best_iteration or booster.current_iteration())
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    if params.refit:
+        both = dataset(np.vstack([M_train, M_cal]), np.concatenate([y_train, y_cal]))
+        booster = lgb.train(lgb_params, both, num_boost_round=best)
+    else:
+        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     model = LeadScoreModel(
         categorical,
         numeric,

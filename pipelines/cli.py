@@ -294,9 +294,16 @@ def weekly(
         ),
     )
     if not as_json:
-        _print_training(s)
+        if s["status"] == "persona_rule":
+            console.rule("[bold]leadscore summary")
+            _print_warnings(s)
+            console.print(f"[bold yellow]No model this week:[/bold yellow] {s['training']}", highlight=False)
+            console.print("The list below is ranked by the persona rule: score = % of its conditions met.")
+        else:
+            _print_training(s)
         _print_list(s)
-        _print_mlflow(s)
+        if s["status"] != "persona_rule":
+            _print_mlflow(s)
         console.print(f"Done in {s['elapsed_s']:.0f} s.")
 
 
@@ -374,6 +381,53 @@ def features(
         console.print(
             f"{s['columns']} features for {s['inputs']['leads_in'] - s['inputs']['leads_rejected']:,} "
             f"leads -> {s['features']} (rejects: {s['rejects']})"
+        )
+
+
+@app.command("init-config")
+def init_config(
+    leads: LeadsOpt,
+    out: Annotated[Path, typer.Option(help="where to write the proposed config (TOML)")],
+    activities: ActsOpt = None,
+    name: Annotated[str | None, typer.Option(help="dataset name", show_default="the file name of --out")] = None,
+    force: Annotated[bool, typer.Option("--force", help="overwrite --out if it exists")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read an export and write a starting dataset config, with a field audit for a person to confirm.
+
+    Guesses each column's role, flags columns that look personal (emails, phones, names, companies) as
+    pii, and marks the columns the leak audit finds suspicious as exclude, with the evidence.
+    """
+    from pipelines.onboarding import init_config as run_init
+
+    def body() -> dict:
+        from features.contract import ContractError
+
+        _preflight(None, leads, activities)
+        if out.exists() and not force:
+            raise ContractError(f"{out} exists; pass --force to overwrite it")
+        with console.status("Reading the export and auditing its columns...") if not as_json else nullcontext():
+            return run_init(leads, activities, out, name=name)
+
+    s = _run(as_json, body)
+    if not as_json:
+        console.print(
+            f"Read {s['rows']:,} rows, {s['columns']} columns. Roles: "
+            + ", ".join(f"{n} {r}" for r, n in sorted(s["roles"].items()))
+        )
+        console.print(f"Outcome: {s['outcome']}; time: {s['time']}")
+        if s["pii"]:
+            console.print(f"Personal data (pii: on the list, never a feature, never logged): {', '.join(s['pii'])}")
+        for sus in s["suspects"]:
+            console.print(
+                f"[bold yellow]Suspected leak, set to exclude:[/bold yellow] {sus['column']}: {sus['evidence']}",
+                highlight=False,
+            )
+        for why in s["to_check"]:
+            console.print(f"[yellow]Check:[/yellow] {why}")
+        console.print(
+            f"Wrote [bold]{s['config']}[/bold]. Review every role, the persona rule (a placeholder) "
+            "and the field audit, then run `leadscore train`."
         )
 
 

@@ -14,10 +14,18 @@ from features.build import build_features
 from features.config import DatasetConfig, load_config
 from features.contract import LoadedExport, fingerprint_files, load_export
 from models import tracking as trk
-from models.train import TrainingDataError, TrainingResult, default_as_of, label_leads, train_and_evaluate
+from models.train import (
+    InsufficientData,
+    TrainingDataError,
+    TrainingResult,
+    default_as_of,
+    labels_for,
+    train_and_evaluate,
+)
 from pipelines.progress import step
 from pipelines.settings import Settings
 from serving.output import write_csv, write_json, write_parquet
+from serving.persona import PERSONA_VERSION, persona_list
 from serving.score import score_leads
 
 # DataFrames flow between tasks in memory: hashing them for a cache key would only cost time
@@ -137,7 +145,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
 
 def _labels(export: LoadedExport, config: DatasetConfig, as_of: datetime | None) -> tuple[pd.DataFrame, pd.Timestamp]:
     stamp = pd.Timestamp(as_of) if as_of else default_as_of(export.leads, export.activities)
-    return label_leads(export.leads, horizon_days=config.horizon_days, as_of=stamp), stamp
+    return labels_for(export.leads, config, stamp), stamp
 
 
 @flow(name="build-features", log_prints=True)
@@ -226,7 +234,10 @@ def weekly_flow(
     config = load_config(config_path)
     export, features = _load(leads, activities, config)
     labels, stamp = _labels(export, config, as_of)
-    t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
+    try:
+        t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
+    except InsufficientData as exc:
+        return _persona_week(export, features, labels, stamp, config, settings, str(exc), t0)
     decision, tracking = t["decision"], t["tracking"]
     if decision.promoted:
         uri = f"models:/{tracking.model_name}/{decision.version}"
@@ -262,4 +273,27 @@ def weekly_flow(
         with step("Publishing the list"):
             files = publish_task(settings.workspace / "lists", "latest", scored, export.rejects, summary)
     trk.apply_decision(tracking, t["run_id"], decision)
+    return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
+
+
+def _persona_week(export, features, labels, stamp, config, settings, why: str, t0: float) -> dict:
+    """Too little history to train: the persona rule ranks this week's list, and everything says so."""
+    open_ids = labels.loc[labels["state"] == "open", "lead_id"]
+    summary = {
+        "status": "persona_rule",
+        "as_of": str(stamp),
+        "inputs": _inputs_summary(export, labels),
+        "training": why,
+        "scored_with": PERSONA_VERSION,
+    }
+    if open_ids.empty:
+        summary["list"] = {"rows": 0, "note": "no open leads in this export: the previous list was kept"}
+        return {**summary, "files": {}, "elapsed_s": round(time.perf_counter() - t0, 1)}
+    with step(f"Ranking {len(open_ids):,} open leads by the persona rule"):
+        scored = persona_list(
+            features.loc[open_ids], export.leads, config.persona, pii_columns=config.names_with_role("pii")
+        )
+    summary["list"] = {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict()}
+    with step("Publishing the list"):
+        files = publish_task(settings.workspace / "lists", "latest", scored, export.rejects, summary)
     return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}

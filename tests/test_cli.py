@@ -20,6 +20,7 @@ runner = CliRunner()
         ("train", ["--leads", "--activities", "--config", "--workspace", "--json"]),
         ("score", ["--leads", "--activities", "--model", "--out", "--config", "--json"]),
         ("features", ["--leads", "--activities", "--out", "--config", "--json"]),
+    ("init-config", ["--leads", "--activities", "--out", "--name", "--force", "--json"]),
     ],
 )
 def test_every_command_documents_its_options(command, options):

@@ -167,3 +167,22 @@ def test_an_export_without_open_leads_keeps_the_previous_list(fresh_champion, cr
     summary = weekly_flow(old_file, export_files[1], SYNTHETIC_CONFIG, fresh_champion, as_of=crm.export_at)
     assert summary["list"]["rows"] == 0 and "previous list was kept" in summary["list"]["note"]
     assert latest.read_bytes() == before
+
+
+def test_a_too_small_export_gets_the_minimum_data_message_and_a_persona_list(prefect_harness, tmp_path):
+    from features.synthetic import generate
+    from pipelines.flows import weekly_flow
+
+    small = generate(150, 12, 3)
+    small.leads.to_csv(tmp_path / "leads.csv", index=False)
+    small.activities.to_csv(tmp_path / "acts.csv", index=False)
+    ws = tmp_path / "ws"
+    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}")
+    summary = weekly_flow(tmp_path / "leads.csv", tmp_path / "acts.csv", SYNTHETIC_CONFIG, settings)
+    assert summary["status"] == "persona_rule"
+    assert "at least 40 of each are needed" in summary["training"] and "persona rule stays" in summary["training"]
+    listed = pd.read_csv(ws / "lists" / "latest.csv")
+    assert set(listed["lead_id"]) == set(small.open_ids()) and set(listed["model_version"]) == {"persona-rule"}
+    assert (
+        not (ws / "mlflow.db").exists() or not MlflowClient(settings.resolved_tracking_uri()).search_registered_models()
+    )

@@ -91,3 +91,29 @@ def test_a_failed_write_leaves_the_previous_file_and_no_temp_file(tmp_path):
         atomic_write(target, explode)
     assert target.read_text() == "previous list"
     assert [p.name for p in tmp_path.iterdir()] == ["latest.csv"]
+
+
+def test_persona_list_ranks_by_conditions_met_and_says_which(config):
+    from serving.persona import persona_list
+
+    feats = pd.DataFrame(
+        {
+            "seniority": ["student", "director"],
+            "company_size": ["1-10", "51-200"],
+            "email_type": ["free", "corporate"],
+            "activities_30d": [0.0, 3.0],
+        },
+        index=pd.Index(["weak", "strong"], name="lead_id"),
+    )
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["weak", "strong"],
+            "mql_at": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+            "email": ["w@gmail.com", "s@acme.es"],
+        }
+    )
+    out = persona_list(feats, leads, config.persona, pii_columns=["email"])
+    assert out["lead_id"].tolist() == ["strong", "weak"] and out["score"].tolist() == [100.0, 0.0]
+    assert out["tier"].tolist() == ["A", "D"] and set(out["model_version"]) == {"persona-rule"}
+    assert out.loc[1, "reason_1"] == "▼ job title reads student or intern (rule: c_level, vp, director, manager)"
+    assert out.loc[0, "email"] == "s@acme.es"

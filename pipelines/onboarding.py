@@ -1,0 +1,96 @@
+"""`leadscore init-config`: read an export, propose a config, audit its columns, write it for review."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from features.build import build_features, feature_columns
+from features.config import parse_config
+from features.contract import canonical_activities, canonical_leads, read_table
+from features.init_config import Proposal, add_audit, propose, render_toml, sniff_delimiter
+from models.leaks import field_audit
+from models.train import labels_for, stratified_split, time_split
+from serving.output import atomic_write
+
+
+def _encoding(path: Path) -> str:
+    head = path.read_bytes()[: 1 << 20]
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        return "utf-8" if exc.start > len(head) - 4 else "latin-1"  # a cut multi-byte char is still UTF-8
+
+
+def _first_line(path: Path, encoding: str) -> str:
+    import gzip
+
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding=encoding, errors="replace") as fh:
+        return fh.readline()
+
+
+def init_config(leads: Path, activities: Path | None, out: Path, *, name: str | None = None) -> dict:
+    """Write a starting config for this export to ``out``; return what was guessed and audited."""
+    encoding = "utf-8" if leads.suffix in (".parquet", ".gz") else _encoding(leads)
+    delimiter = sniff_delimiter(_first_line(leads, encoding)) if leads.suffix != ".parquet" else ","
+    raw = read_table(leads, encoding=encoding, delimiter=delimiter)
+    acts = read_table(activities, encoding=encoding).frame if activities else None
+    name = name or re.sub(r"[^A-Za-z0-9_.-]+", "_", out.stem)
+    proposal = propose(raw.frame, name=name, delimiter=delimiter, encoding=encoding, activities=acts)
+    audited = _audit(proposal, raw, activities, encoding)
+    text = render_toml(proposal)
+    atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    roles: dict[str, int] = {}
+    for a in proposal.config["leads"]["attributes"]:
+        roles[a["role"]] = roles.get(a["role"], 0) + 1
+    return {
+        "status": "ok",
+        "config": str(out),
+        "rows": raw.rows_in,
+        "columns": len(raw.frame.columns),
+        "roles": roles,
+        "outcome": proposal.config["outcome"],
+        "time": proposal.config["time"],
+        "pii": [a["source"] for a in proposal.config["leads"]["attributes"] if a["role"] == "pii"],
+        "suspects": [a for a in proposal.audit if not a["known_at_mql"]],
+        "audited": audited,
+        "to_check": [why for key, why in proposal.comments.items() if key.startswith("(")],
+    }
+
+
+def _audit(proposal: Proposal, raw, activities: Path | None, encoding: str) -> bool:
+    """Run the leak audit on the proposed config; False when there is no outcome to audit against."""
+    if proposal.config["outcome"].get("column") == "TODO":
+        return False
+    config = parse_config(proposal.config, origin="proposed config")
+    leads, _ = canonical_leads(raw, config)
+    acts = None
+    if activities is not None and config.activities is not None:
+        acts, _ = canonical_activities(read_table(activities, encoding=encoding), config, leads["lead_id"])
+    feats = build_features(leads, acts, config=config)
+    as_of = leads[["mql_at", "sql_at"]].max().max()
+    labels = labels_for(leads, config, as_of).set_index("lead_id").loc[feats.index]
+    mature = (labels["state"] == "mature").to_numpy()
+    X, y = feats[mature], labels["label"].to_numpy()[mature]
+    if len(y) < 50 or y.min() == y.max():
+        return False
+    split = (
+        stratified_split(y, holdout_fraction=0.15, calibration_fraction=0.15, seed=0)
+        if config.time == "none"
+        else time_split(labels["mql_at"][mature], holdout_fraction=0.15, calibration_fraction=0.15)
+    )
+    cats, nums = feature_columns(config)
+    audit = field_audit(
+        X[split == "train"],
+        y[split == "train"],
+        X[split == "calibration"],
+        y[split == "calibration"],
+        categorical=cats,
+        numeric=nums,
+        candidates=config.names_with_role("categorical") + config.names_with_role("numeric"),
+        sources={a.name: a.source for a in config.leads.attributes},
+    )
+    add_audit(proposal, audit)
+    return True
