@@ -1,0 +1,104 @@
+"""Render the threshold review page for a quick model on generated data, and screenshot it.
+
+    .venv/bin/python docs/make_screenshot.py [--lang en] [--out docs/review-page.png] [--html FILE]
+
+Needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver) and selenium
+(the project's `test` extra). Trains on 20,000 generated MQLs (a few seconds), so the figures are those
+of the synthetic sample, not of a real CRM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def build_page(lang: str, n_leads: int = 20_000, seed: int = 3) -> str:
+    """Generate a CRM export, train, and render the page for its validation window."""
+    from features.build import build_features
+    from features.config import load_config
+    from features.contract import canonical_activities, canonical_leads
+    from features.synthetic import generate
+    from models.train import TrainParams, default_as_of, label_leads, train_and_evaluate
+    from serving.report import render_report, review_window, weekly_volume
+
+    config = load_config(ROOT / "data" / "configs" / "synthetic.toml")
+    crm = generate(n_leads, 12, seed)
+    leads, _ = canonical_leads(crm.leads, config)
+    acts, _ = canonical_activities(crm.activities, config, leads["lead_id"])
+    features = build_features(leads, acts, config=config)
+    labels = label_leads(leads, horizon_days=config.horizon_days, as_of=default_as_of(leads, acts))
+    result = train_and_evaluate(features, labels, config=config, params=TrainParams())
+    window = review_window(result, config.persona, mql_at=labels.set_index("lead_id")["mql_at"])
+    return render_report(
+        window,
+        weekly_mql_volume=weekly_volume(window["mql_at"]),
+        tier_cutoffs=result.tier_cutoffs,
+        metrics=result.metrics,
+        comparisons=result.comparisons,
+        importance=result.importance,
+        features=result.holdout_features,
+        persona_description=config.persona.description,
+        model_label="synthetic sample, quick model",
+        notes=result.notes,
+        lang=lang,
+        generated_at=datetime.now(UTC),
+    )
+
+
+def screenshot(page: Path, out: Path, width: int = 1280) -> None:
+    """Full-page PNG of ``page`` in headless Chromium at a desktop width."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    with tempfile.TemporaryDirectory() as profile:
+        for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},900"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        try:
+            driver.get(page.resolve().as_uri())
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            driver.set_window_size(width, height + 20)
+            driver.save_screenshot(str(out))
+        finally:
+            driver.quit()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lang", default="en", choices=["en", "es"])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "review-page.png")
+    parser.add_argument("--html", type=Path, help="also keep the page here")
+    args = parser.parse_args()
+    page = build_page(args.lang)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.html or Path(tmp) / "review.html"
+        path.write_text(page, encoding="utf-8")
+        screenshot(path, args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
