@@ -1,6 +1,7 @@
 """Render the threshold review page for a quick model on generated data, and screenshot it.
 
     .venv/bin/python docs/make_screenshot.py [--lang en] [--out docs/review-page.png] [--html FILE]
+    .venv/bin/python docs/make_screenshot.py --page workspace/lists/latest_review.html --out docs/weekly-review-page.png
 
 Needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver) and selenium
 (the project's `test` extra). Trains on 20,000 generated MQLs (a few seconds), so the figures are those
@@ -91,7 +92,12 @@ def main() -> None:
     parser.add_argument("--lang", default="en", choices=["en", "es"])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "review-page.png")
     parser.add_argument("--html", type=Path, help="also keep the page here")
+    parser.add_argument("--page", type=Path, help="screenshot this existing page (e.g. a weekly run's) instead")
     args = parser.parse_args()
+    if args.page:
+        screenshot(args.page, args.out)
+        print(f"wrote {args.out}")
+        return
     page = build_page(args.lang)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.html or Path(tmp) / "review.html"

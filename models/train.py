@@ -125,6 +125,20 @@ def time_split(mql_at: pd.Series, *, holdout_fraction: float, calibration_fracti
     return np.where(mql_at >= t_hold, "holdout", np.where(mql_at >= t_cal, "calibration", "train"))
 
 
+def evaluation_split(mql_at: pd.Series, y: np.ndarray, *, config: DatasetConfig, params: TrainParams) -> np.ndarray:
+    """The windows of the mature leads ('train', 'calibration', 'holdout'), as training cuts them.
+
+    The dataset config's split fractions override the settings'; without timestamps the split is
+    stratified (and optimistic). ``leadscore report`` and ``thresholds propose`` call this too, so the
+    validation window they rebuild from the same export is the one the model was evaluated on.
+    """
+    hold = config.split.holdout_fraction or params.holdout_fraction
+    cal = config.split.calibration_fraction or params.calibration_fraction
+    if config.time == "none":
+        return stratified_split(y, holdout_fraction=hold, calibration_fraction=cal, seed=params.seed)
+    return time_split(mql_at, holdout_fraction=hold, calibration_fraction=cal)
+
+
 @dataclass
 class TrainingResult:
     model: LeadScoreModel
@@ -254,17 +268,13 @@ def train_and_evaluate(
             "no lead has a known outcome yet (all are younger than the horizon): no model this time, "
             "the persona rule stays in place"
         )
-    hold = config.split.holdout_fraction or params.holdout_fraction
-    cal = config.split.calibration_fraction or params.calibration_fraction
+    split = evaluation_split(mql, y, config=config, params=params)
     notes = []
     if config.time == "none":
-        split = stratified_split(y, holdout_fraction=hold, calibration_fraction=cal, seed=params.seed)
         notes.append(
             "no timestamps: a random stratified split; the figures are optimistic, as if the future "
             "looked like the past"
         )
-    else:
-        split = time_split(mql, holdout_fraction=hold, calibration_fraction=cal)
     parts = {w: split == w for w in ("train", "calibration", "holdout")}
     check_minimum_data(y, parts, params.min_class_count)
     windows = {

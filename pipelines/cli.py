@@ -47,6 +47,18 @@ AsOfOpt = Annotated[
     ),
 ]
 LeadsOpt = Annotated[Path, typer.Option(help="leads export (CSV, CSV.gz or Parquet)")]
+CapacityOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="leads the SDR team can work this week: the best N are marked this_week=yes on the list",
+        min=1,
+        show_default="none, or LEADSCORE_CAPACITY",
+    ),
+]
+ModelOpt = Annotated[str | None, typer.Option(help="MLflow model URI", show_default="models:/<model_name>@champion")]
+ModelConfigOpt = Annotated[
+    Path | None, typer.Option(help="dataset config", show_default="the one saved with the model")
+]
 ActsOpt = Annotated[Path | None, typer.Option(help="activities export (CSV, CSV.gz or Parquet)")]
 
 
@@ -90,7 +102,7 @@ def _run(as_json: bool, fn):
     from features.contract import ContractError
     from models.leaks import LeakSuspected
     from models.scorer import FeatureMismatchError
-    from models.tracking import ModelLoadError
+    from models.tracking import CutoffError, ModelLoadError
     from models.train import TrainingDataError
     from pipelines import progress
 
@@ -101,6 +113,7 @@ def _run(as_json: bool, fn):
         ConfigError,
         ContractError,
         ModelLoadError,
+        CutoffError,
         TrainingDataError,
         LeakSuspected,
         FeatureMismatchError,
@@ -207,10 +220,47 @@ def _print_list(s: dict) -> None:
     lst = s["list"]
     if not s.get("files"):
         console.print(f"[bold yellow]List:[/bold yellow] {lst.get('note', 'nothing written')}")
+        if "review_pages" in s:
+            console.print(f"Review page: [bold]{s['review_pages']['review_en']}[/bold]")
         return
     tiers = ", ".join(f"{t}: {n:,}" for t, n in lst["tiers"].items())
     console.print(f"List: {lst['rows']:,} leads scored ({tiers}) -> [bold]{s['files']['csv']}[/bold]")
     console.print(f"      also {s['files']['parquet']}; rejects: {s['files']['rejects']}")
+    if "review_en" in s["files"]:
+        console.print(f"Review page: [bold]{s['files']['review_en']}[/bold] (Spanish: {s['files'].get('review_es')})")
+    if "capacity" in lst:
+        c = lst["capacity"]
+        console.print(
+            f"This week's working list: the best {c['leads']:,} leads (this_week=yes), "
+            f"{c['expected_sqls']:.1f} SQLs expected in it; {c['expected_sqls_remainder']:.1f} expected in the "
+            f"other {c['leads_remainder']:,}."
+        )
+    if "trend" in lst:
+        tr = lst["trend"]
+        console.print(
+            f"Against the previous list: {tr['improving']:,} improving, {tr['steady']:,} steady, "
+            f"{tr['declining']:,} declining, {tr['new']:,} new; {tr['tier_moved']:,} changed tier."
+        )
+    if "kpis" in lst:
+        _print_kpis(lst["kpis"])
+
+
+def _print_kpis(k: dict) -> None:
+    cost = f"{k['cost_per_sql']:.2f}" if k["cost_per_sql"] is not None else "- (no SQL expected)"
+    console.print(
+        f"Seed KPIs: {k['expected_sqls']:.1f} SQLs expected among the {k['open_leads']:,} leads on the list, "
+        f"{k['expected_sqls_at_or_above_c']:.1f} of them in the {k['leads_at_or_above_c']:,} scoring >= "
+        f"{k['cutoff_c']:g} (tiers A-C); SDR cost per SQL there: {cost} "
+        f"({k['minutes_per_lead']:g} min per lead, {k['cost_per_hour']:g} an hour); "
+        f"{k['sdr_hours_recovered']:.1f} SDR hours recovered vs working every listed lead.",
+        highlight=False,
+    )
+    by_tier = k.get("response_by_tier")
+    if by_tier:
+        rates = ", ".join(f"{t}: {_pct(v['rate'])} of {v['leads']:,}" for t, v in sorted(by_tier.items()))
+        console.print(f"Prospect response rate by tier (replies since the MQL moment): {rates}")
+    else:
+        console.print("Prospect response rate by tier: not available (no reply/response activity in the export)")
 
 
 def _print_mlflow(s: dict) -> None:
@@ -276,11 +326,14 @@ def weekly(
     config: ConfigOpt = DEFAULT_CONFIG,
     workspace: WorkspaceOpt = None,
     as_of: AsOfOpt = None,
+    capacity: CapacityOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The whole weekly job: validate, features, train, gate, score the open leads, publish the list.
 
-    The list goes to <workspace>/lists/latest.csv (and .parquet), with a dated copy under lists/archive/.
+    The list goes to <workspace>/lists/latest.csv (and .parquet), with a dated copy under lists/archive/;
+    the threshold review page beside it (latest_review.html, Spanish latest_review_es.html), also logged
+    to MLflow with the run. Leads on last week's list get their previous score and trend.
     """
     _environment()
     from pipelines.flows import weekly_flow
@@ -290,7 +343,7 @@ def weekly(
         as_json,
         lambda: (
             _preflight(config, leads, activities, workspace=settings.workspace)
-            or weekly_flow(leads, activities, config, settings, as_of)
+            or weekly_flow(leads, activities, config, settings, as_of, capacity)
         ),
     )
     if not as_json:
@@ -338,12 +391,16 @@ def score(
     leads: LeadsOpt,
     out: Annotated[Path, typer.Option(help="list file (.csv); .parquet, _rejects.csv and _summary.json go beside it")],
     activities: ActsOpt = None,
-    model: Annotated[str | None, typer.Option(help="MLflow model URI [default: models:/<model_name>@champion]")] = None,
-    config: Annotated[Path | None, typer.Option(help="dataset config [default: the one saved with the model]")] = None,
+    model: ModelOpt = None,
+    config: ModelConfigOpt = None,
     workspace: WorkspaceOpt = None,
+    capacity: CapacityOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Score every valid lead in a file: rank, calibrated score 0-100, tier A-D, top 3 reasons."""
+    """Score every valid lead in a file: rank, calibrated score 0-100, tier A-D, top 3 reasons.
+
+    A list already at --out is read first: leads on it get their previous score and trend.
+    """
     _environment()
     from pipelines.flows import score_flow
 
@@ -352,7 +409,7 @@ def score(
         as_json,
         lambda: (
             _preflight(config, leads, activities, workspace=settings.workspace)
-            or score_flow(leads, activities, out, settings, model, config)
+            or score_flow(leads, activities, out, settings, model, config, capacity)
         ),
     )
     if not as_json:
@@ -429,6 +486,217 @@ def init_config(
             f"Wrote [bold]{s['config']}[/bold]. Review every role, the persona rule (a placeholder) "
             "and the field audit, then run `leadscore train`."
         )
+
+
+@app.command()
+def report(
+    leads: LeadsOpt,
+    out: Annotated[Path, typer.Option(help="the page to write (.html), one self-contained file")],
+    activities: ActsOpt = None,
+    model: ModelOpt = None,
+    config: ModelConfigOpt = None,
+    lang: Annotated[str, typer.Option(help="language of the page: en or es")] = "en",
+    minutes_per_lead: Annotated[
+        float | None,
+        typer.Option(help="starting minutes an SDR spends per lead", min=0, show_default="15, or the setting"),
+    ] = None,
+    cost_per_hour: Annotated[
+        float | None,
+        typer.Option(help="starting cost of an SDR hour", min=0, show_default="30, or the setting"),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Marketing's threshold review page for a model, on its validation window rebuilt from the export.
+
+    The window is split from the export as training splits it (the newest mature leads); the page shows
+    the model version's current tier cut-offs.
+    """
+    _environment()
+    from features.contract import ContractError
+    from pipelines.flows import report_flow
+
+    settings = _settings(workspace)
+    update = {
+        k: v for k, v in {"minutes_per_lead": minutes_per_lead, "cost_per_hour": cost_per_hour}.items() if v is not None
+    }
+    settings = settings.model_copy(update=update)
+
+    def body() -> dict:
+        if lang not in ("en", "es"):
+            raise ContractError(f"--lang must be en or es, got {lang!r}")
+        _preflight(config, leads, activities, workspace=settings.workspace)
+        return report_flow(leads, activities, out, settings, model, config, lang)
+
+    s = _run(as_json, body)
+    if not as_json:
+        w = s["window"]
+        src = {"measured": "measured", "setting": "from the settings", "window": "no dates: per window"}
+        console.print(
+            f"Review of {s['model']} (v{s['model_version']}) on {w['leads']:,} validation leads ({w['sqls']:,} SQLs), "
+            f"AUC {s['auc']:.3f}, {s['weekly_mql_volume']:,.0f} MQLs a week ({src[s['weekly_mql_volume_source']]})."
+        )
+        _print_tradeoffs(s["tier_cutoffs"], s["at_current_cutoffs"])
+        console.print(f"Wrote [bold]{s['page']}[/bold]")
+
+
+def _print_tradeoffs(cutoffs: dict, refs: dict) -> None:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("SDRs work", "cut-off", "leads/wk", "SQLs/wk", "SQL rate", "SQLs found", "SDR h/wk", "cost/SQL"):
+        table.add_column(col, justify="left" if col == "SDRs work" else "right", no_wrap=True)
+    names = {"A": "tier A", "B": "tiers A-B", "C": "tiers A-C", "persona_rule": "persona rule", "all": "every MQL"}
+
+    def f(x, spec: str) -> str:
+        return "-" if x is None else format(x, spec)
+
+    for rule, r in refs.items():
+        table.add_row(
+            names[rule],
+            f(cutoffs.get(rule), "g") if rule in "ABC" else "",
+            f(r["leads_per_week"], ",.0f"),
+            f(r["sqls_per_week"], ",.1f"),
+            "-" if r["sql_rate_passed"] is None else _pct(r["sql_rate_passed"]),
+            "-" if r["share_captured"] is None else _pct(r["share_captured"]),
+            f(r["sdr_hours_per_week"], ",.1f"),
+            f(r["cost_per_sql"], ",.2f"),
+        )
+    console.print(table)
+
+
+thresholds_app = typer.Typer(
+    help="Tier cut-offs as a versioned decision on the model version: show, propose for a capacity, set.",
+    no_args_is_help=True,
+)
+app.add_typer(thresholds_app, name="thresholds")
+
+
+def _registry(settings):
+    """The tracking store to read cut-offs from; refuses a workspace without one instead of creating it."""
+    from features.contract import ContractError
+
+    uri = settings.resolved_tracking_uri()
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
+        raise ContractError(
+            f"no MLflow store at {uri.removeprefix('sqlite:///')}: train a model first (`leadscore weekly`), "
+            "or pass the --workspace it was trained in"
+        )
+    return settings.tracking("default")
+
+
+def _print_record(r: dict) -> None:
+    cur = r["current"]
+    aliases = f" ({', '.join(r['aliases'])})" if r["aliases"] else ""
+    console.print(
+        f"{r['model']}{aliases}: A >= {cur['cutoffs']['A']:g}, B >= {cur['cutoffs']['B']:g}, "
+        f"C >= {cur['cutoffs']['C']:g}, D below; set by {cur['by']} at {cur['at']}: {cur['note']}",
+        highlight=False,
+    )
+    console.print(f"History ({len(r['history'])}, oldest first):")
+    for h in r["history"]:
+        c = h["cutoffs"]
+        console.print(
+            f"  {h['at']}  A {c['A']:g} / B {c['B']:g} / C {c['C']:g}  by {h['by']}: {h['note']}", highlight=False
+        )
+
+
+@thresholds_app.command("show")
+def thresholds_show(model: ModelOpt = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The model version's current tier cut-offs (who set them, when, why) and their history."""
+    _environment()
+    from models.tracking import cutoff_record
+
+    settings = _settings(workspace)
+    s = _run(as_json, lambda: {"status": "ok", **cutoff_record(_registry(settings), model)})
+    if not as_json:
+        _print_record(s)
+
+
+@thresholds_app.command("propose")
+def thresholds_propose(
+    capacity: Annotated[float, typer.Option(help="leads the SDR team can work per week", min=1)],
+    leads: LeadsOpt,
+    activities: ActsOpt = None,
+    model: ModelOpt = None,
+    config: ModelConfigOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Propose A-D cut-offs that fill --capacity leads a week with the best-scored leads; changes nothing.
+
+    C is the lowest cut-off passing at most the capacity per week on the model's validation window
+    (weekly MQL volume x share at or above it); B and A fill 60% and 25% of it. Apply with `thresholds set`.
+    """
+    _environment()
+    from pipelines.flows import propose_flow
+
+    settings = _settings(workspace)
+    s = _run(
+        as_json,
+        lambda: (
+            _preflight(config, leads, activities, workspace=settings.workspace)
+            or propose_flow(leads, activities, capacity, settings, model, config)
+        ),
+    )
+    if not as_json:
+        p = s["proposed"]
+        console.print(
+            f"For {s['capacity']:g} leads a week at {s['weekly_mql_volume']:,.0f} MQLs a week "
+            f"({s['weekly_mql_volume_source']}), on {s['window']['leads']:,} validation leads of {s['model']}:"
+        )
+        console.print(f"Proposed: A >= {p['A']:g}, B >= {p['B']:g}, C >= {p['C']:g} (rule: {s['rule']})")
+        _print_tradeoffs(p, s["at_proposed"])
+        c = s["current"]
+        console.print(f"Current: A >= {c['A']:g}, B >= {c['B']:g}, C >= {c['C']:g}")
+        _print_tradeoffs(c, s["at_current"])
+        console.print(
+            f"To apply: leadscore thresholds set A={p['A']:g} B={p['B']:g} C={p['C']:g} --by NAME --note "
+            f'"capacity {s["capacity"]:g}/week"' + (f" --model {model}" if model else "")
+        )
+
+
+def _parse_cutoffs(pairs: list[str]) -> dict[str, float]:
+    from models.tracking import CutoffError
+
+    out: dict[str, float] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().upper()
+        if not sep or key not in ("A", "B", "C"):
+            raise CutoffError(f"write cut-offs as A=.. B=.. C=.., got {pair!r}; nothing was changed")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise CutoffError(f"cut-off {key} must be a number, got {value!r}; nothing was changed") from None
+    return out
+
+
+@thresholds_app.command("set")
+def thresholds_set(
+    cutoffs: Annotated[list[str], typer.Argument(help="the new cut-offs, e.g. A=40 B=25 C=12 (decreasing, 0-100)")],
+    by: Annotated[str, typer.Option(help="who decides (kept in the history)")],
+    note: Annotated[str, typer.Option(help="why (kept in the history)")] = "",
+    model: ModelOpt = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Store new tier cut-offs on the model version, with who, when and why; the next scoring run uses them.
+
+    Refused, with nothing changed, unless A > B > C within 0-100.
+    """
+    _environment()
+    from models.tracking import set_cutoffs
+
+    settings = _settings(workspace)
+    s = _run(
+        as_json,
+        lambda: {
+            "status": "ok",
+            **set_cutoffs(_registry(settings), _parse_cutoffs(cutoffs), by=by, note=note, uri=model),
+        },
+    )
+    if not as_json:
+        console.print("[green]Stored.[/green] The next scoring run uses them.")
+        _print_record(s)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -24,8 +24,10 @@ from models.train import (
 )
 from pipelines.progress import step
 from pipelines.settings import Settings
-from serving.output import write_csv, write_json, write_parquet
+from serving import planning, review
+from serving.output import atomic_write, write_csv, write_json, write_parquet
 from serving.persona import PERSONA_VERSION, persona_list
+from serving.report import reference_tradeoffs
 from serving.score import score_leads
 
 # DataFrames flow between tasks in memory: hashing them for a cache key would only cost time
@@ -68,7 +70,65 @@ def score_task(
 
 
 @task(**TASK)
-def publish_task(folder: Path, stem: str, scored: pd.DataFrame, rejects: pd.DataFrame, summary: dict) -> dict:
+def shape_list_task(
+    scored: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    export: LoadedExport,
+    cutoffs: dict[str, float],
+    settings: Settings,
+    capacity: int | None,
+) -> tuple[pd.DataFrame, dict]:
+    """This week's working list, score trends against the previous list, and the seed KPIs."""
+    facts: dict = {}
+    if capacity:
+        scored, facts["capacity"] = planning.mark_capacity(scored, capacity)
+    if previous is not None:
+        scored = planning.score_trend(scored, previous, points=settings.trend_points)
+        facts["trend"] = planning.trend_counts(scored)
+    kpis = planning.week_kpis(
+        scored, cutoffs, minutes_per_lead=settings.minutes_per_lead, cost_per_hour=settings.cost_per_hour
+    )
+    kpis["response_by_tier"] = planning.response_rate_by_tier(scored, export.leads, export.activities)
+    facts["kpis"] = kpis
+    return scored, facts
+
+
+def read_previous(path: Path) -> pd.DataFrame | None:
+    """The previous list (Parquet beside a CSV if there is one), read before it is replaced; None if none."""
+    for candidate in (path.with_suffix(".parquet"), path.with_suffix(".csv")):
+        if candidate.is_file():
+            try:
+                parquet = candidate.suffix == ".parquet"
+                prev = pd.read_parquet(candidate) if parquet else pd.read_csv(candidate, encoding="utf-8-sig")
+            except (OSError, ValueError):
+                return None  # an unreadable old list only costs the trend column
+            return prev if {"lead_id", "score", "tier"} <= set(prev.columns) else None
+    return None
+
+
+def _review_name(prefix: str, lang: str) -> str:
+    return f"{prefix}_review.html" if lang == "en" else f"{prefix}_review_{lang}.html"
+
+
+def write_pages(folder: Path, prefix: str, pages: dict[str, str]) -> dict[str, str]:
+    """Write each language's review page atomically: <prefix>_review.html, <prefix>_review_es.html."""
+    return {
+        f"review_{lang}": str(
+            atomic_write(folder / _review_name(prefix, lang), lambda tmp, h=html: tmp.write_text(h, encoding="utf-8"))
+        )
+        for lang, html in pages.items()
+    }
+
+
+@task(**TASK)
+def publish_task(
+    folder: Path,
+    stem: str,
+    scored: pd.DataFrame,
+    rejects: pd.DataFrame,
+    summary: dict,
+    pages: dict[str, str] | None = None,
+) -> dict:
     """Write the dated copy first, then replace each latest file atomically."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     paths = {}
@@ -77,6 +137,7 @@ def publish_task(folder: Path, stem: str, scored: pd.DataFrame, rejects: pd.Data
             "csv": write_csv(scored, target / f"{prefix}.csv"),
             "parquet": write_parquet(scored, target / f"{prefix}.parquet"),
             "rejects": write_csv(rejects, target / f"{prefix}_rejects.csv"),
+            **write_pages(target, prefix, pages or {}),
         }
         write_json({**summary, "files": {k: str(v) for k, v in paths.items()}}, target / f"{prefix}_summary.json")
     return {k: str(v) for k, v in paths.items()} | {"archive": str(folder / "archive" / stamp)}
@@ -122,8 +183,9 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
     with step("Logging the run to MLflow"):
         run_id, model_uri = log_task(tracking, result, settings, facts)
     with step("Registering and comparing with the champion"):
-        version = trk.register(tracking, model_uri, run_id, result, by="leadscore (default)")
+        version = trk.register(tracking, model_uri, run_id, result, by=trk.DEFAULT_SETTER)
         decision = trk.decide(tracking, version, result, tolerance=settings.gate_tolerance)
+    cutoffs = trk.cutoff_record(tracking, f"models:/{tracking.model_name}/{version}")["current"]
     summary = {
         "windows": result.windows,
         "metrics": result.metrics,
@@ -131,7 +193,8 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "best_iteration": result.best_iteration,
         "notes": result.notes,
         "leak_suspects": result.audit.head(3)[["source", "suspicion", "evidence"]].round(2).to_dict(orient="records"),
-        "tier_cutoffs": result.tier_cutoffs,
+        "tier_cutoffs": cutoffs["cutoffs"],
+        "tier_cutoffs_set_by": cutoffs["by"],
         "gate": decision.as_dict(),
         "mlflow": {
             "tracking_uri": tracking.tracking_uri,
@@ -140,7 +203,15 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
             "model": f"models:/{tracking.model_name}/{version}",
         },
     }
-    return {"tracking": tracking, "run_id": run_id, "decision": decision, "summary": summary}
+    return {
+        "tracking": tracking,
+        "run_id": run_id,
+        "decision": decision,
+        "summary": summary,
+        "result": result,
+        "version": version,
+        "cutoffs": cutoffs["cutoffs"],
+    }
 
 
 def _labels(export: LoadedExport, config: DatasetConfig, as_of: datetime | None) -> tuple[pd.DataFrame, pd.Timestamp]:
@@ -195,8 +266,12 @@ def score_flow(
     settings: Settings,
     model_uri: str | None = None,
     config_path: Path | None = None,
+    capacity: int | None = None,
 ) -> dict:
-    """Score every valid lead in the file with a registered model (default: the champion)."""
+    """Score every valid lead in the file with a registered model (default: the champion).
+
+    A list already at ``out`` is read first, for each lead's previous score and trend.
+    """
     t0 = time.perf_counter()
     config = load_config(config_path) if config_path else None
     tracking = settings.tracking(config.name if config else "default")
@@ -207,15 +282,19 @@ def score_flow(
     export, features = _load(leads, activities, config)
     with step(f"Scoring {len(features):,} leads"):
         scored = score_task(resolved, features, export.leads, config, settings)
+    out = Path(out)
+    previous = read_previous(out)
+    scored, facts = shape_list_task(
+        scored, previous, export, resolved.tier_cutoffs, settings, capacity or settings.capacity
+    )
     summary = {
         "status": "ok",
         "inputs": _inputs_summary(export),
         "model": resolved.uri,
         "model_version": resolved.version,
         "tier_cutoffs": resolved.tier_cutoffs,
-        "list": {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict()},
+        "list": {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict(), **facts},
     }
-    out = Path(out)
     with step("Writing the list"):
         files = publish_task(out.parent, out.stem, scored, export.rejects, summary)
     return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
@@ -223,7 +302,12 @@ def score_flow(
 
 @flow(name="weekly", log_prints=True)
 def weekly_flow(
-    leads: Path, activities: Path | None, config_path: Path, settings: Settings, as_of: datetime | None = None
+    leads: Path,
+    activities: Path | None,
+    config_path: Path,
+    settings: Settings,
+    as_of: datetime | None = None,
+    capacity: int | None = None,
 ) -> dict:
     """Load → validate → features → train → gate → score the open leads → publish the list → summary.
 
@@ -258,22 +342,170 @@ def weekly_flow(
         **t["summary"],
         "scored_with": f"v{resolved.version}",
     }
+    lists = settings.workspace / "lists"
+    facts: dict = {}
     if open_ids.empty:
         # nothing new to work: keep last week's list rather than replace it with an empty one
         summary["list"] = {"rows": 0, "note": "no open leads in this export: the previous list was kept"}
-        files = {}
     else:
         with step(f"Scoring {len(open_ids):,} open leads with v{resolved.version}"):
             scored = score_task(resolved, features.loc[open_ids], export.leads, config, settings)
+        previous = read_previous(lists / "latest.parquet")
+        scored, facts = shape_list_task(
+            scored, previous, export, resolved.tier_cutoffs, settings, capacity or settings.capacity
+        )
         summary["list"] = {
             "rows": len(scored),
             "tiers": scored["tier"].value_counts().sort_index().to_dict(),
             "tier_cutoffs": resolved.tier_cutoffs,
+            **facts,
         }
-        with step("Publishing the list"):
-            files = publish_task(settings.workspace / "lists", "latest", scored, export.rejects, summary)
+    with step("Rendering the threshold review page (English, Spanish)"):
+        pages = review_task(t, config, labels, settings, resolved, facts.get("kpis"))
+        trk.log_report(tracking, t["run_id"], pages, version=t["version"])
+    if open_ids.empty:
+        files = {}
+        summary["review_pages"] = write_pages(lists, "latest", pages)
+    else:
+        with step("Publishing the list and the review page"):
+            files = publish_task(lists, "latest", scored, export.rejects, summary, pages)
     trk.apply_decision(tracking, t["run_id"], decision)
     return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
+
+
+@task(**TASK)
+def review_task(
+    t: dict, config: DatasetConfig, labels: pd.DataFrame, settings: Settings, resolved, kpis: dict | None
+) -> dict[str, str]:
+    """The review page of this run's model, in English and Spanish."""
+    decision = t["decision"]
+    notes = []
+    if not decision.promoted:
+        notes.append(
+            f"This run's model v{decision.version} was kept as challenger ({decision.reason}); this week's list "
+            f"is scored with the champion v{resolved.version}."
+        )
+    return review.render_pages(
+        review.from_training(t["result"], config, labels),
+        tier_cutoffs=t["cutoffs"],
+        config=config,
+        weekly_mql_volume=settings.weekly_mql_volume,
+        model_label=f"{settings.model_name} v{t['version']}",
+        notes=notes,
+        minutes_per_lead=settings.minutes_per_lead,
+        cost_per_hour=settings.cost_per_hour,
+        currency=settings.currency,
+        this_week=kpis,
+    )
+
+
+def _model_window(
+    leads: Path, activities: Path | None, settings: Settings, model_uri: str | None, config_path: Path | None
+) -> tuple[trk.ResolvedModel, DatasetConfig, review.ReviewInputs]:
+    """A registered model, its dataset config and its validation window rebuilt from the export."""
+    config = load_config(config_path) if config_path else None
+    tracking = settings.tracking(config.name if config else "default")
+    with step("Loading the model"):
+        resolved = trk.resolve(tracking, model_uri)
+    config = config or DatasetConfig.model_validate(resolved.scorer.extra["dataset_config"])
+    export, features = _load(leads, activities, config)
+    labels, _ = _labels(export, config, None)
+    with step("Scoring the validation window"):
+        inputs = review.for_model(resolved.scorer, features, labels, config=config, params=settings.train)
+    return resolved, config, inputs
+
+
+@flow(name="report", log_prints=True)
+def report_flow(
+    leads: Path,
+    activities: Path | None,
+    out: Path,
+    settings: Settings,
+    model_uri: str | None = None,
+    config_path: Path | None = None,
+    lang: str = "en",
+) -> dict:
+    """The threshold review page of a registered model (default: the champion), on its validation window."""
+    resolved, config, inputs = _model_window(leads, activities, settings, model_uri, config_path)
+    volume, source = review.volume_for(inputs.window, setting=settings.weekly_mql_volume)
+    pages = review.render_pages(
+        inputs,
+        tier_cutoffs=resolved.tier_cutoffs,
+        config=config,
+        weekly_mql_volume=settings.weekly_mql_volume,
+        model_label=f"{settings.model_name} v{resolved.version}",
+        langs=(lang,),
+        minutes_per_lead=settings.minutes_per_lead,
+        cost_per_hour=settings.cost_per_hour,
+        currency=settings.currency,
+    )
+    path = atomic_write(out, lambda tmp: tmp.write_text(pages[lang], encoding="utf-8"))
+    refs = reference_tradeoffs(
+        inputs.window,
+        resolved.tier_cutoffs,
+        weekly_mql_volume=volume,
+        minutes_per_lead=settings.minutes_per_lead,
+        cost_per_hour=settings.cost_per_hour,
+    )
+    return {
+        "status": "ok",
+        "page": str(path),
+        "lang": lang,
+        "model": resolved.uri,
+        "model_version": resolved.version,
+        "tier_cutoffs": resolved.tier_cutoffs,
+        "window": {"leads": len(inputs.window), "sqls": int(inputs.window["label"].sum())},
+        "weekly_mql_volume": round(volume, 1),
+        "weekly_mql_volume_source": source,
+        "at_current_cutoffs": _tradeoff_records(refs),
+        "auc": inputs.metrics["model"]["roc_auc"],
+    }
+
+
+def _tradeoff_records(refs: pd.DataFrame) -> dict:
+    return {
+        rule: {k: (None if pd.isna(v) else round(float(v), 4)) for k, v in row.items()} for rule, row in refs.iterrows()
+    }
+
+
+@flow(name="propose-cutoffs", log_prints=True)
+def propose_flow(
+    leads: Path,
+    activities: Path | None,
+    capacity: float,
+    settings: Settings,
+    model_uri: str | None = None,
+    config_path: Path | None = None,
+) -> dict:
+    """A-D cut-offs that fill ``capacity`` leads a week with the best scores, and what they mean."""
+    resolved, _, inputs = _model_window(leads, activities, settings, model_uri, config_path)
+    volume, source = review.volume_for(inputs.window, setting=settings.weekly_mql_volume)
+    try:
+        proposed = planning.propose_cutoffs(inputs.window, weekly_mql_volume=volume, capacity=capacity)
+    except ValueError as exc:
+        raise trk.CutoffError(str(exc)) from None
+    kw = {
+        "weekly_mql_volume": volume,
+        "minutes_per_lead": settings.minutes_per_lead,
+        "cost_per_hour": settings.cost_per_hour,
+    }
+    return {
+        "status": "ok",
+        "model": resolved.uri,
+        "model_version": resolved.version,
+        "capacity": capacity,
+        "weekly_mql_volume": round(volume, 1),
+        "weekly_mql_volume_source": source,
+        "window": {"leads": len(inputs.window), "sqls": int(inputs.window["label"].sum())},
+        "current": resolved.tier_cutoffs,
+        "proposed": proposed,
+        "at_proposed": _tradeoff_records(reference_tradeoffs(inputs.window, proposed, **kw)),
+        "at_current": _tradeoff_records(reference_tradeoffs(inputs.window, resolved.tier_cutoffs, **kw)),
+        "rule": (
+            "C: the lowest cut-off passing at most the capacity per week (weekly MQL volume x share of the "
+            "validation window at or above it); B and A: the same for 60% and 25% of the capacity"
+        ),
+    }
 
 
 def _persona_week(export, features, labels, stamp, config, settings, why: str, t0: float) -> dict:

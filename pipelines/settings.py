@@ -27,6 +27,16 @@ class Settings(BaseSettings):
         0.005, ge=0, le=0.5, description="promote if new AUC >= champion AUC - tolerance, same rows"
     )
     reasons_limit: int = Field(10_000, ge=0, description="leads (best first) that get plain-word reasons")
+    weekly_mql_volume: float | None = Field(
+        None, gt=0, description="MQLs per week for the review page's figures; default: measured from MQL dates"
+    )
+    minutes_per_lead: float = Field(15, ge=0, description="minutes an SDR spends per lead (review page, KPIs)")
+    cost_per_hour: float = Field(30.0, ge=0, description="cost of an SDR hour (review page, KPIs)")
+    currency: str = Field("€", description="currency symbol on the review page")
+    capacity: int | None = Field(
+        None, ge=1, description="leads the SDR team works per week: the top ones are marked this_week"
+    )
+    trend_points: float = Field(5.0, gt=0, description="score change (points) read as Improving or Declining")
     train: TrainParams = TrainParams()
 
     def resolved_tracking_uri(self) -> str:

@@ -579,6 +579,20 @@ TEXT: dict[str, dict[str, str]] = {
         "period": " (MQLs from {first} to {last})",
         "kpi_window": "MQLs checked",
         "kpi_weekly": "MQLs per week (measured)",
+        "kpi_weekly_setting": "MQLs per week (from the settings)",
+        "kpi_weekly_window": "MQLs per “week”: no dates, so figures are per this many MQLs",
+        "s_week": "This week's list",
+        "week_help": (
+            "The open MQLs scored this week. Expected SQLs add up the leads' scores (a score of 40 counts as "
+            "0.4 of an SQL); SDR hours and cost use the two inputs' starting values."
+        ),
+        "week_expected": "SQLs expected among the {n} open leads",
+        "week_expected_c": "SQLs expected among the {n} leads scoring ≥ {c} (tiers A–C)",
+        "week_cost": "SDR cost per SQL at that cut-off",
+        "week_hours": "SDR hours recovered against working every open lead",
+        "week_response": "Prospect response rate by tier",
+        "week_response_na": "not available: the export logs no reply or response activity",
+        "week_response_tier": "tier {tier}: {rate} of {n}",
         "kpi_rate": "became SQLs",
         "kpi_auc": "ranking quality (AUC)",
         "s_cutoff": "Choose the hand-off cut-off",
@@ -697,6 +711,20 @@ TEXT: dict[str, dict[str, str]] = {
         "period": " (MQL del {first} al {last})",
         "kpi_window": "MQL revisados",
         "kpi_weekly": "MQL por semana (medidos)",
+        "kpi_weekly_setting": "MQL por semana (de la configuración)",
+        "kpi_weekly_window": "MQL por «semana»: sin fechas, las cifras son por este número de MQL",
+        "s_week": "La lista de esta semana",
+        "week_help": (
+            "Los MQL abiertos puntuados esta semana. Los SQL esperados suman las puntuaciones de los leads "
+            "(una puntuación de 40 cuenta como 0,4 SQL); horas y coste de SDR usan los valores iniciales."
+        ),
+        "week_expected": "SQL esperados entre los {n} leads abiertos",
+        "week_expected_c": "SQL esperados entre los {n} leads con puntuación ≥ {c} (niveles A–C)",
+        "week_cost": "coste de SDR por SQL con ese umbral",
+        "week_hours": "horas de SDR recuperadas frente a trabajar todos los leads abiertos",
+        "week_response": "Tasa de respuesta de los prospectos por nivel",
+        "week_response_na": "no disponible: la exportación no registra actividades de respuesta",
+        "week_response_tier": "nivel {tier}: {rate} de {n}",
         "kpi_rate": "pasaron a SQL",
         "kpi_auc": "calidad de ordenación (AUC)",
         "s_cutoff": "Elige el umbral de traspaso",
@@ -1199,6 +1227,8 @@ def render_report(
     cost_per_hour: float = 30.0,
     currency: str = "€",
     generated_at: datetime | None = None,
+    volume_source: str = "measured",
+    this_week: Mapping[str, object] | None = None,
 ) -> str:
     """The threshold review page as one self-contained HTML string (inline CSS, JS and SVG; no network).
 
@@ -1209,9 +1239,15 @@ def render_report(
     the score; optional. ``persona_description``: the dataset config's ``persona.description``.
     ``model_label``: e.g. "lead-score v7", printed in the footer. ``notes``: training warnings, shown as is.
     ``minutes_per_lead``/``cost_per_hour``: the inputs' starting values. ``generated_at``: the date in
-    the footer (default now), fixed for a reproducible file.
+    the footer (default now), fixed for a reproducible file. ``volume_source``: where the weekly volume
+    comes from, "measured" (the window's MQL dates), "setting" or "window" (no dates: the window's size,
+    so "per week" reads "per that many MQLs"). ``this_week``: the seed KPIs of the week's list
+    (``serving.planning.week_kpis``, plus ``response_by_tier`` from ``response_rate_by_tier``), shown in
+    their own section when given.
     """
     _check_lang(lang)
+    if volume_source not in ("measured", "setting", "window"):
+        raise ValueError(f"volume_source must be measured, setting or window, got {volume_source!r}")
     _check_inputs(weekly_mql_volume, minutes_per_lead, cost_per_hour)
     t = TEXT[lang]
     p, y, _ = _check_window(window)
@@ -1243,7 +1279,10 @@ def render_report(
     auc = metrics.get("model", {}).get("roc_auc", math.nan)
     kpis = [
         (format_figure("int", len(p), lang), t["kpi_window"]),
-        (format_figure("int", weekly_mql_volume, lang), t["kpi_weekly"]),
+        (
+            format_figure("int", weekly_mql_volume, lang),
+            t["kpi_weekly" if volume_source == "measured" else f"kpi_weekly_{volume_source}"],
+        ),
         (format_figure("pct", overall, lang), t["kpi_rate"]),
         (format_figure("num2", auc, lang), t["kpi_auc"]),
     ]
@@ -1253,6 +1292,9 @@ def render_report(
         *(f'<div class="kpi"><b>{_esc(v)}</b><span>{_esc(label)}</span></div>' for v, label in kpis),
         "</div></header>",
     ]
+
+    if this_week is not None:
+        parts.append(_week_section(this_week, lang, currency))
 
     # the cut-off control
     cards = []
@@ -1419,4 +1461,39 @@ def _metrics_section(
         f"<section id='metrics'><h2>{_esc(t['s_metrics'])}</h2><p class='help'>{_esc(t['metrics_help'])}</p>"
         f"<table><thead><tr><th>{_esc(t['col_measure'])}</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody>"
         f"</table>{compare}</section>"
+    )
+
+
+def _week_section(k: Mapping[str, object], lang: str, currency: str) -> str:
+    """The seed KPIs of this week's list, as computed by ``serving.planning``."""
+    t = TEXT[lang]
+
+    def num(x: object, kind: str) -> str:
+        return format_figure(kind, float(x) if x is not None else None, lang, currency)  # type: ignore[arg-type]
+
+    rows = [
+        (t["week_expected"].format(n=num(k["open_leads"], "int")), num(k["expected_sqls"], "num1")),
+        (
+            t["week_expected_c"].format(
+                n=num(k["leads_at_or_above_c"], "int"),
+                c=format_number(float(k["cutoff_c"]), 1, lang),  # type: ignore[arg-type]
+            ),
+            num(k["expected_sqls_at_or_above_c"], "num1"),
+        ),
+        (t["week_cost"], num(k.get("cost_per_sql"), "money")),
+        (t["week_hours"], num(k["sdr_hours_recovered"], "num1")),
+    ]
+    by_tier = k.get("response_by_tier")
+    if by_tier:
+        response = " · ".join(
+            t["week_response_tier"].format(tier=tier, rate=num(v["rate"], "pct"), n=num(v["leads"], "int"))
+            for tier, v in sorted(by_tier.items())  # type: ignore[union-attr]
+        )
+    else:
+        response = t["week_response_na"]
+    rows.append((t["week_response"], response))
+    body = "".join(f"<tr><td>{_esc(name)}</td><td>{_esc(value)}</td></tr>" for name, value in rows)
+    return (
+        f"<section id='this-week'><h2>{_esc(t['s_week'])}</h2><p class='help'>{_esc(t['week_help'])}</p>"
+        f"<table><tbody>{body}</tbody></table></section>"
     )

@@ -16,15 +16,31 @@ runner = CliRunner()
     ("command", "options"),
     [
         ("generate", ["--out", "--leads", "--months", "--seed", "--json"]),
-        ("weekly", ["--leads", "--activities", "--config", "--workspace", "--as-of", "--json"]),
+        ("weekly", ["--leads", "--activities", "--config", "--workspace", "--as-of", "--capacity", "--json"]),
         ("train", ["--leads", "--activities", "--config", "--workspace", "--json"]),
-        ("score", ["--leads", "--activities", "--model", "--out", "--config", "--json"]),
+        ("score", ["--leads", "--activities", "--model", "--out", "--config", "--capacity", "--json"]),
+        (
+            "report",
+            [
+                "--model",
+                "--leads",
+                "--activities",
+                "--config",
+                "--out",
+                "--lang",
+                "--minutes-per-lead",
+                "--cost-per-hour",
+            ],
+        ),
+        ("thresholds show", ["--model", "--workspace", "--json"]),
+        ("thresholds propose", ["--capacity", "--model", "--leads", "--activities", "--config", "--json"]),
+        ("thresholds set", ["cutoffs", "--by", "--note", "--model", "--workspace", "--json"]),
         ("features", ["--leads", "--activities", "--out", "--config", "--json"]),
-    ("init-config", ["--leads", "--activities", "--out", "--name", "--force", "--json"]),
+        ("init-config", ["--leads", "--activities", "--out", "--name", "--force", "--json"]),
     ],
 )
 def test_every_command_documents_its_options(command, options):
-    result = runner.invoke(app, [command, "--help"], terminal_width=200)
+    result = runner.invoke(app, [*command.split(), "--help"], terminal_width=200)
     assert result.exit_code == 0
     for opt in options:
         assert opt in result.output
@@ -73,3 +89,16 @@ def test_a_missing_file_names_the_file(tmp_path, prefect_harness):
     assert r.exit_code == 2
     assert "nope.csv: file not found" in json.loads(r.stdout)["error"]
     assert not (tmp_path / "lists").exists()
+
+
+def test_thresholds_without_a_store_say_so_and_create_nothing(tmp_path):
+    r = runner.invoke(app, ["thresholds", "show", "--workspace", str(tmp_path / "ws"), "--json"])
+    assert r.exit_code == 2 and "no MLflow store" in json.loads(r.stdout)["error"]
+    assert not (tmp_path / "ws").exists()
+
+
+def test_report_refuses_an_unknown_language(tmp_path, export_files):
+    r = runner.invoke(
+        app, ["report", "--leads", str(export_files[0]), "--out", str(tmp_path / "r.html"), "--lang", "fr", "--json"]
+    )
+    assert r.exit_code == 2 and "--lang must be en or es" in json.loads(r.stdout)["error"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -167,6 +169,7 @@ def test_an_export_without_open_leads_keeps_the_previous_list(fresh_champion, cr
     summary = weekly_flow(old_file, export_files[1], SYNTHETIC_CONFIG, fresh_champion, as_of=crm.export_at)
     assert summary["list"]["rows"] == 0 and "previous list was kept" in summary["list"]["note"]
     assert latest.read_bytes() == before
+    assert "<!DOCTYPE html>" in Path(summary["review_pages"]["review_en"]).read_text()  # the model still gets its page
 
 
 def test_a_too_small_export_gets_the_minimum_data_message_and_a_persona_list(prefect_harness, tmp_path):
@@ -186,3 +189,81 @@ def test_a_too_small_export_gets_the_minimum_data_message_and_a_persona_list(pre
     assert (
         not (ws / "mlflow.db").exists() or not MlflowClient(settings.resolved_tracking_uri()).search_registered_models()
     )
+
+
+def test_weekly_publishes_the_review_page_logs_it_and_trends_the_second_list(weekly_twice):
+    settings, first, first_list, second = weekly_twice
+    lists = settings.workspace / "lists"
+    en, es = (lists / "latest_review.html").read_text(), (lists / "latest_review_es.html").read_text()
+    assert en.startswith("<!DOCTYPE html>") and '<html lang="es">' in es and "this-week" in en
+    assert {p.name for p in lists.glob("archive/*/list_review*.html")} == {"list_review.html", "list_review_es.html"}
+    client = MlflowClient(settings.resolved_tracking_uri())
+    run_id = second["mlflow"]["run_id"]
+    assert {a.path for a in client.list_artifacts(run_id, "review")} == {"review/review.html", "review/review_es.html"}
+    version = second["gate"]["version"]
+    assert client.get_model_version("lead-scoring", version).tags["review_page"] == f"runs:/{run_id}/review/review.html"
+    # the second list knows each lead's score on the first
+    listed = pd.read_csv(lists / "latest.csv")
+    before = first_list.set_index("lead_id")["score"]
+    assert listed["previous_score"].tolist() == before.loc[listed["lead_id"]].tolist()
+    assert set(listed["trend"]) <= {"Improving", "Steady", "Declining"}
+    kpis = second["list"]["kpis"]
+    assert kpis["expected_sqls"] == pytest.approx(listed["score"].sum() / 100, abs=0.01)
+    assert kpis["response_by_tier"] is None  # the synthetic export logs no replies
+
+
+def test_thresholds_set_then_score_uses_them_and_a_bad_set_changes_nothing(weekly_twice, export_files, tmp_path):
+    import json as _json
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    from models import tracking as trk
+    from pipelines.cli import app
+    from pipelines.flows import score_flow
+
+    settings, *_ = weekly_twice
+    runner, ws = CliRunner(), ["--workspace", str(settings.workspace), "--json"]
+    tracking = settings.tracking("default")
+    before = trk.cutoff_record(tracking)
+    r = runner.invoke(app, ["thresholds", "set", "A=70", "B=45", "C=20", "--by", "Ana", "--note", "capacity 300", *ws])
+    assert r.exit_code == 0, r.output
+    record = trk.cutoff_record(tracking)
+    assert record["current"]["cutoffs"] == {"A": 70.0, "B": 45.0, "C": 20.0} and record["current"]["by"] == "Ana"
+    assert [h["cutoffs"] for h in record["history"]] == [before["current"]["cutoffs"], record["current"]["cutoffs"]]
+    for bad in (["A=20", "B=45", "C=10"], ["A=170", "B=45", "C=10"], ["A=70", "B=45"]):
+        r = runner.invoke(app, ["thresholds", "set", *bad, "--by", "Ana", *ws])
+        assert r.exit_code == 2 and "nothing was changed" in _json.loads(r.stdout)["error"]
+    assert trk.cutoff_record(tracking) == record
+    leads, acts = export_files
+    summary = score_flow(leads, acts, tmp_path / "list.csv", settings, capacity=50)
+    listed = pd.read_csv(tmp_path / "list.csv")
+    assert summary["tier_cutoffs"] == {"A": 70.0, "B": 45.0, "C": 20.0}
+    assert (listed.loc[listed["score"] >= 70, "tier"] == "A").all() and (
+        listed.loc[listed["score"] < 20, "tier"] == "D"
+    ).all()
+    assert listed["this_week"].tolist() == ["yes"] * 50 + ["no"] * (len(listed) - 50)
+    # a person's cut-offs outlive a retrain: the next registered version carries them over
+    champion = record["version"]
+    mv = MlflowClient(settings.resolved_tracking_uri()).get_model_version("lead-scoring", champion)
+    fake = SimpleNamespace(
+        metrics={"model": {"roc_auc": 0.8, "ece": 0.01}},
+        windows={"holdout": {"rows": 10}},
+        tier_cutoffs=before["current"]["cutoffs"],
+    )
+    new = trk.register(tracking, mv.source, mv.run_id, fake, by=trk.DEFAULT_SETTER)
+    carried = trk.cutoff_record(tracking, f"models:/lead-scoring/{new}")
+    assert carried["current"]["cutoffs"] == record["current"]["cutoffs"] and carried["current"]["by"] == "Ana"
+    assert carried["current"]["note"].startswith(f"carried over from v{champion}")
+
+
+def test_report_rebuilds_the_validation_window_the_model_was_evaluated_on(weekly_twice, export_files, tmp_path):
+    from pipelines.flows import report_flow
+
+    settings, first, *_ = weekly_twice
+    leads, acts = export_files
+    s = report_flow(leads, acts, tmp_path / "review.html", settings, model_uri="models:/lead-scoring/1", lang="es")
+    assert s["window"]["leads"] == first["windows"]["holdout"]["rows"]
+    assert s["window"]["sqls"] == first["windows"]["holdout"]["sqls"]
+    assert s["auc"] == pytest.approx(first["metrics"]["model"]["roc_auc"])
+    assert '<html lang="es">' in (tmp_path / "review.html").read_text()

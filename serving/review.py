@@ -1,0 +1,139 @@
+"""The threshold review's inputs: the validation window (from a training run, or rebuilt for a registered
+model from an export), the weekly MQL volume to read it at, and both languages of the page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from features.config import DatasetConfig
+from models.baselines import persona_score
+from models.metrics import bootstrap_auc, evaluate
+from models.scorer import LeadScoreModel
+from models.train import MIN_PER_WINDOW, TrainingDataError, TrainingResult, TrainParams, evaluation_split
+from serving.report import LANGS, render_report, review_window, weekly_volume
+
+
+@dataclass
+class ReviewInputs:
+    """Everything ``render_report`` needs besides the language and the current cut-offs."""
+
+    window: pd.DataFrame
+    features: pd.DataFrame
+    metrics: dict[str, dict[str, float]]
+    comparisons: dict[str, dict]
+    importance: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def from_training(result: TrainingResult, config: DatasetConfig, labels: pd.DataFrame) -> ReviewInputs:
+    """The page's inputs from a training run: its holdout window, metrics and importance."""
+    mql_at = labels.set_index("lead_id")["mql_at"] if config.time == "timestamps" else None
+    window = review_window(result, config.persona, mql_at=mql_at)
+    return ReviewInputs(
+        window, result.holdout_features, result.metrics, result.comparisons, result.importance, list(result.notes)
+    )
+
+
+def for_model(
+    model: LeadScoreModel, features: pd.DataFrame, labels: pd.DataFrame, *, config: DatasetConfig, params: TrainParams
+) -> ReviewInputs:
+    """Rebuild a registered model's validation window from an export, with the split training uses.
+
+    On the export the model was trained on, this is exactly its holdout window; on a newer export, the
+    newest mature leads, which the model has not seen. Refused (TrainingDataError) when the window holds
+    too few SQLs or non-SQLs for its figures to mean anything.
+    """
+    lab = labels.set_index("lead_id").loc[features.index]
+    mature = (lab["state"] == "mature").to_numpy()
+    y = lab["label"].to_numpy()[mature].astype(int)
+    if len(y) == 0:
+        raise TrainingDataError("no lead in this export has a known outcome yet: there is no window to review")
+    split = evaluation_split(lab["mql_at"][mature], y, config=config, params=params)
+    hold = split == "holdout"
+    Xh, yh = features[mature][hold], y[hold]
+    if min(int(yh.sum()), int(len(yh) - yh.sum())) < MIN_PER_WINDOW:
+        raise TrainingDataError(
+            f"too few labelled leads to review: the validation window holds {int(yh.sum())} SQLs and "
+            f"{int(len(yh) - yh.sum())} non-SQLs; at least {MIN_PER_WINDOW} of each are needed"
+        )
+    proba = model.predict_proba(Xh)
+    persona = persona_score(Xh, config.persona)
+    window = pd.DataFrame({"proba": proba, "label": yh, "persona_pass": persona == 1.0}, index=Xh.index)
+    if config.time == "timestamps":
+        window["mql_at"] = lab["mql_at"].reindex(Xh.index).to_numpy()
+    scores = {"model": proba, "persona_rule": persona}
+    metrics = {name: evaluate(yh, s, probability=name == "model") for name, s in scores.items()}
+    intervals, comparisons = bootstrap_auc(yh, scores, seed=params.seed)
+    for name, (low, high) in intervals.items():
+        metrics[name]["roc_auc_ci_low"], metrics[name]["roc_auc_ci_high"] = low, high
+    gain = model.booster.feature_importance(importance_type="gain")
+    importance = pd.DataFrame({"feature": model.features, "gain": gain}).sort_values("gain", ascending=False)
+    notes = []
+    if config.time == "none":
+        notes.append("no timestamps: a random stratified split; the figures are optimistic")
+    return ReviewInputs(window, Xh, metrics, comparisons, importance.reset_index(drop=True), notes)
+
+
+def volume_for(window: pd.DataFrame, *, setting: float | None) -> tuple[float, str]:
+    """The weekly MQL volume to read the page at, and where it comes from.
+
+    A configured volume (``weekly_mql_volume``) wins; else the window's MQL dates measure it; with no
+    dates, the window's size stands in and the page says its "per week" figures are per that many MQLs.
+    """
+    if setting is not None:
+        return float(setting), "setting"
+    if "mql_at" in window.columns and window["mql_at"].notna().any():
+        return weekly_volume(window["mql_at"]), "measured"
+    return float(len(window)), "window"
+
+
+def render_pages(
+    inputs: ReviewInputs,
+    *,
+    tier_cutoffs: Mapping[str, float],
+    config: DatasetConfig,
+    weekly_mql_volume: float | None = None,
+    model_label: str = "",
+    notes: Sequence[str] = (),
+    langs: Sequence[str] = LANGS,
+    minutes_per_lead: float = 15,
+    cost_per_hour: float = 30.0,
+    currency: str = "€",
+    this_week: Mapping[str, object] | None = None,
+    generated_at: datetime | None = None,
+) -> dict[str, str]:
+    """The review page in each language of ``langs``: language -> self-contained HTML."""
+    volume, source = volume_for(inputs.window, setting=weekly_mql_volume)
+    all_notes = [*inputs.notes, *notes]
+    if source == "window":
+        all_notes.append(
+            f"This export has no MQL dates, so the weekly MQL volume cannot be measured: the “per week” figures "
+            f"are per {len(inputs.window):,} MQLs (the validation window). Set LEADSCORE_WEEKLY_MQL_VOLUME to "
+            "read them per week."
+        )
+    return {
+        lang: render_report(
+            inputs.window,
+            weekly_mql_volume=volume,
+            tier_cutoffs=tier_cutoffs,
+            metrics=inputs.metrics,
+            comparisons=inputs.comparisons,
+            importance=inputs.importance,
+            features=inputs.features,
+            persona_description=config.persona.description,
+            model_label=model_label,
+            notes=all_notes,
+            lang=lang,
+            minutes_per_lead=minutes_per_lead,
+            cost_per_hour=cost_per_hour,
+            currency=currency,
+            generated_at=generated_at,
+            volume_source=source,
+            this_week=this_week,
+        )
+        for lang in langs
+    }
