@@ -296,11 +296,13 @@ def train_and_evaluate(
     }
     from_export = config.names_with_role("categorical") + config.names_with_role("numeric")
     from_export += [c for c in ("seniority", "email_type") if c in categorical]
+    X_tr, y_tr = X[parts["train"]], y[parts["train"]]
+    X_cal, y_cal = X[parts["calibration"]], y[parts["calibration"]]
     audit = field_audit(
-        X[parts["train"]],
-        y[parts["train"]],
-        X[parts["calibration"]],
-        y[parts["calibration"]],
+        X_tr,
+        y_tr,
+        X_cal,
+        y_cal,
         categorical=categorical,
         numeric=numeric,
         candidates=from_export,
@@ -313,20 +315,13 @@ def train_and_evaluate(
         f: -1 for f in config.features.monotone_decreasing
     }
     model, best = fit_scorer(
-        X[parts["train"]],
-        y[parts["train"]],
-        X[parts["calibration"]],
-        y[parts["calibration"]],
-        categorical=categorical,
-        numeric=numeric,
-        monotone=monotone,
-        params=params,
+        X_tr, y_tr, X_cal, y_cal, categorical=categorical, numeric=numeric, monotone=monotone, params=params
     )
     Xh, yh = X[parts["holdout"]], y[parts["holdout"]]
     proba = model.predict_proba(Xh)
     stop_if_leaking(audit, model_auc=fast_auc(yh, proba))
 
-    lr = baselines.fit_logistic(X[parts["train"]], y[parts["train"]], categorical, numeric, params.seed)
+    lr = baselines.fit_logistic(X_tr, y_tr, categorical, numeric, params.seed)
     persona = baselines.persona_score(Xh, config.persona)
     scores = {
         "model": proba,
@@ -347,7 +342,7 @@ def train_and_evaluate(
     importance = pd.DataFrame(
         {"feature": model.features, "gain": gain, "auc_alone": alone.reindex(model.features).to_numpy()}
     ).sort_values("gain", ascending=False, ignore_index=True)
-    typical = X[parts["train"]][numeric].median().dropna().round(3).to_dict()
+    typical = X_tr[numeric].median().dropna().round(3).to_dict()
     model.extra.update(
         {"dataset_config": config.model_dump(mode="json", by_alias=True), "windows": windows, "typical": typical}
     )

@@ -16,7 +16,6 @@ from features.contract import LoadedExport, fingerprint_files, load_export
 from models import tracking as trk
 from models.train import (
     InsufficientData,
-    TrainingDataError,
     TrainingResult,
     default_as_of,
     labels_for,
@@ -323,16 +322,12 @@ def weekly_flow(
     except InsufficientData as exc:
         return _persona_week(export, features, labels, stamp, config, settings, str(exc), t0)
     decision, tracking = t["decision"], t["tracking"]
-    if decision.promoted:
-        uri = f"models:/{tracking.model_name}/{decision.version}"
-    elif decision.previous_champion is not None:
-        uri = f"models:/{tracking.model_name}@{trk.CHAMPION}"
-    else:
-        trk.apply_decision(tracking, t["run_id"], decision)
-        raise TrainingDataError(
-            f"no model to score with: v{decision.version} was {decision.reason}, and there is no champion yet. "
-            "Mark the columns it names as exclude in the dataset config, then run again."
-        )
+    # the gate only keeps a new version out when a champion exists (a leaky run stopped before here)
+    uri = (
+        f"models:/{tracking.model_name}/{decision.version}"
+        if decision.promoted
+        else f"models:/{tracking.model_name}@{trk.CHAMPION}"
+    )
     resolved = trk.resolve(tracking, uri)
     open_ids = labels.loc[labels["state"] == "open", "lead_id"]
     summary = {
