@@ -9,6 +9,8 @@ they cannot reach the model either; no input example is logged.
 from __future__ import annotations
 
 import json
+import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -37,13 +39,23 @@ MODELS_DIR = Path(__file__).resolve().parent
 
 @contextmanager
 def _tracking_uri(uri: str) -> Iterator[None]:
-    """MLflow's fluent API (runs, log_model, load_model) reads a global URI: set it, then put it back."""
+    """MLflow's fluent API (runs, log_model, load_model) reads a global URI: set it, then put it back.
+
+    ``mlflow.set_tracking_uri`` also writes MLFLOW_TRACKING_URI into the environment, which our settings
+    read: the environment is restored exactly, or every later lookup in the process would go to
+    MLflow's default store in the current folder.
+    """
+    env_before = os.environ.get("MLFLOW_TRACKING_URI")
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(uri)
     try:
         yield
     finally:
         mlflow.set_tracking_uri(previous)
+        if env_before is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = env_before
 
 
 class ModelLoadError(RuntimeError):
@@ -175,7 +187,9 @@ def champion_version(tracking: Tracking) -> str | None:
         return None
 
 
-def register(tracking: Tracking, model_uri: str, run_id: str, result: TrainingResult, *, by: str) -> str:
+def register(
+    tracking: Tracking, model_uri: str, run_id: str, result: TrainingResult, *, by: str, dataset: str = ""
+) -> str:
     """Create a registry version (no alias yet) carrying its metrics and default tier cut-offs as tags."""
     client = tracking.client()
     try:
@@ -192,18 +206,21 @@ def register(tracking: Tracking, model_uri: str, run_id: str, result: TrainingRe
         "note": "default: top 10% / next 20% / next 30% of the holdout window",
     }
     history: list[dict] = []
-    carried = _human_cutoffs_of_champion(tracking)
+    carried = _human_cutoffs_of_champion(tracking, dataset)
     if carried is not None:
-        # calibrated scores mean the same on every version, so marketing's decision outlives a retrain
+        # a person's decision outlives the weekly retrain of the same dataset; its record keeps who and
+        # when, and the run's summary shows what share of the newest MQLs each carried cut-off passes
         champion, tags = carried
         history = _history(tags)
+        note = re.sub(r"^(carried over from v\d+: )+", "", tags.get("tier_cutoffs_note", ""))
         decision = {
             "cutoffs": json.loads(tags["tier_cutoffs"]),
             "by": tags.get("tier_cutoffs_set_by", ""),
-            "at": now,
-            "note": f"carried over from v{champion}: {tags.get('tier_cutoffs_note', '')}"[:NOTE_CHARS],
+            "at": tags.get("tier_cutoffs_set_at", now),
+            "note": f"carried over from v{champion}: {note}"[:NOTE_CHARS],
         }
     tags = {
+        "dataset": dataset,
         "holdout_auc": f"{result.metrics['model']['roc_auc']:.4f}",
         "holdout_ece": f"{result.metrics['model']['ece']:.4f}",
         "holdout_window": (
@@ -341,12 +358,15 @@ def _decision_tags(decision: dict, history: list[dict]) -> dict[str, str]:
     }
 
 
-def _human_cutoffs_of_champion(tracking: Tracking) -> tuple[str, dict[str, str]] | None:
+def _human_cutoffs_of_champion(tracking: Tracking, dataset: str) -> tuple[str, dict[str, str]] | None:
+    """The champion's cut-offs if a person set them on a model of the same dataset, else None."""
     version = champion_version(tracking)
     if version is None:
         return None
     tags = dict(tracking.client().get_model_version(tracking.model_name, version).tags)
     if "tier_cutoffs" not in tags or tags.get("tier_cutoffs_set_by", DEFAULT_SETTER) == DEFAULT_SETTER:
+        return None
+    if tags.get("dataset", dataset) != dataset:  # another export's decision says nothing about this one
         return None
     return version, tags
 

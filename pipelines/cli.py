@@ -74,9 +74,18 @@ def _environment() -> None:
 
 
 def _settings(workspace: Path | None):
+    from pydantic import ValidationError
+
     from pipelines.settings import Settings
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # a bad LEADSCORE_* variable: name it, no traceback
+        problems = "; ".join(
+            f"LEADSCORE_{'__'.join(str(p).upper() for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        console.print(f"[bold red]Error:[/bold red] invalid settings: {problems}", highlight=False)
+        raise typer.Exit(2) from None
     if workspace is not None:
         settings = settings.model_copy(update={"workspace": workspace})
     return settings
@@ -663,6 +672,8 @@ def _parse_cutoffs(pairs: list[str]) -> dict[str, float]:
         key = key.strip().upper()
         if not sep or key not in ("A", "B", "C"):
             raise CutoffError(f"write cut-offs as A=.. B=.. C=.., got {pair!r}; nothing was changed")
+        if key in out:
+            raise CutoffError(f"cut-off {key} given twice; nothing was changed")
         try:
             out[key] = float(value)
         except ValueError:
@@ -674,7 +685,7 @@ def _parse_cutoffs(pairs: list[str]) -> dict[str, float]:
 def thresholds_set(
     cutoffs: Annotated[list[str], typer.Argument(help="the new cut-offs, e.g. A=40 B=25 C=12 (decreasing, 0-100)")],
     by: Annotated[str, typer.Option(help="who decides (kept in the history)")],
-    note: Annotated[str, typer.Option(help="why (kept in the history)")] = "",
+    note: Annotated[str, typer.Option(help="why (kept in the history)")],
     model: ModelOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,

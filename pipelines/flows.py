@@ -182,15 +182,24 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
     with step("Logging the run to MLflow"):
         run_id, model_uri = log_task(tracking, result, settings, facts)
     with step("Registering and comparing with the champion"):
-        version = trk.register(tracking, model_uri, run_id, result, by=trk.DEFAULT_SETTER)
+        version = trk.register(tracking, model_uri, run_id, result, by=trk.DEFAULT_SETTER, dataset=config.name)
         decision = trk.decide(tracking, version, result, tolerance=settings.gate_tolerance)
     cutoffs = trk.cutoff_record(tracking, f"models:/{tracking.model_name}/{version}")["current"]
+    notes = list(result.notes)
+    if str(cutoffs.get("note", "")).startswith("carried over"):
+        scores = (result.holdout_proba * 100).round(1)
+        shares = {t: float((scores >= c).mean()) for t, c in cutoffs["cutoffs"].items()}
+        notes.append(
+            f"tier cut-offs {cutoffs['note'].split(':')[0]} (set by {cutoffs['by']} at {cutoffs['at']}): on this "
+            f"run's newest MQLs they pass A {shares['A']:.0%}, A-B {shares['B']:.0%}, A-C {shares['C']:.0%} "
+            "(the defaults pass 10%, 30%, 60%); check them with `leadscore thresholds propose`"
+        )
     summary = {
         "windows": result.windows,
         "metrics": result.metrics,
         "model_vs_baselines": result.comparisons,
         "best_iteration": result.best_iteration,
-        "notes": result.notes,
+        "notes": notes,
         "leak_suspects": result.audit.head(3)[["source", "suspicion", "evidence"]].round(2).to_dict(orient="records"),
         "tier_cutoffs": cutoffs["cutoffs"],
         "tier_cutoffs_set_by": cutoffs["by"],

@@ -20,7 +20,10 @@ from serving.score import validate_cutoffs
 TREND_POINTS = 5.0  # a score move of at least this many points is a trend, less is Steady
 # share of the capacity filled by tier A, and by tiers A and B; tier C fills the rest of it
 PROPOSAL_SHARES = {"A": 0.25, "B": 0.60}
-REPLY_PATTERN = r"repl|respon|respuesta|contest"  # activity types that are a prospect's answer
+# activity types that are a prospect's answer ("no_response", "unanswered" are not)
+REPLY_PATTERN = (
+    r"^(?!.*\b(?:no|non|sin|un)[ _-]?(?:repl|respon|respuesta|contest|answer)).*(?:repl|respon|respuesta|contest)"
+)
 TRENDS = ("Improving", "Steady", "Declining")
 
 
@@ -99,12 +102,12 @@ def mark_capacity(scored: pd.DataFrame, capacity: int) -> tuple[pd.DataFrame, di
 
 
 def _reason_for(direction: int, reasons: pd.Series) -> str:
-    """The first of the lead's reasons pointing the way its tier moved (▲ up, ▼ down), else reason 1."""
+    """The first of the lead's reasons pointing the way its tier moved (▲ up, ▼ down); never one pointing away."""
     mark = "▲" if direction > 0 else "▼"
     for r in reasons:
         if isinstance(r, str) and r.startswith(mark):
             return r
-    return reasons.iloc[0] if isinstance(reasons.iloc[0], str) else ""
+    return ""
 
 
 def score_trend(scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: float = TREND_POINTS) -> pd.DataFrame:
@@ -125,7 +128,10 @@ def score_trend(scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: 
         prev = pd.DataFrame(
             {
                 "lead_id": keep["lead_id"].astype(str).to_numpy(),
-                "previous_score": keep["score"].to_numpy(dtype=float),
+                # a list re-saved by a spreadsheet may hold "45,3" or text: unreadable scores give no trend
+                "previous_score": pd.to_numeric(
+                    keep["score"].astype("str").str.replace(",", ".", regex=False), errors="coerce"
+                ).to_numpy(dtype=float),
                 "previous_tier": keep["tier"].astype(str).to_numpy(),
             }
         ).drop_duplicates("lead_id")
@@ -141,10 +147,16 @@ def score_trend(scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: 
     old_tier = joined["previous_tier"].map(rank).to_numpy(dtype=float)
     moved = known & (now_tier != old_tier)
     reason_cols = [c for c in ("reason_1", "reason_2", "reason_3") if c in out]
-    why = [
-        _reason_for(int(np.sign(old_tier[i] - now_tier[i])), out[reason_cols].iloc[i]) if moved[i] else ""
-        for i in range(len(out))
-    ]
+    now_score = out["score"].to_numpy(dtype=float)
+
+    def explain(i: int) -> str:
+        if not moved[i]:
+            return ""
+        if abs(diff[i]) < points:  # the lead barely changed: a cut-off line moved, or it sat next to one
+            return f"score {before[i]:.1f} → {now_score[i]:.1f}: close to a tier cut-off, or the cut-offs changed"
+        return _reason_for(int(np.sign(old_tier[i] - now_tier[i])), out[reason_cols].iloc[i])
+
+    why = [explain(i) for i in range(len(out))]
     at = out.columns.get_loc("this_week" if "this_week" in out else "tier") + 1
     values = {
         "previous_score": before,

@@ -231,8 +231,8 @@ def test_thresholds_set_then_score_uses_them_and_a_bad_set_changes_nothing(weekl
     record = trk.cutoff_record(tracking)
     assert record["current"]["cutoffs"] == {"A": 70.0, "B": 45.0, "C": 20.0} and record["current"]["by"] == "Ana"
     assert [h["cutoffs"] for h in record["history"]] == [before["current"]["cutoffs"], record["current"]["cutoffs"]]
-    for bad in (["A=20", "B=45", "C=10"], ["A=170", "B=45", "C=10"], ["A=70", "B=45"]):
-        r = runner.invoke(app, ["thresholds", "set", *bad, "--by", "Ana", *ws])
+    for bad in (["A=20", "B=45", "C=10"], ["A=170", "B=45", "C=10"], ["A=70", "B=45"], ["A=70", "B=45", "C=9", "A=60"]):
+        r = runner.invoke(app, ["thresholds", "set", *bad, "--by", "Ana", "--note", "try", *ws])
         assert r.exit_code == 2 and "nothing was changed" in _json.loads(r.stdout)["error"]
     assert trk.cutoff_record(tracking) == record
     leads, acts = export_files
@@ -251,10 +251,14 @@ def test_thresholds_set_then_score_uses_them_and_a_bad_set_changes_nothing(weekl
         windows={"holdout": {"rows": 10}},
         tier_cutoffs=before["current"]["cutoffs"],
     )
-    new = trk.register(tracking, mv.source, mv.run_id, fake, by=trk.DEFAULT_SETTER)
+    new = trk.register(tracking, mv.source, mv.run_id, fake, by=trk.DEFAULT_SETTER, dataset="synthetic")
     carried = trk.cutoff_record(tracking, f"models:/lead-scoring/{new}")
     assert carried["current"]["cutoffs"] == record["current"]["cutoffs"] and carried["current"]["by"] == "Ana"
     assert carried["current"]["note"].startswith(f"carried over from v{champion}")
+    assert carried["current"]["at"] == record["current"]["at"]  # when the person decided, not when copied
+    # another dataset's decision says nothing about this one: its new version starts from the defaults
+    other = trk.register(tracking, mv.source, mv.run_id, fake, by=trk.DEFAULT_SETTER, dataset="another_crm")
+    assert trk.cutoff_record(tracking, f"models:/lead-scoring/{other}")["current"]["by"] == trk.DEFAULT_SETTER
 
 
 def test_report_rebuilds_the_validation_window_the_model_was_evaluated_on(weekly_twice, export_files, tmp_path):
@@ -267,3 +271,14 @@ def test_report_rebuilds_the_validation_window_the_model_was_evaluated_on(weekly
     assert s["window"]["sqls"] == first["windows"]["holdout"]["sqls"]
     assert s["auc"] == pytest.approx(first["metrics"]["model"]["roc_auc"])
     assert '<html lang="es">' in (tmp_path / "review.html").read_text()
+
+
+def test_tracking_calls_leave_the_environment_as_they_found_it(weekly_twice):
+    import os
+
+    from models.tracking import resolve
+
+    settings, *_ = weekly_twice
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    resolve(settings.tracking("synthetic"))
+    assert os.environ.get("MLFLOW_TRACKING_URI") == before

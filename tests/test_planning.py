@@ -198,3 +198,18 @@ def test_the_page_shows_the_week_kpis_and_says_where_the_volume_comes_from():
     k["response_by_tier"] = {"A": {"leads": 4, "replied": 1, "rate": 0.25}}
     es = render_report(window(TEN), weekly_mql_volume=10, volume_source="setting", this_week=k, lang="es", **kw)
     assert "nivel A: 25,0\u00a0% de 4" in es and "15,00\u00a0€" in es and "(de la configuración)" in es
+
+
+def test_a_tier_move_without_a_real_score_change_is_not_explained_by_a_feature():
+    # same score, new tier: the cut-offs moved; the reason must not borrow a feature pointing the other way
+    previous = pd.DataFrame({"lead_id": ["L2"], "score": [52.0], "tier": ["A"], "model_version": ["1"]})
+    out = score_trend(listed(), previous, points=5)
+    assert out.loc[out["lead_id"] == "L2", "tier_change_reason"].item() == (
+        "score 52.0 → 50.0: close to a tier cut-off, or the cut-offs changed"
+    )
+
+
+def test_a_previous_list_with_unreadable_scores_gives_no_trend_rather_than_an_error():
+    previous = pd.DataFrame({"lead_id": ["L1", "L3"], "score": ["high", "45,5"], "tier": ["A", "B"]})
+    out = score_trend(listed(), previous, points=5)
+    assert out["trend"].tolist()[0] == "" and out.loc[out["lead_id"] == "L3", "previous_score"].item() == 45.5
