@@ -109,3 +109,24 @@ def bootstrap_auc(
         point = roc_auc_score(y, scores[reference]) - roc_auc_score(y, scores[name])
         diffs[name] = {"diff": float(point), "low": low, "high": high, "verdict": verdict}
     return intervals, diffs
+
+
+def compare_scorers(
+    y: np.ndarray, scores: dict[str, np.ndarray], *, seed: int, persona: str = "persona_rule"
+) -> tuple[dict[str, dict[str, float]], dict[str, dict]]:
+    """Every scorer's metrics on one window, with 95% bootstrap AUC intervals, and "model" minus each other.
+
+    The persona rule's score is the share of its conditions met: it gets no calibration metrics, and its
+    pass rate, the SQL rate of the leads it passes and the share of SQLs they hold are added.
+    """
+    y = np.asarray(y, dtype=int)
+    metrics = {name: evaluate(y, s, probability=name != persona) for name, s in scores.items()}
+    intervals, comparisons = bootstrap_auc(y, scores, seed=seed)
+    for name, (low, high) in intervals.items():
+        metrics[name]["roc_auc_ci_low"], metrics[name]["roc_auc_ci_high"] = low, high
+    if persona in scores:
+        passed = np.asarray(scores[persona]) == 1.0
+        metrics[persona]["pass_rate"] = float(passed.mean())
+        metrics[persona]["sql_rate_passed"] = float(y[passed].mean()) if passed.any() else 0.0
+        metrics[persona]["capture_passed"] = float(y[passed].sum() / max(y.sum(), 1))
+    return metrics, comparisons

@@ -15,7 +15,7 @@ from features.build import feature_columns
 from features.config import DatasetConfig
 from models import baselines
 from models.leaks import field_audit, stop_if_leaking
-from models.metrics import bootstrap_auc, evaluate, fast_auc
+from models.metrics import compare_scorers, fast_auc
 from models.scorer import LeadScoreModel, learn_categories, to_matrix
 
 TIER_SHARES = {"A": 0.10, "B": 0.20, "C": 0.30}  # default cut-offs: top 10%, next 20%, next 30%, rest is D
@@ -328,14 +328,7 @@ def train_and_evaluate(
         "persona_rule": persona,
         "logistic_regression": baselines.predict_logistic(lr, Xh, categorical),
     }
-    metrics = {name: evaluate(yh, s, probability=name != "persona_rule") for name, s in scores.items()}
-    intervals, comparisons = bootstrap_auc(yh, scores, seed=params.seed)
-    for name, (low, high) in intervals.items():
-        metrics[name]["roc_auc_ci_low"], metrics[name]["roc_auc_ci_high"] = low, high
-    persona_pass = persona == 1.0
-    metrics["persona_rule"]["pass_rate"] = float(persona_pass.mean())
-    metrics["persona_rule"]["sql_rate_passed"] = float(yh[persona_pass].mean()) if persona_pass.any() else 0.0
-    metrics["persona_rule"]["capture_passed"] = float(yh[persona_pass].sum() / max(yh.sum(), 1))
+    metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)
 
     gain = model.booster.feature_importance(importance_type="gain")
     alone = audit.set_index("feature")["auc_alone"]

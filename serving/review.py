@@ -11,7 +11,7 @@ import pandas as pd
 
 from features.config import DatasetConfig
 from models.baselines import persona_score
-from models.metrics import bootstrap_auc, evaluate
+from models.metrics import compare_scorers
 from models.scorer import LeadScoreModel
 from models.train import MIN_PER_WINDOW, TrainingDataError, TrainingResult, TrainParams, evaluation_split
 from serving.report import LANGS, render_report, review_window, weekly_volume
@@ -66,10 +66,7 @@ def for_model(
     if config.time == "timestamps":
         window["mql_at"] = lab["mql_at"].reindex(Xh.index).to_numpy()
     scores = {"model": proba, "persona_rule": persona}
-    metrics = {name: evaluate(yh, s, probability=name == "model") for name, s in scores.items()}
-    intervals, comparisons = bootstrap_auc(yh, scores, seed=params.seed)
-    for name, (low, high) in intervals.items():
-        metrics[name]["roc_auc_ci_low"], metrics[name]["roc_auc_ci_high"] = low, high
+    metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)
     gain = model.booster.feature_importance(importance_type="gain")
     importance = pd.DataFrame({"feature": model.features, "gain": gain}).sort_values("gain", ascending=False)
     notes = []
