@@ -329,7 +329,9 @@ def weekly_flow(
     try:
         t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
     except InsufficientData as exc:
-        return _persona_week(export, features, labels, stamp, config, settings, str(exc), t0)
+        return _persona_week(
+            export, features, labels, stamp, config, settings, str(exc), t0, capacity or settings.capacity
+        )
     decision, tracking = t["decision"], t["tracking"]
     # the gate only keeps a new version out when a champion exists (a leaky run stopped before here)
     uri = (
@@ -512,8 +514,13 @@ def propose_flow(
     }
 
 
-def _persona_week(export, features, labels, stamp, config, settings, why: str, t0: float) -> dict:
-    """Too little history to train: the persona rule ranks this week's list, and everything says so."""
+def _persona_week(export, features, labels, stamp, config, settings, why: str, t0: float, capacity=None) -> dict:
+    """Too little history to train: the persona rule ranks this week's list, and everything says so.
+
+    The capacity still marks this week's working list, but no SQLs are "expected": the persona share is
+    not a probability. Last week's review page, about a model that did not score this list, leaves
+    lists/ (the archive keeps it).
+    """
     open_ids = labels.loc[labels["state"] == "open", "lead_id"]
     summary = {
         "status": "persona_rule",
@@ -530,6 +537,16 @@ def _persona_week(export, features, labels, stamp, config, settings, why: str, t
             features.loc[open_ids], export.leads, config.persona, pii_columns=config.names_with_role("pii")
         )
     summary["list"] = {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict()}
+    if capacity:
+        scored, facts = planning.mark_capacity(scored, capacity)
+        summary["list"]["capacity"] = {
+            "capacity": facts["capacity"],
+            "leads": facts["leads"],
+            "note": "ranked by the persona rule: no expected SQLs (not probabilities)",
+        }
+    folder = settings.workspace / "lists"
     with step("Publishing the list"):
-        files = publish_task(settings.workspace / "lists", "latest", scored, export.rejects, summary)
+        files = publish_task(folder, "latest", scored, export.rejects, summary)
+    for lang in ("en", "es"):
+        (folder / _review_name("latest", lang)).unlink(missing_ok=True)
     return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
