@@ -21,17 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
+# one definition of where Chromium lives and how it starts, shared with the page's browser test
+from tests.test_report import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 
 def build_page(lang: str, n_leads: int = 20_000, seed: int = 3) -> str:
