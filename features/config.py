@@ -120,6 +120,33 @@ class FeatureSpec(_Strict):
     recency_half_life_days: float = Field(default=14.0, gt=0)
 
 
+class Segments(_Strict):
+    """One model per segment (e.g. country group), each where the segment passes the minimum-data check."""
+
+    by: str = Field(description="a categorical feature whose values define the segments, e.g. 'country'")
+    groups: dict[str, list[str]] = Field(
+        default={},
+        description="segment name -> the values it holds; without groups every value is its own segment. "
+        "Leads whose value is in no group, missing or unseen are scored by the global model",
+    )
+
+    @model_validator(mode="after")
+    def _groups_disjoint(self) -> Segments:
+        seen: dict[str, str] = {}
+        for name, values in self.groups.items():
+            if not values:
+                raise ValueError(f"segment group '{name}' lists no values")
+            for v in values:
+                if v in seen:
+                    raise ValueError(f"value '{v}' is in two segment groups: '{seen[v]}' and '{name}'")
+                seen[v] = name
+        return self
+
+    def value_map(self) -> dict[str, str]:
+        """Feature value -> segment name (empty without groups: each value is its own segment)."""
+        return {v: name for name, values in self.groups.items() for v in values}
+
+
 class DatasetConfig(_Strict):
     """Everything leadscore needs to know about one CRM export."""
 
@@ -144,6 +171,7 @@ class DatasetConfig(_Strict):
     activities: ActivitiesMapping | None = None
     features: FeatureSpec = FeatureSpec()
     persona: Persona
+    segments: Segments | None = None
     field_audit: list[FieldAudit] = []
 
     @field_validator("timezone")
@@ -184,6 +212,8 @@ class DatasetConfig(_Strict):
         unknown = sorted(set(self.features.monotone_increasing + self.features.monotone_decreasing) - set(cats + nums))
         if unknown:
             raise ValueError(f"features.monotone_* name columns that are not features: {unknown}")
+        if self.segments and self.segments.by not in cats:
+            raise ValueError(f"segments.by '{self.segments.by}' must be a categorical feature (one of {sorted(cats)})")
         persona_unknown = sorted({c.feature for c in self.persona.conditions} - set(cats + nums))
         if persona_unknown:
             raise ValueError(f"persona conditions name columns that are not features: {persona_unknown}")

@@ -61,6 +61,12 @@ class LeadScoreModel:
     calibration: tuple[float, float]  # Platt: p = sigmoid(a * margin + b)
     base_rate: float
     extra: dict = field(default_factory=dict)  # dataset config and training facts, saved with the model
+    # optional per-segment models: leads whose `segment_by` value maps to a segment are scored by its model,
+    # every other lead (no segment, missing or unseen value) by this one. Children share this model's
+    # features and category codes, so contributions and reasons read the same everywhere.
+    segment_by: str | None = None
+    segment_values: dict[str, str] = field(default_factory=dict)  # feature value -> segment name
+    segments: dict[str, LeadScoreModel] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:
@@ -69,17 +75,48 @@ class LeadScoreModel:
     def matrix(self, X: pd.DataFrame) -> np.ndarray:
         return to_matrix(X, self.categorical, self.numeric, self.categories)
 
-    def margin(self, X: pd.DataFrame) -> np.ndarray:
+    def segment_of(self, X: pd.DataFrame) -> pd.Series:
+        """Each lead's segment name, or None where the global model scores it."""
+        if not self.segments or self.segment_by not in X.columns:
+            return pd.Series(None, index=X.index, dtype=object)
+        values = X[self.segment_by].astype("str").where(X[self.segment_by].notna())
+        names = values.map(self.segment_values)
+        kept = names.isin(list(self.segments)).to_numpy()
+        return pd.Series(np.where(kept, names.to_numpy(dtype=object), None), index=X.index, dtype=object)
+
+    def _routed(self, X: pd.DataFrame, own, child_fn) -> np.ndarray:
+        """``own`` (this model's result for every row), with each segment's rows replaced by its model's."""
+        if not self.segments:
+            return own
+        seg = self.segment_of(X).to_numpy()
+        for name, child in self.segments.items():
+            rows = seg == name
+            if rows.any():
+                own[rows] = child_fn(child, X[rows])
+        return own
+
+    def _own_margin(self, X: pd.DataFrame) -> np.ndarray:
         return self.booster.predict(self.matrix(X), raw_score=True)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+    def _own_proba(self, X: pd.DataFrame) -> np.ndarray:
         a, b = self.calibration
-        return 1.0 / (1.0 + np.exp(-(a * self.margin(X) + b)))
+        return 1.0 / (1.0 + np.exp(-(a * self._own_margin(X) + b)))
+
+    def margin(self, X: pd.DataFrame) -> np.ndarray:
+        return self._routed(X, self._own_margin(X), lambda m, part: m._own_margin(part))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        return self._routed(X, self._own_proba(X), lambda m, part: m._own_proba(part))
+
+    def global_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """The global model's probabilities, ignoring segments (to compare the two)."""
+        return self._own_proba(X)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-lead TreeSHAP contributions to the raw margin, one column per feature."""
-        contrib = self.booster.predict(self.matrix(X), pred_contrib=True)
-        return pd.DataFrame(contrib[:, :-1], columns=self.features, index=X.index)
+        """Per-lead TreeSHAP contributions to the raw margin (of the model that scores the lead)."""
+        contrib = self.booster.predict(self.matrix(X), pred_contrib=True)[:, :-1]
+        contrib = self._routed(X, contrib, lambda m, part: m.booster.predict(m.matrix(part), pred_contrib=True)[:, :-1])
+        return pd.DataFrame(contrib, columns=self.features, index=X.index)
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -92,7 +129,13 @@ class LeadScoreModel:
             "calibration": list(self.calibration),
             "base_rate": self.base_rate,
             "extra": self.extra,
+            "segment_by": self.segment_by,
+            "segment_values": self.segment_values,
+            # folders are numbered: segment names are the config's words, not file names
+            "segments": {name: f"segments/{i}" for i, name in enumerate(self.segments)},
         }
+        for name, child in self.segments.items():
+            child.save(directory / spec["segments"][name])
         (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1, default=str), encoding="utf-8")
         return directory
 
@@ -109,4 +152,7 @@ class LeadScoreModel:
             tuple(spec["calibration"]),
             spec["base_rate"],
             spec.get("extra", {}),
+            spec.get("segment_by"),
+            spec.get("segment_values", {}),
+            {name: cls.load(directory / sub) for name, sub in spec.get("segments", {}).items()},
         )

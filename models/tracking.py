@@ -137,6 +137,7 @@ def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, da
                         "tier_cutoffs": result.tier_cutoffs,
                         "notes": result.notes,
                         "leak_audit": result.audit.head(10).to_dict(orient="records"),
+                        "segments": result.segments,
                     },
                     indent=1,
                 )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sklearn.linear_model import LogisticRegression
 
 from features.build import feature_columns
-from features.config import DatasetConfig
+from features.config import DatasetConfig, Segments
 from models import baselines
 from models.leaks import field_audit, stop_if_leaking
 from models.metrics import compare_scorers, fast_auc
@@ -153,6 +153,7 @@ class TrainingResult:
     importance: pd.DataFrame
     best_iteration: int
     notes: list[str] = field(default_factory=list)
+    segments: list[dict] = field(default_factory=list)  # one record per segment: own model or global fallback
 
 
 def check_minimum_data(y: np.ndarray, parts: dict[str, np.ndarray], floor: int) -> None:
@@ -178,6 +179,7 @@ def fit_scorer(
     numeric: list[str],
     monotone: dict[str, int],
     params: TrainParams,
+    categories: dict[str, list[str]] | None = None,
 ) -> tuple[LeadScoreModel, int]:
     """LightGBM with native categoricals, early stopping and Platt calibration on the calibration window.
 
@@ -185,7 +187,7 @@ def fit_scorer(
     training and calibration windows together: with drifting data the newest history matters most. The
     calibrator stays fitted on the first model's out-of-sample margins on the calibration window.
     """
-    categories = learn_categories(pd.concat([X_train, X_cal]), categorical)
+    categories = categories or learn_categories(pd.concat([X_train, X_cal]), categorical)
     names = categorical + numeric
     M_train = to_matrix(X_train, categorical, numeric, categories)
     M_cal = to_matrix(X_cal, categorical, numeric, categories)
@@ -318,6 +320,10 @@ def train_and_evaluate(
         X_tr, y_tr, X_cal, y_cal, categorical=categorical, numeric=numeric, monotone=monotone, params=params
     )
     Xh, yh = X[parts["holdout"]], y[parts["holdout"]]
+    segment_records = []
+    if config.segments:
+        fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
+        segment_records = train_segments(model, X, y, parts, config.segments, fit)
     proba = model.predict_proba(Xh)
     stop_if_leaking(audit, model_auc=fast_auc(yh, proba))
 
@@ -328,6 +334,10 @@ def train_and_evaluate(
         "persona_rule": persona,
         "logistic_regression": baselines.predict_logistic(lr, Xh, categorical),
     }
+    if model.segments:
+        scores["global_model"] = model.global_proba(Xh)
+    if segment_records:
+        segment_records = segment_holdout(model, Xh, yh, segment_records)
     metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)
 
     gain = model.booster.feature_importance(importance_type="gain")
@@ -352,4 +362,73 @@ def train_and_evaluate(
         importance=importance,
         best_iteration=best,
         notes=notes,
+        segments=segment_records,
     )
+
+
+def train_segments(
+    model: LeadScoreModel,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    parts: dict[str, np.ndarray],
+    segments: Segments,
+    fit: dict,
+) -> list[dict]:
+    """Fit one model per segment that passes the minimum-data check; attach them to the global ``model``.
+
+    Each segment model is trained and early-stopped on its own leads of the same training and
+    calibration windows, with the global model's category codes. A segment keeps the global model, and
+    its record says why, when it is below the floor or when its own model does not beat the global one
+    on its calibration-window leads (both models chose their rounds there; the holdout stays untouched).
+    """
+    by = segments.by
+    values = X[by].astype("str").where(X[by].notna())
+    mapping = segments.value_map() or {v: v for v in values.dropna().unique()}
+    seg = values.map(mapping).to_numpy()
+    records = []
+    for name in sorted({n for n in mapping.values()}):
+        rows = seg == name
+        record = {"segment": name, "values": sorted(v for v, n in mapping.items() if n == name)}
+        record |= {f"{w}_rows": int((rows & m).sum()) for w, m in parts.items()}
+        try:
+            check_minimum_data(y[rows], {w: m[rows] for w, m in parts.items()}, fit["params"].min_class_count)
+        except InsufficientData:
+            pos, floor = int(y[rows].sum()), fit["params"].min_class_count
+            neg = int(rows.sum()) - pos
+            why = f"below the minimum-data floor: {pos} SQLs, {neg} non-SQLs (at least {floor} each)"
+            if min(pos, neg) >= floor:
+                why = f"below the minimum-data floor: a window has fewer than {MIN_PER_WINDOW} SQLs or non-SQLs"
+            records.append(record | {"model": "global", "why": why})
+            continue
+        tr, cal = rows & parts["train"], rows & parts["calibration"]
+        child, best = fit_scorer(X[tr], y[tr], X[cal], y[cal], categories=model.categories, **fit)
+        own, glob = fast_auc(y[cal], child.predict_proba(X[cal])), fast_auc(y[cal], model.predict_proba(X[cal]))
+        record |= {"calibration_auc": round(own, 4), "calibration_auc_global": round(glob, 4)}
+        if own <= glob:
+            why = f"own model not better on its calibration leads (AUC {own:.3f} vs {glob:.3f} global)"
+            records.append(record | {"model": "global", "why": why})
+            continue
+        model.segments[name] = child
+        records.append(record | {"model": "own", "best_iteration": best})
+    model.segment_by = by
+    model.segment_values = {v: n for v, n in mapping.items() if n in model.segments}
+    return records
+
+
+def segment_holdout(model: LeadScoreModel, Xh: pd.DataFrame, yh: np.ndarray, records: list[dict]) -> list[dict]:
+    """Each segment's holdout AUC with the segmented model and with the global model alone."""
+    values = Xh[model.segment_by].astype("str").where(Xh[model.segment_by].notna())
+    routed, alone = model.predict_proba(Xh), model.global_proba(Xh)
+    out = []
+    for record in records:
+        rows = values.isin(record["values"]).to_numpy()
+        both = rows.any() and 0 < yh[rows].sum() < rows.sum()
+        out.append(
+            record
+            | {
+                "holdout_sqls": int(yh[rows].sum()),
+                "holdout_auc": round(fast_auc(yh[rows], routed[rows]), 4) if both else None,
+                "holdout_auc_global": round(fast_auc(yh[rows], alone[rows]), 4) if both else None,
+            }
+        )
+    return out

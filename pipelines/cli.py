@@ -177,8 +177,15 @@ def _print_training(s: dict) -> None:
     )
     for col in ("", "AUC", "95% int.", "PR-AUC", "top20%", "lift10", "ECE", "Brier"):
         table.add_column(col, justify="right" if col else "left", no_wrap=True)
-    names = {"model": "LightGBM", "logistic_regression": "logistic regr.", "persona_rule": "persona rule"}
+    names = {
+        "model": "LightGBM" + (" (segmented)" if "global_model" in s["metrics"] else ""),
+        "global_model": "LightGBM global",
+        "logistic_regression": "logistic regr.",
+        "persona_rule": "persona rule",
+    }
     for key, label in names.items():
+        if key not in s["metrics"]:
+            continue
         m = s["metrics"][key]
         interval = f"{m['roc_auc_ci_low']:.2f}-{m['roc_auc_ci_high']:.2f}"
         ece = f"{m['ece']:.3f}" if "ece" in m else "-"
@@ -205,6 +212,7 @@ def _print_training(s: dict) -> None:
             f"Model vs {names[key]}: AUC {c['diff']:+.3f} (95% interval {c['low']:+.3f} to {c['high']:+.3f}): "
             f"[{colour}]{c['verdict']}[/{colour}]"
         )
+    _print_segments(s.get("segments", []))
     p = s["metrics"]["persona_rule"]
     console.print(
         f"Persona rule passes {_pct(p['pass_rate'])} of MQLs and finds {_pct(p['capture_passed'])} of "
@@ -218,6 +226,25 @@ def _print_training(s: dict) -> None:
     g = s["gate"]
     colour = "green" if g["promoted"] else "yellow"
     console.print(f"Registry: v{g['version']} [{colour}]{g['reason']}[/{colour}]")
+
+
+def _print_segments(records: list[dict]) -> None:
+    if not records:
+        return
+    table = Table(title="Segments (holdout AUC)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("segment", "train leads", "scored by", "AUC", "AUC global", "why"):
+        table.add_column(col, justify="left" if col in ("segment", "scored by", "why") else "right")
+    for r in records:
+        auc, glob = r.get("holdout_auc"), r.get("holdout_auc_global")
+        table.add_row(
+            r["segment"],
+            f"{r['train_rows']:,}",
+            "its own model" if r["model"] == "own" else "global model",
+            "-" if auc is None else f"{auc:.3f}",
+            "-" if glob is None else f"{glob:.3f}",
+            r.get("why", ""),
+        )
+    console.print(table)
 
 
 def _print_warnings(s: dict) -> None:

@@ -200,6 +200,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "model_vs_baselines": result.comparisons,
         "best_iteration": result.best_iteration,
         "notes": notes,
+        **({"segments": result.segments} if result.segments else {}),
         "leak_suspects": result.audit.head(3)[["source", "suspicion", "evidence"]].round(2).to_dict(orient="records"),
         "tier_cutoffs": cutoffs["cutoffs"],
         "tier_cutoffs_set_by": cutoffs["by"],
