@@ -189,16 +189,32 @@ def champion_version(tracking: Tracking) -> str | None:
 
 
 def register(
-    tracking: Tracking, model_uri: str, run_id: str, result: TrainingResult, *, by: str, dataset: str = ""
+    tracking: Tracking,
+    model_uri: str,
+    run_id: str,
+    result: TrainingResult,
+    *,
+    by: str,
+    dataset: str = "",
+    resume: bool = False,
 ) -> str:
-    """Create a registry version (no alias yet) carrying its metrics and default tier cut-offs as tags."""
+    """Create a registry version (no alias yet) carrying its metrics and default tier cut-offs as tags.
+
+    With ``resume``, a version already registered from ``run_id`` (by an attempt that failed half-way) is
+    completed instead of adding a second one; for a run registered once, as the training flows do.
+    """
     client = tracking.client()
     try:
         client.get_registered_model(tracking.model_name)
     except MlflowException:
         client.create_registered_model(tracking.model_name, description="MQL-to-SQL conversion, calibrated")
-    with _tracking_uri(tracking.tracking_uri):  # MLflow resolves the logged model through the global URI
-        mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id)
+    # resume: a retry after a transient error completes the version this run already got, never adds another
+    done = client.search_model_versions(f"name='{tracking.model_name}' and run_id='{run_id}'") if resume else []
+    if done:
+        mv = done[0]
+    else:
+        with _tracking_uri(tracking.tracking_uri):  # MLflow resolves the logged model through the global URI
+            mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     decision = {
         "cutoffs": result.tier_cutoffs,

@@ -60,6 +60,32 @@ ModelConfigOpt = Annotated[
     Path | None, typer.Option(help="dataset config", show_default="the one saved with the model")
 ]
 ActsOpt = Annotated[Path | None, typer.Option(help="activities export (CSV, CSV.gz or Parquet)")]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache",
+        help="rebuild the point-in-time features even if <workspace>/cache holds them for these inputs "
+        "(LEADSCORE_CACHE__ENABLED=false does the same)",
+    ),
+]
+
+
+def _without_cache(settings, no_cache: bool):
+    return (
+        settings.model_copy(update={"cache": settings.cache.model_copy(update={"enabled": False})})
+        if no_cache
+        else settings
+    )
+
+
+def _print_features(s: dict) -> None:
+    f = s.get("features") or {}
+    text = {
+        "reused": "reused from the cache (same files, config and code as an earlier run)",
+        "built": "built, and cached for a repeated run",
+        "off": "built (cache off)",
+    }.get(f.get("cache"), "built")
+    console.print(f"Features: {text}" + (f"; {f['note']}" if f.get("note") else ""), highlight=False)
 
 
 def _environment() -> None:
@@ -105,7 +131,7 @@ def _preflight(config: Path | None, *files: Path | None, workspace: Path | None 
             raise ContractError(f"{f}: file not found")
 
 
-def _run(as_json: bool, fn):
+def _run(as_json: bool, fn, *, print_json: bool = True):
     """Run a command body: progress on stderr, summary (or JSON) at the end, clear errors, no tracebacks."""
     from features.config import ConfigError
     from features.contract import ContractError
@@ -134,7 +160,7 @@ def _run(as_json: bool, fn):
         else:
             console.print(f"[bold red]Error:[/bold red] {message}", markup=True, highlight=False)
         raise typer.Exit(2) from None
-    if as_json:
+    if as_json and print_json:
         print(json.dumps(summary, indent=2, default=str))
     return summary
 
@@ -363,6 +389,7 @@ def weekly(
     workspace: WorkspaceOpt = None,
     as_of: AsOfOpt = None,
     capacity: CapacityOpt = None,
+    no_cache: NoCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The whole weekly job: validate, features, train, gate, score the open leads, publish the list.
@@ -374,7 +401,7 @@ def weekly(
     _environment()
     from pipelines.flows import weekly_flow
 
-    settings = _settings(workspace)
+    settings = _without_cache(_settings(workspace), no_cache)
     s = _run(
         as_json,
         lambda: (
@@ -391,6 +418,7 @@ def weekly(
         else:
             _print_training(s)
         _print_list(s)
+        _print_features(s)
         if s["status"] != "persona_rule":
             _print_mlflow(s)
         console.print(f"Done in {s['elapsed_s']:.0f} s.")
@@ -403,13 +431,14 @@ def train(
     config: ConfigOpt = DEFAULT_CONFIG,
     workspace: WorkspaceOpt = None,
     as_of: AsOfOpt = None,
+    no_cache: NoCacheOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion."""
     _environment()
     from pipelines.flows import train_flow
 
-    settings = _settings(workspace)
+    settings = _without_cache(_settings(workspace), no_cache)
     s = _run(
         as_json,
         lambda: (
@@ -419,6 +448,7 @@ def train(
     )
     if not as_json:
         _print_training(s)
+        _print_features(s)
         _print_mlflow(s)
 
 
@@ -735,6 +765,140 @@ def thresholds_set(
     if not as_json:
         console.print("[green]Stored.[/green] The next scoring run uses them.")
         _print_record(s)
+
+
+def _print_serve_event(e: dict, cron: str, timezone: str) -> None:
+    if e["event"] == "waiting":
+        due = datetime.fromisoformat(e["next_run"])
+        console.print(
+            f"Next run: [bold]{due:%a %Y-%m-%d %H:%M:%S %Z}[/bold] (cron '{cron}', {timezone}). Ctrl-C stops.",
+            highlight=False,
+        )
+        return
+    if e["status"] == "error":
+        console.print(
+            f"[bold red]Run of {e['scheduled_for']} failed:[/bold red] {e['error']}", markup=True, highlight=False
+        )
+        return
+    s = e["summary"]
+    lst = s.get("list", {})
+    what = (
+        f"{lst['rows']:,} leads listed -> {s['files']['csv']}" if s.get("files") else lst.get("note", "no list written")
+    )
+    model = (
+        f"registry v{s['gate']['version']}: {s['gate']['reason']}"
+        if "gate" in s
+        else f"no model this week, persona rule ({s.get('training', '').split(':')[0]})"
+    )
+    console.print(
+        f"[green]Run of {e['scheduled_for']} done[/green] in {e['elapsed_s']:.0f} s: {what}; {model}; "
+        f"features {s.get('features', {}).get('cache', 'built')}",
+        highlight=False,
+    )
+
+
+@app.command()
+def serve(
+    leads: Annotated[
+        Path | None,
+        typer.Option(
+            help="leads export each run reads (replace the file between runs)", show_default="LEADSCORE_SCHEDULE__LEADS"
+        ),
+    ] = None,
+    activities: Annotated[
+        Path | None,
+        typer.Option(help="activities export each run reads", show_default="LEADSCORE_SCHEDULE__ACTIVITIES"),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            "-c",
+            help="dataset config (TOML) mapping the export",
+            show_default="LEADSCORE_SCHEDULE__CONFIG, else data/configs/synthetic.toml",
+        ),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    capacity: CapacityOpt = None,
+    cron: Annotated[
+        str | None,
+        typer.Option(
+            help="when to run: minute hour day-of-month month day-of-week (a sixth field, seconds, is accepted)",
+            show_default="'0 6 * * 1' (Monday 06:00), or LEADSCORE_SCHEDULE__CRON",
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            help="IANA time zone the cron is read in, e.g. America/Bogota",
+            show_default="Europe/Madrid, or LEADSCORE_SCHEDULE__TIMEZONE",
+        ),
+    ] = None,
+    max_runs: Annotated[
+        int | None,
+        typer.Option(
+            help="stop after this many runs (exit code 2 if one failed)", min=1, show_default="run until stopped"
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print each event (next run, run summary or error) as one JSON line")
+    ] = False,
+) -> None:
+    """Keep the weekly schedule in this process, with no Prefect server: run `weekly` each time the cron is due.
+
+    Each run reads the files afresh, so replace them between runs. A failed run is reported in one line
+    and the schedule goes on; a time missed while the process was down is not made up. With a Prefect
+    server, deploy prefect.yaml instead (see the README); with PREFECT_API_URL set, serve's runs show there too.
+    """
+    _environment()
+    from pydantic import ValidationError
+
+    from features.config import ConfigError
+    from pipelines import progress
+    from pipelines.schedule import scheduled_inputs, scheduled_weekly
+    from pipelines.schedule import serve as serve_loop
+    from pipelines.settings import ScheduleSettings
+
+    settings = _settings(workspace)
+    cron = cron or settings.schedule.cron
+    timezone = timezone or settings.schedule.timezone
+
+    def check():
+        try:
+            ScheduleSettings(cron=cron, timezone=timezone)
+        except ValidationError as exc:
+            raise ConfigError(
+                "; ".join(f"--{e['loc'][0]}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+            ) from None
+        inputs = scheduled_inputs(settings, leads, activities, config)
+        _preflight(inputs.config, inputs.leads, inputs.activities, workspace=settings.workspace)
+        return inputs
+
+    inputs = _run(as_json, check, print_json=False)  # errors as usual; the events below are the output
+    progress.enable(None if as_json else console)
+
+    def report(event: dict) -> None:
+        if as_json:
+            print(json.dumps(event, default=str), flush=True)
+        else:
+            _print_serve_event(event, cron, timezone)
+
+    def one_run() -> dict:
+        return scheduled_weekly(
+            leads=inputs.leads,
+            activities=inputs.activities,
+            config=inputs.config,
+            workspace=settings.workspace,
+            capacity=capacity,
+        )
+
+    try:
+        failures = serve_loop(one_run, cron=cron, timezone=timezone, max_runs=max_runs, report=report)
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+        return
+    if failures:
+        raise typer.Exit(2)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +22,10 @@ from models.train import (
     labels_for,
     train_and_evaluate,
 )
+from pipelines import feature_cache
 from pipelines.progress import step
-from pipelines.settings import Settings
+from pipelines.retries import retry_options
+from pipelines.settings import RetrySettings, Settings
 from serving import planning, review
 from serving.output import atomic_write, write_csv, write_json, write_parquet
 from serving.persona import PERSONA_VERSION, persona_list
@@ -51,6 +54,27 @@ def train_task(features: pd.DataFrame, labels: pd.DataFrame, config: DatasetConf
 @task(**TASK)
 def log_task(tracking: trk.Tracking, result: TrainingResult, settings: Settings, facts: dict) -> tuple[str, str]:
     return trk.log_training(tracking, result, params=settings.train.model_dump(), data_facts=facts)
+
+
+@task(**TASK)
+def register_task(tracking: trk.Tracking, model_uri: str, run_id: str, result: TrainingResult, dataset: str) -> str:
+    # the run was logged just before: a version of it can only come from an earlier attempt of this task
+    return trk.register(tracking, model_uri, run_id, result, by=trk.DEFAULT_SETTER, dataset=dataset, resume=True)
+
+
+@task(**TASK)
+def apply_decision_task(tracking: trk.Tracking, run_id: str, decision: trk.GateDecision) -> None:
+    trk.apply_decision(tracking, run_id, decision)
+
+
+@task(**TASK)
+def log_report_task(tracking: trk.Tracking, run_id: str, pages: dict[str, str], version: str) -> list[str]:
+    return trk.log_report(tracking, run_id, pages, version=version)
+
+
+def _retrying(t, settings: Settings | None):
+    """The task with the settings' retry policy: back-off retries on transient file and MLflow errors only."""
+    return t.with_options(**retry_options(settings.retry if settings else RetrySettings()))
 
 
 @task(**TASK)
@@ -128,26 +152,64 @@ def publish_task(
     summary: dict,
     pages: dict[str, str] | None = None,
 ) -> dict:
-    """Write the dated copy first, then replace each latest file atomically."""
+    """Write the dated copy first, then replace each latest file atomically.
+
+    An attempt that fails while writing the dated copy removes it, so a retry (or the next run) never
+    leaves an archive folder with half a set.
+    """
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     paths = {}
     for target, prefix in ((folder / "archive" / stamp, "list"), (folder, stem)):
-        paths = {
-            "csv": write_csv(scored, target / f"{prefix}.csv"),
-            "parquet": write_parquet(scored, target / f"{prefix}.parquet"),
-            "rejects": write_csv(rejects, target / f"{prefix}_rejects.csv"),
-            **write_pages(target, prefix, pages or {}),
-        }
-        write_json({**summary, "files": {k: str(v) for k, v in paths.items()}}, target / f"{prefix}_summary.json")
+        try:
+            paths = {
+                "csv": write_csv(scored, target / f"{prefix}.csv"),
+                "parquet": write_parquet(scored, target / f"{prefix}.parquet"),
+                "rejects": write_csv(rejects, target / f"{prefix}_rejects.csv"),
+                **write_pages(target, prefix, pages or {}),
+            }
+            write_json({**summary, "files": {k: str(v) for k, v in paths.items()}}, target / f"{prefix}_summary.json")
+        except BaseException:
+            if target != folder:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
     return {k: str(v) for k, v in paths.items()} | {"archive": str(folder / "archive" / stamp)}
 
 
-def _load(leads: Path, activities: Path | None, config: DatasetConfig) -> tuple[LoadedExport, pd.DataFrame]:
+def _load(
+    leads: Path, activities: Path | None, config: DatasetConfig, settings: Settings | None = None
+) -> tuple[LoadedExport, pd.DataFrame]:
+    export, features, _ = _load_cached(leads, activities, config, settings, use_cache=False)
+    return export, features
+
+
+def _load_cached(
+    leads: Path, activities: Path | None, config: DatasetConfig, settings: Settings | None, *, use_cache: bool = True
+) -> tuple[LoadedExport, pd.DataFrame, dict]:
+    """Load and validate the export (retried on transient errors), and its features, from the cache if there.
+
+    Returns the export, the feature table and how the table was obtained: {"cache": "reused" | "built" |
+    "off", "key": ...}. A cache that cannot be written costs the next run a rebuild, not this run. Only the
+    training flows (weekly, train) use the cache: they are the ones a schedule or a retry repeats.
+    """
     with step("Loading and validating the export"):
-        export = load_task(leads, activities, config)
+        export = _retrying(load_task, settings)(leads, activities, config)
+    if settings is None or not use_cache or not settings.cache.enabled:
+        with step("Building point-in-time features"):
+            return export, features_task(export, config), {"cache": "off"}
+    folder = feature_cache.folder_of(settings.workspace)
+    key = feature_cache.cache_key(leads, activities, config)
+    cached = feature_cache.read(folder, key)
+    if cached is not None:
+        with step("Point-in-time features: reused from the cache"):
+            return export, cached, {"cache": "reused", "key": key}
     with step("Building point-in-time features"):
         features = features_task(export, config)
-    return export, features
+    info = {"cache": "built", "key": key}
+    try:
+        feature_cache.write(folder, key, features, keep=settings.cache.keep)
+    except OSError as exc:
+        info["note"] = f"not cached: {exc}"
+    return export, features, info
 
 
 def _inputs_summary(export: LoadedExport, labels: pd.DataFrame | None = None) -> dict:
@@ -180,9 +242,9 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "rejected_rows": len(export.rejects),
     }
     with step("Logging the run to MLflow"):
-        run_id, model_uri = log_task(tracking, result, settings, facts)
+        run_id, model_uri = _retrying(log_task, settings)(tracking, result, settings, facts)
     with step("Registering and comparing with the champion"):
-        version = trk.register(tracking, model_uri, run_id, result, by=trk.DEFAULT_SETTER, dataset=config.name)
+        version = _retrying(register_task, settings)(tracking, model_uri, run_id, result, config.name)
         decision = trk.decide(tracking, version, result, tolerance=settings.gate_tolerance)
     cutoffs = trk.cutoff_record(tracking, f"models:/{tracking.model_name}/{version}")["current"]
     notes = list(result.notes)
@@ -254,14 +316,15 @@ def train_flow(
     """Train, evaluate, log and register a model; the gate decides whether it becomes champion."""
     t0 = time.perf_counter()
     config = load_config(config_path)
-    export, features = _load(leads, activities, config)
+    export, features, cached = _load_cached(leads, activities, config, settings)
     labels, stamp = _labels(export, config, as_of)
     t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
-    trk.apply_decision(t["tracking"], t["run_id"], t["decision"])
+    _retrying(apply_decision_task, settings)(t["tracking"], t["run_id"], t["decision"])
     return {
         "status": "ok",
         "as_of": str(stamp),
         "inputs": _inputs_summary(export, labels),
+        "features": cached,
         **t["summary"],
         "elapsed_s": round(time.perf_counter() - t0, 1),
     }
@@ -288,7 +351,7 @@ def score_flow(
         resolved = trk.resolve(tracking, model_uri)
     # by default, features are built with the dataset config saved inside the model
     config = config or DatasetConfig.model_validate(resolved.scorer.extra["dataset_config"])
-    export, features = _load(leads, activities, config)
+    export, features = _load(leads, activities, config, settings)
     with step(f"Scoring {len(features):,} leads"):
         scored = score_task(resolved, features, export.leads, config, settings)
     out = Path(out)
@@ -305,7 +368,7 @@ def score_flow(
         "list": {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict(), **facts},
     }
     with step("Writing the list"):
-        files = publish_task(out.parent, out.stem, scored, export.rejects, summary)
+        files = _retrying(publish_task, settings)(out.parent, out.stem, scored, export.rejects, summary)
     return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
 
 
@@ -325,13 +388,13 @@ def weekly_flow(
     """
     t0 = time.perf_counter()
     config = load_config(config_path)
-    export, features = _load(leads, activities, config)
+    export, features, cached = _load_cached(leads, activities, config, settings)
     labels, stamp = _labels(export, config, as_of)
     try:
         t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
     except InsufficientData as exc:
         return _persona_week(
-            export, features, labels, stamp, config, settings, str(exc), t0, capacity or settings.capacity
+            export, features, labels, stamp, config, settings, str(exc), t0, capacity or settings.capacity, cached
         )
     decision, tracking = t["decision"], t["tracking"]
     # the gate only keeps a new version out when a champion exists (a leaky run stopped before here)
@@ -346,6 +409,7 @@ def weekly_flow(
         "status": "ok",
         "as_of": str(stamp),
         "inputs": _inputs_summary(export, labels),
+        "features": cached,
         **t["summary"],
         "scored_with": f"v{resolved.version}",
     }
@@ -369,14 +433,14 @@ def weekly_flow(
         }
     with step("Rendering the threshold review page (English, Spanish)"):
         pages = review_task(t, config, labels, settings, resolved, facts.get("kpis"))
-        trk.log_report(tracking, t["run_id"], pages, version=t["version"])
+        _retrying(log_report_task, settings)(tracking, t["run_id"], pages, t["version"])
     if open_ids.empty:
         files = {}
         summary["review_pages"] = write_pages(lists, "latest", pages)
     else:
         with step("Publishing the list and the review page"):
-            files = publish_task(lists, "latest", scored, export.rejects, summary, pages)
-    trk.apply_decision(tracking, t["run_id"], decision)
+            files = _retrying(publish_task, settings)(lists, "latest", scored, export.rejects, summary, pages)
+    _retrying(apply_decision_task, settings)(tracking, t["run_id"], decision)
     return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
 
 
@@ -415,7 +479,7 @@ def _model_window(
     with step("Loading the model"):
         resolved = trk.resolve(tracking, model_uri)
     config = config or DatasetConfig.model_validate(resolved.scorer.extra["dataset_config"])
-    export, features = _load(leads, activities, config)
+    export, features = _load(leads, activities, config, settings)
     labels, _ = _labels(export, config, None)
     with step("Scoring the validation window"):
         inputs = review.for_model(resolved.scorer, features, labels, config=config, params=settings.train)
@@ -515,7 +579,9 @@ def propose_flow(
     }
 
 
-def _persona_week(export, features, labels, stamp, config, settings, why: str, t0: float, capacity=None) -> dict:
+def _persona_week(
+    export, features, labels, stamp, config, settings, why: str, t0: float, capacity=None, cached: dict | None = None
+) -> dict:
     """Too little history to train: the persona rule ranks this week's list, and everything says so.
 
     The capacity still marks this week's working list, but no SQLs are "expected": the persona share is
@@ -529,6 +595,7 @@ def _persona_week(export, features, labels, stamp, config, settings, why: str, t
         "inputs": _inputs_summary(export, labels),
         "training": why,
         "scored_with": PERSONA_VERSION,
+        "features": cached or {"cache": "off"},
     }
     if open_ids.empty:
         summary["list"] = {"rows": 0, "note": "no open leads in this export: the previous list was kept"}
@@ -547,7 +614,7 @@ def _persona_week(export, features, labels, stamp, config, settings, why: str, t
         }
     folder = settings.workspace / "lists"
     with step("Publishing the list"):
-        files = publish_task(folder, "latest", scored, export.rejects, summary)
+        files = _retrying(publish_task, settings)(folder, "latest", scored, export.rejects, summary)
     for lang in ("en", "es"):
         (folder / _review_name("latest", lang)).unlink(missing_ok=True)
     return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}

@@ -5,11 +5,61 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.tracking import Tracking
 from models.train import TrainParams
+
+
+class RetrySettings(BaseModel):
+    """Retries of the steps that touch files or MLflow, on transient errors only (pipelines/retries.py)."""
+
+    retries: int = Field(3, ge=0, le=50, description="retries after the first attempt; 0 turns retrying off")
+    delay_seconds: float = Field(2.0, ge=0, description="wait before the first retry; it doubles each retry")
+    jitter: float = Field(0.2, ge=0, le=1, description="random extra wait, as a share of the delay")
+
+
+class CacheSettings(BaseModel):
+    """The point-in-time feature table, kept under <workspace>/cache/features/ (pipelines/feature_cache.py)."""
+
+    enabled: bool = Field(True, description="reuse the feature table of identical inputs, config and code")
+    keep: int = Field(8, ge=1, description="feature tables kept; the least recently used go first")
+
+
+class ScheduleSettings(BaseModel):
+    """The weekly schedule of `leadscore serve` and the scheduled flow's default inputs."""
+
+    cron: str = Field("0 6 * * 1", description="cron of the weekly run; default Monday 06:00")
+    timezone: str = Field("Europe/Madrid", description="IANA time zone the cron is read in")
+    leads: Path | None = Field(None, description="leads export the scheduled run reads")
+    activities: Path | None = Field(None, description="activities export the scheduled run reads")
+    config: Path | None = Field(None, description="dataset config; default data/configs/synthetic.toml")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Madrid or UTC") from None
+        return v
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, v: str) -> str:
+        from prefect.client.schemas.schedules import CronSchedule
+        from pydantic import ValidationError
+
+        try:
+            CronSchedule(cron=v)  # the same check `prefect deploy` applies
+        except ValidationError:
+            raise ValueError(
+                f"invalid cron {v!r}; five fields: minute hour day-of-month month day-of-week, e.g. '0 6 * * 1'"
+            ) from None
+        return v
 
 
 class Settings(BaseSettings):
@@ -38,6 +88,9 @@ class Settings(BaseSettings):
     )
     trend_points: float = Field(5.0, gt=0, description="score change (points) read as Improving or Declining")
     train: TrainParams = TrainParams()
+    retry: RetrySettings = RetrySettings()
+    cache: CacheSettings = CacheSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     def resolved_tracking_uri(self) -> str:
         if self.tracking_uri:

@@ -16,8 +16,25 @@ runner = CliRunner()
     ("command", "options"),
     [
         ("generate", ["--out", "--leads", "--months", "--seed", "--json"]),
-        ("weekly", ["--leads", "--activities", "--config", "--workspace", "--as-of", "--capacity", "--json"]),
-        ("train", ["--leads", "--activities", "--config", "--workspace", "--json"]),
+        (
+            "weekly",
+            ["--leads", "--activities", "--config", "--workspace", "--as-of", "--capacity", "--no-cache", "--json"],
+        ),
+        ("train", ["--leads", "--activities", "--config", "--workspace", "--no-cache", "--json"]),
+        (
+            "serve",
+            [
+                "--leads",
+                "--activities",
+                "--config",
+                "--workspace",
+                "--capacity",
+                "--cron",
+                "--timezone",
+                "--max-runs",
+                "--json",
+            ],
+        ),
         ("score", ["--leads", "--activities", "--model", "--out", "--config", "--capacity", "--json"]),
         (
             "report",

@@ -70,6 +70,14 @@ def test_the_list_uses_the_champion_of_the_run(weekly_twice):
     assert listed["model_version"].astype(str).unique().tolist() == [expected]
 
 
+def test_the_repeated_run_reuses_the_feature_table_of_the_first(weekly_twice):
+    from pipelines.feature_cache import folder_of
+
+    settings, first, _, second = weekly_twice
+    assert first["features"]["cache"] == "built" and second["features"] == {**first["features"], "cache": "reused"}
+    assert [p.stem for p in folder_of(settings.workspace).glob("*.parquet")] == [first["features"]["key"]]
+
+
 def test_no_pii_anywhere_in_the_mlflow_store(weekly_twice, crm):
     settings, *_ = weekly_twice
     markers = [s.encode() for s in pd.concat([crm.leads["Email"], crm.leads["Phone"]]).head(400)]
