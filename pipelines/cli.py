@@ -482,7 +482,7 @@ def _print_backtest(s: dict) -> None:
             _n(model_sqls),
             _n(w["persona_sqls_in_capacity"]),
             _n(round(w["random_sqls_in_capacity"], 1)),
-            "-" if expected is None else f"{expected:.1f}",
+            "-" if expected is None else f"{expected:,.1f}",
             *status,
         )
 
@@ -511,7 +511,7 @@ def _print_backtest(s: dict) -> None:
             f"{_n(mw['model_sqls_in_capacity'])} SQLs against the persona rule's {_n(mw['persona_sqls_in_capacity'])}"
             + ("" if gain is None else f" ({gain:+.0%})")
             + f"; the model found more in {mw['model_ahead']} week(s), fewer in {mw['persona_ahead']}, as many in "
-            f"{mw['level']}. It expected {mw['expected_sqls']:.1f} SQLs among those weeks' MQLs; "
+            f"{mw['level']}. It expected {mw['expected_sqls']:,.1f} SQLs among those weeks' MQLs; "
             f"{mw['actual_sqls']:,} happened.",
             highlight=False,
         )

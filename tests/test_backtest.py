@@ -1,9 +1,10 @@
 """The weekly back-test: which weeks are replayed, no future label in any week's training, figures that a
-hand count reproduces, persona-only weeks when history is short, and one CLI run end to end."""
+hand count reproduces, persona-only weeks when history is short, and one flow run end to end."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,10 @@ CAPACITY = 30
 
 def ts(s: str) -> pd.Timestamp:
     return pd.Timestamp(s)
+
+
+def _refuse(constant: str) -> float:
+    raise ValueError(f"{constant} in a JSON summary")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -161,21 +166,20 @@ def test_a_week_s_figures_equal_a_hand_count(export, replayed, crm, config):
 # the command, once, on a short export: persona-only weeks first, then weeks with a model
 
 
-def test_backtest_command_on_a_short_export(prefect_harness, tmp_path):
+def test_backtest_flow_and_its_table_on_a_short_export(prefect_harness, tmp_path):
     from features.synthetic import generate
-    from pipelines.cli import app
+    from pipelines import cli
+    from pipelines.flows import backtest_flow
+    from pipelines.settings import Settings
 
     crm = generate(1200, 4, 3)  # 17 weeks of history: the early weeks have too few known outcomes to train
     crm.leads.to_csv(tmp_path / "leads.csv", index=False)
     crm.activities.to_csv(tmp_path / "acts.csv", index=False)
     ws = tmp_path / "ws"
-    args = ["backtest", "--leads", str(tmp_path / "leads.csv"), "--activities", str(tmp_path / "acts.csv")]
-    args += ["--config", str(SYNTHETIC_CONFIG), "--workspace", str(ws), "--weeks", "12", "--json"]
-    r = CliRunner().invoke(app, args, env={"LEADSCORE_TRAIN__NUM_THREADS": "1"})
-    assert r.exit_code == 0, r.output
-    s = json.loads(r.stdout)
+    settings = Settings(workspace=ws, capacity=None, train={"num_threads": 1})
+    s = backtest_flow(tmp_path / "leads.csv", tmp_path / "acts.csv", SYNTHETIC_CONFIG, settings, weeks=12)
     weeks = s["weeks"]
-    assert len(weeks) == s["total"]["weeks"] == 12 and len(s["not_mature"]) == 6
+    assert len(weeks) == s["total"]["weeks"] == 12 and len(s["not_mature"]) == 6  # the export ends on a Monday
     mondays = pd.to_datetime([w["week_of"] for w in weeks])
     assert (mondays.dayofweek == 0).all() and (np.diff(mondays.values) == np.timedelta64(7, "D")).all()
     status = [w["status"] for w in weeks]
@@ -191,19 +195,26 @@ def test_backtest_command_on_a_short_export(prefect_harness, tmp_path):
     assert total["model_weeks"]["model_sqls_in_capacity"] == pytest.approx(
         sum(w["model_sqls_in_capacity"] for w in weeks[first_model:])
     )
+    median = np.median([w["mqls"] for w in weeks])
     assert s["capacity"] == {
-        "leads": round(0.2 * np.median([w["mqls"] for w in weeks])),
-        "source": f"20% of the median weekly MQL volume ({np.median([w['mqls'] for w in weeks]):g})",
+        "leads": round(0.2 * median),
+        "source": f"20% of the median weekly MQL volume ({median:g})",
     }
     table = pd.read_csv(s["files"]["csv"], encoding="utf-8-sig")
     assert table["week_of"].tolist() == [w["week_of"] for w in weeks]
-    assert (
-        table["model_sqls_in_capacity"].tolist()[first_model:]
-        == [w["model_sqls_in_capacity"] for w in weeks][first_model:]
-    )
-    assert json.loads(Path(s["files"]["json"]).read_text(encoding="utf-8"))["total"] == total
+    assert table["sqls"].tolist() == [w["sqls"] for w in weeks]
+    saved = json.loads(Path(s["files"]["json"]).read_text(encoding="utf-8"), parse_constant=_refuse)
+    assert saved["total"] == total  # strict JSON: a missing figure is null, never NaN
     # a replay registers nothing and leaves the list alone
     assert sorted(p.name for p in ws.iterdir()) == ["backtest"]
+    # the command's table: one row per week, persona-only weeks flagged, the total row
+    with cli.console.capture() as captured:
+        cli._print_backtest(s)
+    printed = captured.get()
+    assert printed.count("persona only") == first_model and weeks[0]["week_of"] in printed
+    assert f"top {s['capacity']['leads']}" in printed and re.search(
+        rf"total\s+{total['mqls']:,}\s+{total['sqls']:,}\s", printed
+    )
 
 
 def test_backtest_documents_its_options():
