@@ -453,6 +453,150 @@ def train(
 
 
 @app.command()
+def backtest(
+    leads: LeadsOpt,
+    activities: ActsOpt = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    workspace: WorkspaceOpt = None,
+    weeks: Annotated[
+        int, typer.Option(help="past weeks to replay, the most recent ones whose outcomes are all known", min=1)
+    ] = 12,
+    capacity: Annotated[
+        int | None,
+        typer.Option(
+            help="leads the SDR team works a week: SQLs are counted among each week's best N",
+            min=1,
+            show_default="LEADSCORE_CAPACITY, else 20% of the median weekly MQL volume",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay past weeks as if `weekly` had run each Monday, and compare its ranking with what happened.
+
+    Each Monday's model is trained on what was known then (later SQL dates and MQLs unknown) and ranks
+    the MQLs of the following seven days; per week: MQLs, SQLs, the model's and the persona rule's AUC,
+    the SQLs each puts in the week's top --capacity, and the SQLs the model expected. Weeks younger than
+    the horizon are not replayed. Nothing is registered and no list changes; the table is written to
+    <workspace>/backtest/backtest_<UTC time>.csv (and .json).
+    """
+    _environment()
+    from pipelines.flows import backtest_flow
+
+    settings = _settings(workspace)
+    s = _run(
+        as_json,
+        lambda: (
+            _preflight(config, leads, activities, workspace=settings.workspace)
+            or backtest_flow(leads, activities, config, settings, weeks, capacity)
+        ),
+    )
+    if not as_json:
+        _print_backtest(s)
+
+
+def _n(x: float | None) -> str:
+    """SQL counts: whole numbers as such, the persona rule's shared ties with one decimal."""
+    if x is None:
+        return "-"
+    return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
+
+
+def _print_backtest(s: dict) -> None:
+    from models.backtest import STATUS_TEXT
+
+    t, cap = s["total"], s["capacity"]["leads"]
+    console.rule("[bold]leadscore back-test")
+    _print_warnings(s)
+    console.print(
+        f"{t['weeks']} weeks replayed as if `leadscore weekly` had run each Monday (export ends {s['export_end']}); "
+        f"capacity {cap:,} leads a week"
+        + ("" if s["capacity"]["source"] == "given" else f" ({s['capacity']['source']}; set --capacity)"),
+        highlight=False,
+    )
+    table = Table(
+        title="Each Monday's model on the next week's MQLs, against what happened",
+        collapse_padding=True,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    flagged = any(w["status"] != "model" for w in s["weeks"])
+    heads = ["Week of", "MQLs", "SQLs", "AUC\nmodel", "AUC\npersona"]
+    heads += [f"top {cap:,}\nmodel", f"top {cap:,}\npersona", f"top {cap:,}\nrandom", "SQLs\nexpected"]
+    for col in heads + ([""] if flagged else []):
+        table.add_column(col, justify="left" if col in ("Week of", "") else "right", no_wrap=True)
+
+    def auc(x: float | None) -> str:
+        return "-" if x is None else f"{x:.3f}"
+
+    def row(label: str, w: dict, model_sqls, expected, status: list[str]) -> None:
+        table.add_row(
+            label,
+            f"{w['mqls']:,}",
+            f"{w['sqls']:,}",
+            auc(w["median_model_auc" if "median_model_auc" in w else "model_auc"]),
+            auc(w["median_persona_auc" if "median_persona_auc" in w else "persona_auc"]),
+            _n(model_sqls),
+            _n(w["persona_sqls_in_capacity"]),
+            _n(round(w["random_sqls_in_capacity"], 1)),
+            "-" if expected is None else f"{expected:,.1f}",
+            *status,
+        )
+
+    for w in s["weeks"]:
+        row(
+            w["week_of"],
+            w,
+            w["model_sqls_in_capacity"],
+            w["model_expected_sqls"],
+            [STATUS_TEXT[w["status"]]] if flagged else [],
+        )
+    mw = t["model_weeks"]
+    table.add_section()
+    row("total", t, mw["model_sqls_in_capacity"], mw["expected_sqls"], [""] if flagged else [])
+    console.print(table)
+    console.print(
+        f"[dim]AUC: chance a week's SQL is ranked above its non-SQL (0.5 = a coin toss); total row: the median "
+        f"week. top {cap:,}: SQLs among the {cap:,} best-ranked MQLs of the week (persona rule: leads tied on "
+        "its score share out at random); random: what as many leads picked at random would hold. SQLs "
+        "expected: the sum of the model's calibrated scores over the week's MQLs, to set against SQLs.[/dim]"
+    )
+    if t["weeks_with_model"]:
+        gain = mw["gain_over_persona"]
+        console.print(
+            f"In the {t['weeks_with_model']} week(s) with a model, its top {cap:,} held "
+            f"{_n(mw['model_sqls_in_capacity'])} SQLs against the persona rule's {_n(mw['persona_sqls_in_capacity'])}"
+            + ("" if gain is None else f" ({gain:+.0%})")
+            + f"; the model found more in {mw['model_ahead']} week(s), fewer in {mw['persona_ahead']}, as many in "
+            f"{mw['level']}. It expected {mw['expected_sqls']:,.1f} SQLs among those weeks' MQLs; "
+            f"{mw['actual_sqls']:,} happened.",
+            highlight=False,
+        )
+    console.print(
+        f"The persona rule's own list (leads meeting all its conditions) held {t['persona_passed']:,} leads, "
+        f"{t['persona_passed_sqls']:,} of them SQLs, over the {t['weeks']} weeks.",
+        highlight=False,
+    )
+    for w in s["weeks"]:
+        if w["status"] in ("persona_rule", "leak_alarm"):
+            console.print(
+                f"[bold yellow]Week of {w['week_of']}:[/bold yellow] {STATUS_TEXT[w['status']]}: "
+                f"{w['note'].split(';')[0]}",
+                highlight=False,
+            )
+    if s["not_mature"]:
+        console.print(
+            f"Not replayed: the {len(s['not_mature'])} most recent week(s) (of {', '.join(s['not_mature'])}): "
+            f"{s['not_mature_note']}."
+        )
+    if t["weeks"] < s["weeks_asked"]:
+        console.print(f"Only {t['weeks']} of the {s['weeks_asked']} weeks asked for lie within the export.")
+    console.print(
+        f"Table: [bold]{s['files']['csv']}[/bold] (summary: {s['files']['json']}). Done in {s['elapsed_s']:.0f} s."
+    )
+
+
+@app.command()
 def score(
     leads: LeadsOpt,
     out: Annotated[Path, typer.Option(help="list file (.csv); .parquet, _rejects.csv and _summary.json go beside it")],

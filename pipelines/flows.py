@@ -14,6 +14,7 @@ from prefect.cache_policies import NO_CACHE
 from features.build import build_features
 from features.config import DatasetConfig, load_config
 from features.contract import LoadedExport, fingerprint_files, load_export
+from models import backtest
 from models import tracking as trk
 from models.train import (
     InsufficientData,
@@ -577,6 +578,75 @@ def propose_flow(
             "validation window at or above it); B and A: the same for 60% and 25% of the capacity"
         ),
     }
+
+
+@task(**TASK)
+def replay_week_task(
+    features: pd.DataFrame,
+    leads: pd.DataFrame,
+    outcomes: pd.DataFrame,
+    week: backtest.Week,
+    config: DatasetConfig,
+    settings: Settings,
+    capacity: int,
+) -> backtest.WeekReplay:
+    return backtest.replay_week(
+        features, leads, outcomes, week, config=config, params=settings.train, capacity=capacity
+    )
+
+
+@flow(name="backtest", log_prints=True)
+def backtest_flow(
+    leads: Path,
+    activities: Path | None,
+    config_path: Path,
+    settings: Settings,
+    weeks: int = 12,
+    capacity: int | None = None,
+) -> dict:
+    """Replay the last ``weeks`` mature weeks as if the weekly run had trained each Monday; compare with what happened.
+
+    Features are built once for the whole export (each lead's row is as of its MQL moment). Nothing is
+    registered and no list is touched: the per-week figures go to <workspace>/backtest/backtest_<UTC time>.csv,
+    with the summary beside it (.json).
+    """
+    t0 = time.perf_counter()
+    config = load_config(config_path)
+    backtest.check_replayable(config)
+    export, features = _load(leads, activities, config)
+    end = default_as_of(export.leads, export.activities)
+    outcomes = labels_for(export.leads, config, end)
+    plan = backtest.plan_weeks(
+        end, export.leads["mql_at"].min(), weeks=weeks, horizon_days=config.horizon_days, timezone=config.timezone
+    )
+    volumes = [int(backtest.week_mask(outcomes["mql_at"], w).sum()) for w in plan.replayed]
+    cap, cap_source = backtest.capacity_for(volumes, capacity or settings.capacity)
+    replays = []
+    for i, (week, n) in enumerate(zip(plan.replayed, volumes, strict=True), 1):
+        with step(f"Week {i}/{len(plan.replayed)} (Monday {week.label}): training as of then, ranking {n:,} MQLs"):
+            replays.append(replay_week_task(features, export.leads, outcomes, week, config, settings, cap))
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
+    table = backtest.weeks_frame(replays)
+    summary = {
+        "status": "ok",
+        "export_end": str(end),
+        "horizon_days": config.horizon_days,
+        "inputs": _inputs_summary(export),
+        "weeks_asked": weeks,
+        "capacity": {"leads": cap, "source": cap_source},
+        "weeks": backtest.week_records(replays),
+        "total": backtest.summarise(replays, cap),
+        "not_mature": [w.label for w in plan.not_mature],
+        "not_mature_note": (
+            f"their MQLs' {config.horizon_days}-day horizon runs past the export's end ({end:%Y-%m-%d})"
+        ),
+    }
+    folder = settings.workspace / "backtest"
+    with step("Writing the back-test table"):
+        csv = write_csv(table, folder / f"backtest_{stamp}.csv")
+        summary["files"] = {"csv": str(csv), "json": str(folder / f"backtest_{stamp}.json")}
+        write_json(summary, folder / f"backtest_{stamp}.json")
+    return {**summary, "elapsed_s": round(time.perf_counter() - t0, 1)}
 
 
 def _persona_week(
