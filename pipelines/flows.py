@@ -183,7 +183,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         run_id, model_uri = log_task(tracking, result, settings, facts)
     with step("Registering and comparing with the champion"):
         version = trk.register(tracking, model_uri, run_id, result, by=trk.DEFAULT_SETTER, dataset=config.name)
-        decision = trk.decide(tracking, version, result, tolerance=settings.gate_tolerance)
+        decision = trk.decide(tracking, version, result, policy=settings.promotion)
     cutoffs = trk.cutoff_record(tracking, f"models:/{tracking.model_name}/{version}")["current"]
     notes = list(result.notes)
     if str(cutoffs.get("note", "")).startswith("carried over"):
