@@ -37,7 +37,6 @@ AUC_LOW = "auc-below-tolerance"
 LEAK = "leak-alarm"
 MIN_DATA = "minimum-data"
 ROLLED_BACK = "rolled-back-version"
-REFUSAL_RULES = (LEAK, MIN_DATA, ROLLED_BACK)
 
 
 class PromotionPolicy(BaseModel):

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import mlflow
@@ -343,6 +343,14 @@ def apply_decision(tracking: Tracking, run_id: str, decision: GateDecision) -> N
     if decision.champion_auc is not None:
         client.log_metric(run_id, "gate.champion_auc", decision.champion_auc)
     if decision.promoted:
+        if decision.previous_champion and not champion_history(tracking):
+            # a store from before the history: start it with the champion being replaced, so that a
+            # rollback has a previous champion to go back to
+            mv = client.get_model_version(tracking.model_name, decision.previous_champion)
+            at = _registered_at(mv).isoformat(timespec="seconds")
+            _append_champion_history(
+                tracking, {"version": decision.previous_champion, "how": "before-history", "by": "", "at": at}
+            )
         _append_champion_history(
             tracking, {"version": decision.version, "how": decision.rule or "gate", "by": "leadscore gate"}
         )
@@ -637,7 +645,7 @@ def rollback(
     if target == current:
         raise RollbackError(f"v{target} is already the champion; nothing was changed")
     tags = dict(versions[target].tags)
-    if tags.get("gate_rule") in promotion.REFUSAL_RULES:
+    if tags.get("gate_rule") in (promotion.LEAK, promotion.MIN_DATA):  # a rolled-back version may come back
         raise RollbackError(
             f"v{target} was refused by the promotion policy ({tags.get('gate_decision', tags['gate_rule'])}); "
             "nothing was changed"
@@ -676,7 +684,7 @@ def rollback(
     client.set_model_version_tag(name, current, ROLLED_BACK_TAG, json.dumps({**record, "to": target}))
     until = None
     if hold_days > 0:
-        until = (datetime.fromisoformat(at) + pd.Timedelta(days=hold_days)).isoformat(timespec="seconds")
+        until = (datetime.fromisoformat(at) + timedelta(days=hold_days)).isoformat(timespec="seconds")
         client.set_registered_model_tag(name, HOLD_TAG, json.dumps({"version": target, **record, "until": until}))
     elif HOLD_TAG in client.get_registered_model(name).tags:
         client.delete_registered_model_tag(name, HOLD_TAG)

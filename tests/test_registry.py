@@ -345,3 +345,19 @@ def test_a_person_promotes_the_challenger_by_hand_and_ends_the_hold(two_versions
     assert trk.HOLD_TAG not in model.tags
     assert json.loads(client.get_model_version("lead-scoring", "1").tags[trk.ROLLED_BACK_TAG])["to"] == challenger
     assert trk.champion_history(trk.Tracking(settings.resolved_tracking_uri(), "e", "lead-scoring"))[-1]["by"]
+
+
+def test_a_store_from_before_the_history_starts_it_with_the_champion_replaced(two_versions):
+    settings, *_ = two_versions
+    tracking = settings.tracking("synthetic")
+    client = MlflowClient(settings.resolved_tracking_uri())
+    client.delete_registered_model_tag("lead-scoring", trk.CHAMPION_HISTORY_TAG)  # as a store written before it
+    old = str(client.get_model_version_by_alias("lead-scoring", "champion").version)
+    promoted = trk.GateDecision(True, "2", old, 0.8, 0.8, 0.005, "promoted: test", promotion.AUC_OK, "promoted")
+    trk.apply_decision(tracking, client.create_run(tracking.experiment_id()).info.run_id, promoted)
+    assert [(h["version"], h["how"]) for h in trk.champion_history(tracking)] == [
+        (old, "before-history"),
+        ("2", promotion.AUC_OK),
+    ]
+    code, s = cli(settings, "rollback", "--reason", "back again")
+    assert code == 0 and (s["from_version"], s["to_version"]) == ("2", old), s
