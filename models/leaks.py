@@ -168,15 +168,21 @@ def _evidence(r: pd.Series) -> str:
     return "; ".join(parts)
 
 
-def stop_if_leaking(audit: pd.DataFrame, model_auc: float | None = None) -> None:
-    """Raise LeakSuspected when a column alone, or the model, reaches AUC 0.95."""
+def leak_alarm(audit: pd.DataFrame, model_auc: float | None = None) -> str | None:
+    """Why the leak alarm fires (a column alone, or the model, reaches AUC 0.95), or None if it does not."""
     alone = audit[audit["auc_alone"] >= STOP_AUC]
     if len(alone):
-        raise LeakSuspected(
-            _stop_message(alone, f"{len(alone)} column(s) alone rank the outcome with AUC >= {STOP_AUC}")
-        )
+        return _stop_message(alone, f"{len(alone)} column(s) alone rank the outcome with AUC >= {STOP_AUC}")
     if model_auc is not None and model_auc >= STOP_AUC:
-        raise LeakSuspected(_stop_message(audit.head(3), f"the model reaches AUC {model_auc:.3f} on the holdout"))
+        return _stop_message(audit.head(3), f"the model reaches AUC {model_auc:.3f} on the holdout")
+    return None
+
+
+def stop_if_leaking(audit: pd.DataFrame, model_auc: float | None = None) -> None:
+    """Raise LeakSuspected when a column alone, or the model, reaches AUC 0.95."""
+    message = leak_alarm(audit, model_auc)
+    if message is not None:
+        raise LeakSuspected(message)
 
 
 def _stop_message(rows: pd.DataFrame, why: str) -> str:

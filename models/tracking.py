@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import mlflow
@@ -27,10 +27,19 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import roc_auc_score
 
+from features.build import feature_columns
+from features.config import DatasetConfig
+from models import promotion
+from models.promotion import ChampionFacts, PromotionPolicy
 from models.scorer import FeatureMismatchError, LeadScoreModel
 from models.train import TrainingResult
 
 CHAMPION, CHALLENGER = "champion", "challenger"
+ROLLED_BACK_TAG = "rolled_back"  # on a version a person moved the champion away from: who, when, why, to
+BY_ROLLBACK_TAG = "champion_by_rollback"  # on a version a person made champion: who, when, why, from
+CHAMPION_HISTORY_TAG = "champion_history"  # on the registered model: every champion, oldest first
+HOLD_TAG = "champion_hold"  # on the registered model: the rollback hold (version, until, who, why)
+CHAMPION_HISTORY_KEEP = 50
 DEFAULT_SETTER = "leadscore (default)"  # tier_cutoffs_set_by of cut-offs no person chose
 HISTORY_TAG = "tier_cutoffs_history"
 HISTORY_KEEP, HISTORY_CHARS, NOTE_CHARS = 20, 4800, 300  # the history tag stays small
@@ -90,6 +99,16 @@ class GateDecision:
     champion_auc: float | None
     tolerance: float
     reason: str
+    rule: str = ""  # the promotion policy's rule that decided (models/promotion.py)
+    outcome: str = ""  # promoted, kept (as challenger) or refused (no alias at all)
+    champion_age_days: float | None = None
+
+    @property
+    def alias(self) -> str | None:
+        """The alias the version gets: champion, challenger, or none when the policy refused it."""
+        if self.promoted:
+            return CHAMPION
+        return None if self.outcome == "refused" else CHALLENGER
 
     def as_dict(self) -> dict:
         return self.__dict__.copy()
@@ -252,46 +271,106 @@ def register(
     return str(mv.version)
 
 
-def decide(tracking: Tracking, version: str, result: TrainingResult, *, tolerance: float) -> GateDecision:
-    """Compare the new version with the champion on the same, newest rows (this run's holdout)."""
+def decide(
+    tracking: Tracking,
+    version: str,
+    result: TrainingResult,
+    *,
+    policy: PromotionPolicy | None = None,
+    tolerance: float | None = None,
+    now: datetime | None = None,
+) -> GateDecision:
+    """Judge the new version against the champion with the promotion policy (models/promotion.py).
+
+    The champion's AUC is measured on the same, newest rows (this run's holdout); its age is the time
+    since it was registered, against ``now`` (default: the clock). ``tolerance`` alone is the old
+    signature: a default policy with that tolerance.
+    """
+    if policy is None:
+        policy = PromotionPolicy(**({} if tolerance is None else {"tolerance": tolerance}))
+    now = now or datetime.now(UTC)
     challenger_auc = float(result.metrics["model"]["roc_auc"])
+    rows = len(result.holdout_labels)
+    refused = promotion.refusals(result)  # first, and without MLflow: nothing can talk the gate out of it
+    champion = None
+    if not refused:
+        rolled = tracking.client().get_model_version(tracking.model_name, version).tags.get(ROLLED_BACK_TAG)
+        if rolled:
+            refused = [(promotion.ROLLED_BACK, f"a person rolled v{version} back ({_note(json.loads(rolled))})")]
+        else:
+            champion = _champion_facts(tracking, result, now)
+    verdict = promotion.judge(
+        policy, version=version, challenger_auc=challenger_auc, rows=rows, champion=champion, refused=refused, now=now
+    )
+    return GateDecision(
+        verdict.outcome == "promoted",
+        version,
+        champion.version if champion else None,
+        challenger_auc,
+        champion.auc if champion else None,
+        policy.tolerance,
+        verdict.reason,
+        verdict.rule,
+        verdict.outcome,
+        round(champion.age_days, 2) if champion else None,
+    )
+
+
+def _champion_facts(tracking: Tracking, result: TrainingResult, now: datetime) -> ChampionFacts | None:
     previous = champion_version(tracking)
     if previous is None:
-        return GateDecision(True, version, None, challenger_auc, None, tolerance, "first model: becomes champion")
+        return None
+    client = tracking.client()
+    mv = client.get_model_version(tracking.model_name, previous)
+    age = (now - _registered_at(mv)).total_seconds() / 86_400
+    hold = _hold_record(tracking, previous)  # the policy judges its expiry against ``now``
+    until, note = (datetime.fromisoformat(hold["until"]), _note(hold)) if hold else (None, "")
     try:
         champ = load_scorer(tracking, f"models:/{tracking.model_name}/{previous}")
-        champion_auc = float(roc_auc_score(result.holdout_labels, champ.predict_proba(result.holdout_features)))
+        auc = float(roc_auc_score(result.holdout_labels, champ.predict_proba(result.holdout_features)))
     except (FeatureMismatchError, ModelLoadError) as exc:
-        return GateDecision(
-            True,
-            version,
-            previous,
-            challenger_auc,
-            None,
-            tolerance,
-            f"champion v{previous} cannot score the new feature table ({exc}): replaced",
-        )
-    promoted = challenger_auc >= champion_auc - tolerance
-    verdict = "promoted" if promoted else "kept as challenger"
-    reason = (
-        f"{verdict}: AUC {challenger_auc:.4f} vs champion v{previous} {champion_auc:.4f} "
-        f"on the same {len(result.holdout_labels)} newest leads (tolerance {tolerance})"
-    )
-    return GateDecision(promoted, version, previous, challenger_auc, champion_auc, tolerance, reason)
+        return ChampionFacts(previous, None, age, cannot_score=str(exc), hold_until=until, hold_note=note)
+    return ChampionFacts(previous, auc, age, hold_until=until, hold_note=note)
+
+
+def _registered_at(mv) -> datetime:
+    return datetime.fromtimestamp(mv.creation_timestamp / 1000, UTC)
+
+
+def _note(record: dict) -> str:
+    """'by Ana at 2026-05-04T09:00:00+00:00: <reason>' from a rollback or hold record."""
+    return f"by {record.get('by', '?')} at {record.get('at', '?')}: {record.get('reason', '')}"
 
 
 def apply_decision(tracking: Tracking, run_id: str, decision: GateDecision) -> None:
-    """Move the aliases and log the decision on the run and the version, either way."""
+    """Move the aliases and log the decision on the run and the version, either way.
+
+    A refused version gets no alias; a promotion is appended to the champion history.
+    """
     client = tracking.client()
-    client.set_registered_model_alias(
-        tracking.model_name, CHAMPION if decision.promoted else CHALLENGER, decision.version
-    )
+    if decision.alias is not None:
+        client.set_registered_model_alias(tracking.model_name, decision.alias, decision.version)
     client.set_model_version_tag(tracking.model_name, decision.version, "gate_decision", decision.reason)
     client.set_tag(run_id, "gate_decision", decision.reason)
     client.set_tag(run_id, "gate_promoted", str(decision.promoted).lower())
+    if decision.rule:
+        client.set_model_version_tag(tracking.model_name, decision.version, "gate_rule", decision.rule)
+        client.set_tag(run_id, "gate_rule", decision.rule)
     client.log_metric(run_id, "gate.challenger_auc", decision.challenger_auc)
     if decision.champion_auc is not None:
         client.log_metric(run_id, "gate.champion_auc", decision.champion_auc)
+    if decision.promoted:
+        if decision.previous_champion and not champion_history(tracking):
+            # a store from before the history: start it with the champion being replaced, so that a
+            # rollback has a previous champion to go back to
+            mv = client.get_model_version(tracking.model_name, decision.previous_champion)
+            at = _registered_at(mv).isoformat(timespec="seconds")
+            _append_champion_history(
+                tracking, {"version": decision.previous_champion, "how": "before-history", "by": "", "at": at}
+            )
+        _append_champion_history(
+            tracking, {"version": decision.version, "how": decision.rule or "gate", "by": "leadscore gate"}
+        )
 
 
 @dataclass(frozen=True)
@@ -470,3 +549,242 @@ def log_report(tracking: Tracking, run_id: str, pages: dict[str, str], *, versio
     if version is not None:
         client.set_model_version_tag(tracking.model_name, version, "review_page", f"runs:/{run_id}/{paths[0]}")
     return paths
+
+
+# ---------------------------------------------------------------------------------------------------
+# the champion's history, rollbacks, and the list of versions
+
+
+class RollbackError(ValueError):
+    """A rollback refused (unknown version, already champion, cannot score the dataset); nothing changed."""
+
+
+def _now_iso(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).isoformat(timespec="seconds")
+
+
+def champion_history(tracking: Tracking) -> list[dict]:
+    """Every version that became champion (by the gate or a rollback), oldest first: who, when, how."""
+    try:
+        tags = tracking.client().get_registered_model(tracking.model_name).tags
+    except MlflowException:
+        return []
+    return json.loads(tags[CHAMPION_HISTORY_TAG]) if CHAMPION_HISTORY_TAG in tags else []
+
+
+def _append_champion_history(tracking: Tracking, entry: dict, now: datetime | None = None) -> None:
+    history = [*champion_history(tracking), {"at": _now_iso(now), **entry}][-CHAMPION_HISTORY_KEEP:]
+    tracking.client().set_registered_model_tag(
+        tracking.model_name, CHAMPION_HISTORY_TAG, json.dumps(history, ensure_ascii=False)
+    )
+
+
+def _hold_record(tracking: Tracking, version: str) -> dict | None:
+    """The rollback hold on ``version`` (expired or not), or None."""
+    tags = tracking.client().get_registered_model(tracking.model_name).tags
+    record = json.loads(tags[HOLD_TAG]) if HOLD_TAG in tags else None
+    return record if record and str(record.get("version")) == str(version) else None
+
+
+def active_hold(tracking: Tracking, version: str, now: datetime | None = None) -> dict | None:
+    """The rollback hold on ``version`` if it has not expired at ``now``, else None."""
+    record = _hold_record(tracking, version)
+    if record is None:
+        return None
+    return record if (now or datetime.now(UTC)) < datetime.fromisoformat(record["until"]) else None
+
+
+def _versions(tracking: Tracking) -> dict[str, object]:
+    name = tracking.model_name.replace("'", "\\'")
+    found = tracking.client().search_model_versions(f"name='{name}'")
+    return {str(mv.version): mv for mv in sorted(found, key=lambda mv: int(mv.version))}
+
+
+def previous_champion(tracking: Tracking, current: str, versions: dict | None = None) -> str | None:
+    """The champion before ``current``: the latest in the history that is not ``current``, was not
+    rolled back by a person and still exists. Rolling back twice goes two steps back, not back and forth."""
+    versions = versions if versions is not None else _versions(tracking)
+    for entry in reversed(champion_history(tracking)):
+        v = str(entry["version"])
+        if v != str(current) and v in versions and ROLLED_BACK_TAG not in versions[v].tags:
+            return v
+    return None
+
+
+def _scoring_problem(target: LeadScoreModel, dataset: str, config: DatasetConfig | None) -> str | None:
+    """Why a version cannot score the dataset the champion scores, or None."""
+    if config is not None and dataset and dataset != config.name:
+        return f"it was trained on dataset '{dataset}', the current champion scores '{config.name}'"
+    if config is None:
+        return None
+    cats, nums = feature_columns(config)
+    lacking = [f for f in target.categorical if f not in cats] + [f for f in target.numeric if f not in nums]
+    if lacking:
+        return (
+            f"the feature table of dataset config '{config.name}' lacks, or has with another kind, the feature(s) "
+            f"{lacking} it was trained on"
+        )
+    return None
+
+
+def rollback(
+    tracking: Tracking,
+    *,
+    by: str,
+    reason: str,
+    to: str | None = None,
+    config: DatasetConfig | None = None,
+    hold_days: float = PromotionPolicy().rollback_hold_days,
+    now: datetime | None = None,
+) -> dict:
+    """Make ``to`` (default: the previous champion) the champion again, logging who, when and why.
+
+    Refused (RollbackError, nothing changed) for an unknown version, the current champion, a version the
+    promotion policy refused, or one that cannot score the dataset: ``config`` (default: the dataset config
+    saved with the current champion). The version moved away from is tagged ``rolled_back``, so neither
+    the gate nor a later rollback brings it back by itself; the new champion is held for ``hold_days``.
+    """
+    name = tracking.model_name
+    current = champion_version(tracking)
+    if current is None:
+        raise RollbackError(f"model '{name}' has no champion to roll back; nothing was changed")
+    versions = _versions(tracking)
+    target = str(to).removeprefix("v") if to is not None else previous_champion(tracking, current, versions)
+    if target is None:
+        history = " -> ".join(f"v{h['version']}" for h in champion_history(tracking)) or "empty"
+        raise RollbackError(
+            f"no earlier champion of '{name}' to roll back to (champion history: {history}; the current champion and "
+            f"versions rolled back do not count); pass --to VERSION (versions: {', '.join(versions)}); "
+            "nothing was changed"
+        )
+    if target not in versions:
+        raise RollbackError(f"no version {target} of '{name}' (versions: {', '.join(versions)}); nothing was changed")
+    if target == current:
+        raise RollbackError(f"v{target} is already the champion; nothing was changed")
+    tags = dict(versions[target].tags)
+    if tags.get("gate_rule") in (promotion.LEAK, promotion.MIN_DATA):  # a rolled-back version may come back
+        raise RollbackError(
+            f"v{target} was refused by the promotion policy ({tags.get('gate_decision', tags['gate_rule'])}); "
+            "nothing was changed"
+        )
+    uri = f"models:/{name}/{target}"
+    try:
+        scorer = load_scorer(tracking, uri)
+    except ModelLoadError as exc:
+        raise RollbackError(f"v{target} cannot be loaded, so it cannot score: {exc}; nothing was changed") from None
+    if config is None:
+        try:
+            extra = load_scorer(tracking, f"models:/{name}/{current}").extra
+            config = DatasetConfig.model_validate(extra["dataset_config"])
+        except (ModelLoadError, KeyError):
+            config = None  # then only the dataset names can be compared
+    dataset = tags.get("dataset", "")
+    current_dataset = dict(versions[current].tags).get("dataset", "")
+    if config is None and dataset and current_dataset and dataset != current_dataset:
+        problem = f"it was trained on dataset '{dataset}', the current champion scores '{current_dataset}'"
+    else:
+        problem = _scoring_problem(scorer, dataset, config)
+    if problem:
+        raise RollbackError(f"v{target} cannot score this dataset: {problem}; nothing was changed")
+
+    at = _now_iso(now)
+    reason = reason.strip()[:NOTE_CHARS] or "no reason given"
+    by = by.strip() or "unknown"
+    client = tracking.client()
+    client.set_registered_model_alias(name, CHAMPION, target)
+    if str(client.get_registered_model(name).aliases.get(CHALLENGER, "")) == target:
+        client.delete_registered_model_alias(name, CHALLENGER)  # search results carry no aliases: ask the model
+    record = {"by": by, "at": at, "reason": reason}
+    client.set_model_version_tag(name, target, BY_ROLLBACK_TAG, json.dumps({**record, "from": current}))
+    if ROLLED_BACK_TAG in tags:  # a person chose it again
+        client.delete_model_version_tag(name, target, ROLLED_BACK_TAG)
+    client.set_model_version_tag(name, current, ROLLED_BACK_TAG, json.dumps({**record, "to": target}))
+    until = None
+    if hold_days > 0:
+        until = (datetime.fromisoformat(at) + timedelta(days=hold_days)).isoformat(timespec="seconds")
+        client.set_registered_model_tag(name, HOLD_TAG, json.dumps({"version": target, **record, "until": until}))
+    elif HOLD_TAG in client.get_registered_model(name).tags:
+        client.delete_registered_model_tag(name, HOLD_TAG)
+    _append_champion_history(tracking, {"version": target, "how": "rollback", "from": current, **record}, now)
+    return {
+        "status": "ok",
+        "model": uri,
+        "from_version": current,
+        "to_version": target,
+        "by": by,
+        "at": at,
+        "reason": reason,
+        "hold_until": until,
+        "dataset": dataset,
+        "tier_cutoffs": json.loads(tags["tier_cutoffs"]) if "tier_cutoffs" in tags else None,
+        "holdout_auc": tags.get("holdout_auc"),
+    }
+
+
+METRIC_KEYS = ("roc_auc", "roc_auc_ci_low", "roc_auc_ci_high", "pr_auc", "ece", "brier", "lift_top10", "capture_top20")
+WINDOW_KEYS = ("rows", "sqls", "sql_rate", "first_mql", "last_mql")
+
+
+def list_versions(tracking: Tracking, now: datetime | None = None) -> dict:
+    """Every version of the registered model, newest first, with what a data team asks about it.
+
+    Holdout metrics and the data windows come from the version's training run; aliases, tier cut-offs,
+    the gate's decision and rollbacks from the registry. Reads only.
+    """
+    client, name = tracking.client(), tracking.model_name
+    now = now or datetime.now(UTC)
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        return {"status": "ok", "model": name, "versions": [], "champion_history": [], "hold": None}
+    aliases: dict[str, list[str]] = {}
+    for alias, version in (model.aliases or {}).items():
+        aliases.setdefault(str(version), []).append(alias)
+    rows = []
+    for version, mv in reversed(_versions(tracking).items()):
+        tags = dict(mv.tags)
+        metrics, baselines, params = {}, {}, {}
+        try:
+            run = client.get_run(mv.run_id) if mv.run_id else None
+        except MlflowException:
+            run = None
+        if run is not None:
+            m, params = run.data.metrics, run.data.params
+            metrics = {k: m[f"model.{k}"] for k in METRIC_KEYS if f"model.{k}" in m}
+            baselines = {b: m[f"{b}.roc_auc"] for b in ("persona_rule", "logistic_regression") if f"{b}.roc_auc" in m}
+        if not metrics:  # the run is gone: the figures kept on the version
+            kept = {"roc_auc": "holdout_auc", "ece": "holdout_ece"}
+            metrics = {k: float(tags[t]) for k, t in kept.items() if t in tags}
+        windows = {
+            w: {k: params[f"{w}_{k}"] for k in WINDOW_KEYS if f"{w}_{k}" in params}
+            for w in ("train", "calibration", "holdout")
+        }
+        created = _registered_at(mv)
+        rows.append(
+            {
+                "version": version,
+                "aliases": sorted(aliases.get(version, [])),
+                "created": created.isoformat(timespec="seconds"),
+                "age_days": round((now - created).total_seconds() / 86_400, 2),
+                "dataset": tags.get("dataset", ""),
+                "run_id": mv.run_id,
+                "metrics": metrics,
+                "baselines_auc": baselines,
+                "windows": {w: f for w, f in windows.items() if f},
+                "holdout_window": tags.get("holdout_window", ""),
+                "tier_cutoffs": json.loads(tags["tier_cutoffs"]) if "tier_cutoffs" in tags else None,
+                "tier_cutoffs_set_by": tags.get("tier_cutoffs_set_by", ""),
+                "gate_rule": tags.get("gate_rule", ""),
+                "gate_decision": tags.get("gate_decision", ""),
+                "rolled_back": json.loads(tags[ROLLED_BACK_TAG]) if ROLLED_BACK_TAG in tags else None,
+                "champion_by_rollback": json.loads(tags[BY_ROLLBACK_TAG]) if BY_ROLLBACK_TAG in tags else None,
+            }
+        )
+    champion = next((r["version"] for r in rows if CHAMPION in r["aliases"]), None)
+    return {
+        "status": "ok",
+        "model": name,
+        "versions": rows,
+        "champion_history": champion_history(tracking),
+        "hold": active_hold(tracking, champion, now) if champion else None,
+    }

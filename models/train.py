@@ -154,19 +154,29 @@ class TrainingResult:
     best_iteration: int
     notes: list[str] = field(default_factory=list)
     segments: list[dict] = field(default_factory=list)  # one record per segment: own model or global fallback
+    min_class_count: int | None = None  # the minimum-data floor it was checked against (the gate re-checks it)
+
+
+def minimum_data_shortfall(counts: dict[str, tuple[int, int]], floor: int) -> str | None:
+    """Why there is too little history to train, from (rows, SQLs) per window, or None if there is enough."""
+    pos = sum(sqls for _, sqls in counts.values())
+    neg = sum(rows for rows, _ in counts.values()) - pos
+    thin = [w for w, (rows, sqls) in counts.items() if min(sqls, rows - sqls) < MIN_PER_WINDOW]
+    if pos >= floor and neg >= floor and not thin:
+        return None
+    where = f"; the {', '.join(thin)} window(s) have fewer than {MIN_PER_WINDOW} of one class" if thin else ""
+    return (
+        f"not enough history to train: {pos} SQLs and {neg} non-SQLs with a known outcome; at least {floor} "
+        f"of each are needed (several hundred recommended){where}. No model this time: the persona rule stays "
+        "in place. (The floor is LEADSCORE_TRAIN__MIN_CLASS_COUNT.)"
+    )
 
 
 def check_minimum_data(y: np.ndarray, parts: dict[str, np.ndarray], floor: int) -> None:
     """Stop, keeping the persona rule, below the floor of SQLs and non-SQLs with a known outcome."""
-    pos, neg = int(y.sum()), int(len(y) - y.sum())
-    thin = [w for w, m in parts.items() if min(y[m].sum(), (1 - y[m]).sum()) < MIN_PER_WINDOW]
-    if pos < floor or neg < floor or thin:
-        where = f"; the {', '.join(thin)} window(s) have fewer than {MIN_PER_WINDOW} of one class" if thin else ""
-        raise InsufficientData(
-            f"not enough history to train: {pos} SQLs and {neg} non-SQLs with a known outcome; at least {floor} "
-            f"of each are needed (several hundred recommended){where}. No model this time: the persona rule stays "
-            "in place. (The floor is LEADSCORE_TRAIN__MIN_CLASS_COUNT.)"
-        )
+    message = minimum_data_shortfall({w: (int(m.sum()), int(y[m].sum())) for w, m in parts.items()}, floor)
+    if message is not None:
+        raise InsufficientData(message)
 
 
 def fit_scorer(
@@ -370,6 +380,7 @@ def train_and_evaluate(
         best_iteration=best,
         notes=notes,
         segments=segment_records,
+        min_class_count=params.min_class_count,
     )
 
 

@@ -137,7 +137,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
     from features.contract import ContractError
     from models.leaks import LeakSuspected
     from models.scorer import FeatureMismatchError
-    from models.tracking import CutoffError, ModelLoadError
+    from models.tracking import CutoffError, ModelLoadError, RollbackError
     from models.train import TrainingDataError
     from pipelines import progress
 
@@ -149,6 +149,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
         ContractError,
         ModelLoadError,
         CutoffError,
+        RollbackError,
         TrainingDataError,
         LeakSuspected,
         FeatureMismatchError,
@@ -1043,6 +1044,173 @@ def serve(
         return
     if failures:
         raise typer.Exit(2)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the registry: list the versions, roll the champion back
+
+
+def _store_missing(settings) -> str | None:
+    """The SQLite file a local store would be, if it does not exist (opening it would create it)."""
+    uri = settings.resolved_tracking_uri()
+    path = Path(uri.removeprefix("sqlite:///"))
+    return str(path) if uri.startswith("sqlite:///") and not path.is_file() else None
+
+
+def _window(w: dict) -> str:
+    if "first_mql" in w:
+        return f"{w['first_mql'][:10]} to {w['last_mql'][:10]}"
+    return f"{w['rows']} leads" if "rows" in w else "-"
+
+
+@app.command("models")
+def models_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Every registered model version, newest first: holdout metrics, aliases, tier cut-offs, data windows,
+    the gate's decision and rollbacks.
+
+    Reads only: a workspace with no MLflow store says there are no models and creates nothing.
+    """
+    _environment()
+    from models.tracking import list_versions
+
+    settings = _settings(workspace)
+
+    def body() -> dict:
+        missing = _store_missing(settings)
+        if missing:
+            return {
+                "status": "ok",
+                "model": settings.model_name,
+                "versions": [],
+                "champion_history": [],
+                "hold": None,
+                "note": f"no MLflow store at {missing}: no models yet (train one with `leadscore weekly`)",
+            }
+        return {**list_versions(settings.tracking("default")), "tracking_uri": settings.resolved_tracking_uri()}
+
+    s = _run(as_json, body)
+    if as_json:
+        return
+    if not s["versions"]:
+        console.print(s.get("note") or f"No versions of model '{s['model']}' yet (train one with `leadscore weekly`).")
+        return
+    datasets = {v["dataset"] for v in s["versions"]}
+    one = f", dataset '{datasets.pop()}'" if len(datasets) == 1 else ""
+    table = Table(
+        title=f"Model '{s['model']}'{one}: metrics on each version's own holdout (its newest mature MQLs)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    columns = ["v", "aliases", "registered", *([] if one else ["dataset"]), "AUC", "ECE", "cut-offs A/B/C"]
+    for col in columns:
+        table.add_column(col, justify="right" if col in ("v", "AUC", "ECE") else "left", no_wrap=True)
+    table.add_column("trained up to", no_wrap=True)
+    table.add_column("holdout MQLs")
+    table.add_column("gate", no_wrap=True)
+    for v in s["versions"]:
+        m, cut, train = v["metrics"], v["tier_cutoffs"], v["windows"].get("train", {})
+        table.add_row(
+            v["version"],
+            "\n".join(v["aliases"] + (["rolled back"] if v["rolled_back"] else [])),
+            v["created"][:10],
+            *([] if one else [v["dataset"]]),
+            f"{m['roc_auc']:.3f}" if "roc_auc" in m else "-",
+            f"{m['ece']:.3f}" if "ece" in m else "-",
+            f"{cut['A']:g}/{cut['B']:g}/{cut['C']:g}" if cut else "-",
+            train.get("last_mql", "-")[:10],
+            _window(v["windows"].get("holdout", {})),
+            v["gate_rule"] or v["gate_decision"].split(":")[0],
+        )
+    console.print(table)
+    for v in s["versions"]:
+        if v["rolled_back"]:
+            r = v["rolled_back"]
+            console.print(
+                f"v{v['version']} rolled back to v{r['to']} by {r['by']} at {r['at']}: {r['reason']}", highlight=False
+            )
+    if s["hold"]:
+        h = s["hold"]
+        console.print(
+            f"[yellow]Rollback hold:[/yellow] until {h['until']} new versions stay challengers; "
+            f"champion v{h['version']} is kept (end it early with `leadscore rollback --to VERSION`).",
+            highlight=False,
+        )
+    history = " -> ".join(f"v{h['version']} ({h['how']}, {h['at'][:10]})" for h in s["champion_history"][-6:])
+    if history:
+        console.print(f"Champion history (latest 6): {history}", highlight=False)
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        return "unknown"
+
+
+@app.command("rollback")
+def rollback_command(
+    to: Annotated[
+        str | None, typer.Option(help="the version to make champion (e.g. 3)", show_default="the previous champion")
+    ] = None,
+    reason: Annotated[str, typer.Option(help="why (kept on the versions and in the champion history)")] = "",
+    by: Annotated[str | None, typer.Option(help="who decides", show_default="the OS user")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="the dataset config the next runs use, to check the version can score it",
+            show_default="the one saved with the current champion",
+        ),
+    ] = None,
+    hold_days: Annotated[
+        float | None,
+        typer.Option(
+            help="days the weekly gate keeps new versions as challengers (0: none)",
+            min=0,
+            show_default="14, or LEADSCORE_PROMOTION__ROLLBACK_HOLD_DAYS",
+        ),
+    ] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move the `champion` alias back (default: to the previous champion), logging who and why.
+
+    The next scoring run uses it. Refused, with nothing changed, for an unknown version, the current
+    champion, a version the promotion policy refused, or one that cannot score the dataset. The version
+    rolled back is tagged so that no automatic step brings it back, and for --hold-days the weekly gate
+    keeps new versions as challengers.
+    """
+    _environment()
+    from features.config import load_config
+    from models.tracking import rollback
+
+    settings = _settings(workspace)
+
+    def body() -> dict:
+        _preflight(config, workspace=settings.workspace)
+        return rollback(
+            _registry(settings),
+            to=to,
+            by=by if by is not None else _os_user(),
+            reason=reason,
+            config=load_config(config) if config else None,
+            hold_days=settings.promotion.rollback_hold_days if hold_days is None else hold_days,
+        )
+
+    s = _run(as_json, body)
+    if not as_json:
+        console.print(
+            f"[green]Champion is now v{s['to_version']}[/green] (was v{s['from_version']}), by {s['by']} at {s['at']}: "
+            f"{s['reason']}. The next scoring run uses {s['model']}.",
+            highlight=False,
+        )
+        if s["hold_until"]:
+            console.print(
+                f"Until {s['hold_until']} the weekly gate keeps new versions as challengers (rollback hold).",
+                highlight=False,
+            )
 
 
 def main() -> None:  # pragma: no cover - console entry point

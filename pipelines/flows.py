@@ -246,7 +246,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         run_id, model_uri = _retrying(log_task, settings)(tracking, result, settings, facts)
     with step("Registering and comparing with the champion"):
         version = _retrying(register_task, settings)(tracking, model_uri, run_id, result, config.name)
-        decision = trk.decide(tracking, version, result, tolerance=settings.gate_tolerance)
+        decision = trk.decide(tracking, version, result, policy=settings.promotion)
     cutoffs = trk.cutoff_record(tracking, f"models:/{tracking.model_name}/{version}")["current"]
     notes = list(result.notes)
     if str(cutoffs.get("note", "")).startswith("carried over"):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.promotion import PromotionPolicy
 from models.tracking import Tracking
 from models.train import TrainParams
 
@@ -73,8 +74,9 @@ class Settings(BaseSettings):
     )
     model_name: str = Field("lead-scoring", description="registered model name")
     experiment_prefix: str = Field("leadscore", description="experiment = <prefix>-<dataset name>")
-    gate_tolerance: float = Field(
-        0.005, ge=0, le=0.5, description="promote if new AUC >= champion AUC - tolerance, same rows"
+    promotion: PromotionPolicy = PromotionPolicy()
+    gate_tolerance: float | None = Field(
+        None, ge=0, le=0.5, description="deprecated name of promotion.tolerance; reads as the tolerance in effect"
     )
     reasons_limit: int = Field(10_000, ge=0, description="leads (best first) that get plain-word reasons")
     weekly_mql_volume: float | None = Field(
@@ -91,6 +93,14 @@ class Settings(BaseSettings):
     retry: RetrySettings = RetrySettings()
     cache: CacheSettings = CacheSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+
+    @model_validator(mode="after")
+    def _legacy_gate_tolerance(self) -> Settings:
+        # LEADSCORE_GATE_TOLERANCE predates the policy: it still sets the tolerance unless the new name does
+        if self.gate_tolerance is not None and "tolerance" not in self.promotion.model_fields_set:
+            self.promotion = self.promotion.model_copy(update={"tolerance": self.gate_tolerance})
+        self.gate_tolerance = self.promotion.tolerance
+        return self
 
     def resolved_tracking_uri(self) -> str:
         if self.tracking_uri:
