@@ -464,28 +464,32 @@ DRIFT_LEVEL_CODE = {"ok": 0, "watch": 1, "alert": 2}
 
 
 def _metric_key(name: str) -> str:
-    return re.sub(r"[^\w\-. /]", "_", name)
+    return re.sub(r"[^\w\-. ]", "_", name)  # no "/": it would open a chart section of its own
 
 
 def drift_metrics(table: pd.DataFrame, verdict: dict, *, version: str) -> dict[str, float]:
-    """The figures of one drift check as MLflow metrics: the headline ones and PSI, unseen and missing
-    shares per feature. Names and numbers only: no category value or lead reaches MLflow."""
+    """The figures of one drift check as MLflow metrics: the headline ones (``drift/...``), and per feature
+    its PSI (``drift_psi/<feature>``), unseen share (``drift_unseen/``, categorical features) and missing
+    rate (``drift_missing/``, where missing then or now). Names and numbers only: no category value or lead."""
     scored = table[table["kind"] != "score"]
     top = table[table["top"] & (table["kind"] != "score")]
     out = {
-        "drift.level": float(DRIFT_LEVEL_CODE[verdict["level"]]),
-        "drift.score_psi": float(verdict["score_psi"]),
-        "drift.top_feature_max_psi": float(top["psi"].max()) if len(top) else 0.0,
-        "drift.feature_max_psi": float(scored.loc[scored["level"] != "n/a", "psi"].max()) if len(scored) else 0.0,
-        "drift.rows": float(verdict.get("rows", 0)),
+        "drift/level": float(DRIFT_LEVEL_CODE[verdict["level"]]),
+        "drift/score_psi": float(verdict["score_psi"]),
+        "drift/top_feature_max_psi": float(top["psi"].max()) if len(top) else 0.0,
+        "drift/feature_max_psi": float(scored.loc[scored["level"] != "n/a", "psi"].max()) if len(scored) else 0.0,
+        "drift/rows": float(verdict.get("rows", 0)),
     }
     if version.isdigit():
-        out["drift.model_version"] = float(version)
+        out["drift/model_version"] = float(version)
+    # per feature under a prefix with "/": the MLflow UI charts each prefix in a section of its own
     for r in scored.to_dict(orient="records"):
         key = _metric_key(r["feature"])
-        for metric, column in (("psi", "psi"), ("unseen", "unseen_now"), ("missing", "missing_now")):
-            if pd.notna(r[column]):
-                out[f"drift.{metric}.{key}"] = float(r[column])
+        out[f"drift_psi/{key}"] = float(r["psi"])
+        if r["kind"] == "categorical":
+            out[f"drift_unseen/{key}"] = float(r["unseen_now"])
+        if r["missing_then"] or r["missing_now"]:  # a feature never missing would add a flat line
+            out[f"drift_missing/{key}"] = float(r["missing_now"])
     return out
 
 
@@ -503,7 +507,7 @@ def _drift_monitor(client: MlflowClient, experiment_id: str, model_name: str) ->
             DRIFT_MONITOR_TAG: model_name,
             "mlflow.note.content": (
                 "One point per scoring run (step = its count, time = when it scored): PSI of the score and of "
-                "each feature against the scoring model's training window. drift.level: 0 ok, 1 watch, 2 alert."
+                "each feature against the scoring model's training window. drift/level: 0 ok, 1 watch, 2 alert."
             ),
         },
     )
@@ -524,10 +528,10 @@ def log_drift(
 
     Where: one long-lived run per registered model name, ``drift-monitor-<model name>`` (tag
     ``drift_monitor``), in the experiment of the scoring version's training run. Each check adds one
-    point to every ``drift.*`` metric, with step = the number of earlier checks and timestamp = the
+    point to each of its metrics (``drift_metrics``), with step = the number of earlier checks and timestamp = the
     scoring time; the check's table goes to its ``drift/`` artifacts. Not the scoring version's own
     training run: the weekly gate promotes a new version most weeks, so each version's run would hold a
-    single point and no chart. The series keeps going across versions, and ``drift.model_version``
+    single point and no chart. The series keeps going across versions, and ``drift/model_version``
     shows where the scoring model changed (the reference moves with it).
 
     With ``run_id`` (the weekly run), the same metrics and table are also logged on that run, so the
@@ -537,7 +541,7 @@ def log_drift(
     mv = client.get_model_version(tracking.model_name, version)
     experiment_id = client.get_run(mv.run_id).info.experiment_id
     monitor = _drift_monitor(client, experiment_id, tracking.model_name)
-    step = len(client.get_metric_history(monitor, "drift.level"))
+    step = len(client.get_metric_history(monitor, "drift/level"))
     when = scored_at or datetime.now(UTC)
     stamp = int(when.timestamp() * 1000)
     values = drift_metrics(table, verdict, version=version)

@@ -313,8 +313,11 @@ def _print_drift(s: dict) -> None:
         f"watch at {d['thresholds']['watch']:g}, alert at {d['thresholds']['alert']:g}.",
         f"Compared with {d['reference']}.",
     ]
+    others = [r for r in d["worst"] if not r["top"] and r["level"] == "alert"]
     if d["other_alerts"] and d["level"] == "alert":
-        lines.append(escape("Also drifted (not top features): " + "; ".join(d["other_alerts"])))
+        names = ", ".join(f"{r['feature']} {r['psi']:.2f}" for r in others[:5])
+        more = len(d["other_alerts"]) - len(others[:5])
+        lines.append(escape(f"Also drifted (not top features): {names}" + (f" and {more} more" if more else "")))
     if where:
         lines.append(f"Every feature: {where}")
     if "mlflow" in d:

@@ -333,7 +333,8 @@ def _message(level: str, key: pd.DataFrame, others: pd.DataFrame) -> str:
         return "drift alert: " + "; ".join(_describe(r) for r in hits)
     if level == "watch":
         hits = key[key["level"] == "watch"].to_dict(orient="records") + others.to_dict(orient="records")
-        return "drift watch: " + "; ".join(_describe(r) for r in hits)
+        more = f"; and {len(hits) - 3} more features" if len(hits) > 3 else ""
+        return "drift watch: " + "; ".join(_describe(r) for r in hits[:3]) + more
     return "no drift: the score and the top features are below the watch level"
 
 

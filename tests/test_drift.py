@@ -296,7 +296,7 @@ def test_the_weekly_run_with_drifted_open_leads_ends_in_a_drift_alert_state(flow
     assert json.loads((lists / "latest_summary.json").read_text())["drift"]["level"] == "alert"
     run = MlflowClient(settings.resolved_tracking_uri()).get_run(summary["mlflow"]["run_id"])
     assert run.data.tags["drift_level"] == "alert"  # this week's run carries the week's drift too
-    assert run.data.metrics["drift.score_psi"] == pytest.approx(summary["drift"]["score_psi"])
+    assert run.data.metrics["drift/score_psi"] == pytest.approx(summary["drift"]["score_psi"])
 
 
 def test_the_score_run_on_an_unchanged_batch_stays_completed(flows):
@@ -313,10 +313,10 @@ def test_mlflow_charts_drift_as_one_series_over_the_runs(flows):
     client = MlflowClient(settings.resolved_tracking_uri())
     first, second = flows["weekly"].result()["drift"]["mlflow"], flows["scored"].result()["drift"]["mlflow"]
     assert first["monitor_run_id"] == second["monitor_run_id"] and (first["step"], second["step"]) == (0, 1)
-    history = sorted(client.get_metric_history(second["monitor_run_id"], "drift.level"), key=lambda m: m.step)
+    history = sorted(client.get_metric_history(second["monitor_run_id"], "drift/level"), key=lambda m: m.step)
     assert [m.step for m in history] == [0, 1] and history[0].value == 2.0 and history[1].value < 2.0
     assert history[0].timestamp <= history[1].timestamp
-    psi = client.get_metric_history(second["monitor_run_id"], "drift.psi.engagement_recency_weighted")
+    psi = client.get_metric_history(second["monitor_run_id"], "drift_psi/engagement_recency_weighted")
     assert max(m.value for m in psi) >= 0.2 and min(m.value for m in psi) < 0.1
     artifacts = [a.path for a in client.list_artifacts(second["monitor_run_id"], "drift")]
     assert len(artifacts) == 2 and all(a.endswith(".csv") for a in artifacts)
