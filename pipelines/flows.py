@@ -188,6 +188,8 @@ def publish_task(
         }
         if drift_table is not None:
             paths["drift"] = write_csv(drift_table, target / f"{prefix}_drift.csv")
+        else:  # an earlier run's drift table beside this list would describe another batch
+            (target / f"{prefix}_drift.csv").unlink(missing_ok=True)
         write_json({**summary, "files": {k: str(v) for k, v in paths.items()}}, target / f"{prefix}_summary.json")
     return {k: str(v) for k, v in paths.items()} | {"archive": str(folder / "archive" / stamp)}
 

@@ -386,3 +386,14 @@ def test_the_cli_prints_a_drift_alert_prominently(flows, monkeypatch):
     with cli.console.capture() as captured:
         cli._print_drift({"drift": drift.no_reference()})
     assert "no reference in this model" in captured.get()
+
+
+def test_a_list_published_without_drift_removes_an_earlier_drift_table(tmp_path):
+    from pipelines.flows import publish_task
+
+    (tmp_path / "latest_drift.csv").write_text("feature,psi\nscore,0.5\n")
+    listed = pd.DataFrame({"rank": [1], "lead_id": ["L1"], "score": [50.0], "tier": ["A"]})
+    rejects = pd.DataFrame({"table": [], "row": [], "reason": []})
+    files = publish_task.fn(tmp_path, "latest", listed, rejects, {"status": "persona_rule"})
+    assert "drift" not in files and not (tmp_path / "latest_drift.csv").exists()
+    assert (tmp_path / "latest.csv").exists()
