@@ -17,6 +17,7 @@ from models import baselines
 from models.leaks import field_audit, stop_if_leaking
 from models.metrics import compare_scorers, fast_auc
 from models.scorer import LeadScoreModel, learn_categories, to_matrix
+from serving.drift import reference_profile
 
 TIER_SHARES = {"A": 0.10, "B": 0.20, "C": 0.30}  # default cut-offs: top 10%, next 20%, next 30%, rest is D
 
@@ -363,8 +364,23 @@ def train_and_evaluate(
         {"feature": model.features, "gain": gain, "auc_alone": alone.reindex(model.features).to_numpy()}
     ).sort_values("gain", ascending=False, ignore_index=True)
     typical = X_tr[numeric].median().dropna().round(3).to_dict()
+    # what scored batches are compared with: the window the booster learned from, and the holdout's scores
+    learned = pd.concat([X_tr, X_cal]) if params.refit else X_tr
+    drift_reference = reference_profile(
+        learned,
+        proba,
+        categorical=categorical,
+        numeric=numeric,
+        features_by_gain=importance["feature"].tolist(),
+        window="training and calibration" if params.refit else "training",
+    )
     model.extra.update(
-        {"dataset_config": config.model_dump(mode="json", by_alias=True), "windows": windows, "typical": typical}
+        {
+            "dataset_config": config.model_dump(mode="json", by_alias=True),
+            "windows": windows,
+            "typical": typical,
+            "drift_reference": drift_reference,
+        }
     )
     return TrainingResult(
         model=model,

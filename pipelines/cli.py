@@ -13,7 +13,9 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.panel import Panel
 from rich.table import Table
 
 app = typer.Typer(
@@ -326,6 +328,64 @@ def _print_kpis(k: dict) -> None:
         console.print("Prospect response rate by tier: not available (no reply/response activity in the export)")
 
 
+def _print_drift(s: dict) -> None:
+    """The drift verdict: one line when all is well, a framed block on a watch or an alert."""
+    d = s.get("drift")
+    if not d:
+        return
+    where = s.get("files", {}).get("drift")
+    if d["level"] not in ("ok", "watch", "alert"):
+        console.print(f"[dim]Drift: {escape(d['message'])}[/dim]", highlight=False)
+        return
+    if d["level"] == "ok":
+        console.print(
+            f"Drift: [green]ok[/green], score PSI {d['score_psi']:.3f} and the top features below "
+            f"{d['thresholds']['watch']:g}" + (f" (table: {where})" if where else ""),
+            highlight=False,
+        )
+        return
+    colour = "red" if d["level"] == "alert" else "yellow"
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    show_missing = any(r["missing_then"] or r["missing_now"] for r in d["worst"])
+    columns = ("feature", "PSI", "level", "unseen", *(("missing",) if show_missing else ()), "largest shift")
+    for col in columns:
+        table.add_column(col, justify="right" if col in ("PSI", "unseen") else "left", no_wrap=col != "largest shift")
+    for r in d["worst"]:
+        cells = [
+            f"[bold]{escape(r['feature'])}*[/bold]" if r["top"] else escape(r["feature"]),
+            f"{r['psi']:.2f}",
+            f"[{colour if r['level'] == d['level'] else 'default'}]{r['level']}[/]",
+            "-" if r["unseen_now"] is None else f"{r['unseen_now']:.0%}",
+        ]
+        if show_missing:
+            cells.append("-" if r["missing_then"] is None else f"{r['missing_then']:.0%} -> {r['missing_now']:.0%}")
+        table.add_row(*cells, escape(r["largest_shift"]))
+    top = ", ".join(f"{f} {p:.2f}" for f, p in d["top_features"].items())
+    lines = [
+        f"[bold]{escape(d['message'])}[/bold]",
+        f"Score PSI {d['score_psi']:.3f} ({d['score_level']}); top features (*): {escape(top)}; "
+        f"watch at {d['thresholds']['watch']:g}, alert at {d['thresholds']['alert']:g}.",
+        f"Compared with {d['reference']}.",
+    ]
+    others = [r for r in d["worst"] if not r["top"] and r["level"] == "alert"]
+    if d["other_alerts"] and d["level"] == "alert":
+        names = ", ".join(f"{r['feature']} {r['psi']:.2f}" for r in others[:5])
+        more = len(d["other_alerts"]) - len(others[:5])
+        lines.append(escape(f"Also drifted (not top features): {names}" + (f" and {more} more" if more else "")))
+    if where:
+        lines.append(f"Every feature: {where}")
+    if "mlflow" in d:
+        m = d["mlflow"]
+        lines.append(f"MLflow: run drift-monitor ({m['monitor_run_id'][:8]}), check {m['step'] + 1} of its series")
+    if d["level"] == "alert":
+        lines.append("Check the export and the features above before trusting this list's scores.")
+    title = "[bold]DRIFT ALERT[/bold]" if d["level"] == "alert" else "[bold]Drift watch[/bold]"
+    console.print(
+        Panel(Group(*lines, table), title=title, title_align="left", border_style=f"bold {colour}"),
+        highlight=False,
+    )
+
+
 def _print_mlflow(s: dict) -> None:
     uri = s["mlflow"]["tracking_uri"]
     console.print(
@@ -397,7 +457,9 @@ def weekly(
 
     The list goes to <workspace>/lists/latest.csv (and .parquet), with a dated copy under lists/archive/;
     the threshold review page beside it (latest_review.html, Spanish latest_review_es.html), also logged
-    to MLflow with the run. Leads on last week's list get their previous score and trend.
+    to MLflow with the run. Leads on last week's list get their previous score and trend. The open leads
+    are compared with the scoring model's training window (drift: lists/latest_drift.csv, MLflow); an
+    alert is printed in a red block and ends the Prefect run in the DriftAlert state.
     """
     _environment()
     from pipelines.flows import weekly_flow
@@ -420,6 +482,7 @@ def weekly(
             _print_training(s)
         _print_list(s)
         _print_features(s)
+        _print_drift(s)
         if s["status"] != "persona_rule":
             _print_mlflow(s)
         console.print(f"Done in {s['elapsed_s']:.0f} s.")
@@ -610,7 +673,8 @@ def score(
 ) -> None:
     """Score every valid lead in a file: rank, calibrated score 0-100, tier A-D, top 3 reasons.
 
-    A list already at --out is read first: leads on it get their previous score and trend.
+    A list already at --out is read first: leads on it get their previous score and trend. The leads are
+    compared with the model's training window (drift: <out stem>_drift.csv beside the list, MLflow).
     """
     _environment()
     from pipelines.flows import score_flow
@@ -627,6 +691,7 @@ def score(
         _print_warnings(s)
         console.print(f"Scored with {s['model']} (v{s['model_version']}), tier cut-offs {s['tier_cutoffs']}")
         _print_list(s)
+        _print_drift(s)
 
 
 @app.command()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, State
 
 from features.build import build_features
 from features.config import DatasetConfig, load_config
@@ -27,7 +28,7 @@ from pipelines import feature_cache
 from pipelines.progress import step
 from pipelines.retries import retry_options
 from pipelines.settings import RetrySettings, Settings
-from serving import planning, review
+from serving import drift, planning, review
 from serving.output import atomic_write, write_csv, write_json, write_parquet
 from serving.persona import PERSONA_VERSION, persona_list
 from serving.report import reference_tradeoffs
@@ -117,6 +118,52 @@ def shape_list_task(
     return scored, facts
 
 
+@task(**TASK)
+def drift_task(
+    resolved: trk.ResolvedModel, features: pd.DataFrame, settings: Settings
+) -> tuple[pd.DataFrame | None, dict]:
+    """The scored batch against the scoring model's training window: the table and the summary section."""
+    return drift.check(
+        resolved.scorer.extra,
+        features,
+        resolved.scorer.predict_proba(features),
+        watch=settings.drift_watch,
+        alert=settings.drift_alert,
+        top_n=settings.drift_top_features,
+    )
+
+
+def _drift(
+    tracking: trk.Tracking, resolved: trk.ResolvedModel, features: pd.DataFrame, settings: Settings, run_id=None
+) -> tuple[pd.DataFrame | None, dict]:
+    """Drift of the scored batch, logged to MLflow's drift series (and to this week's run, if given)."""
+    with step("Comparing the batch with the model's training window (drift)"):
+        table, section = drift_task(resolved, features, settings)
+    if table is not None:
+        section["mlflow"] = trk.log_drift(tracking, table, section, version=resolved.version, run_id=run_id)
+    return table, section
+
+
+DRIFT_ALERT_STATE = "DriftAlert"
+
+
+def with_drift_state(summary: dict) -> dict | State:
+    """A flow's return value: the summary, in a named state when drift calls for attention.
+
+    An alert ends the run in a Completed state named ``DriftAlert`` whose message says what drifted: the
+    list was written, so the run did not fail, but the Prefect UI shows "DriftAlert" instead of
+    "Completed", and the server emits ``prefect.flow-run.DriftAlert``, which an automation can match
+    (notify, open a ticket). A watch keeps the name Completed and carries the message. Either way the
+    caller of the flow still gets the summary (the state's data).
+    """
+    section = summary.get("drift") or {}
+    if section.get("level") == "alert":
+        return Completed(name=DRIFT_ALERT_STATE, message=section["message"], data=summary)
+    if section.get("level") == "watch":
+        return Completed(message=section["message"], data=summary)
+    return summary
+
+
 def read_previous(path: Path) -> pd.DataFrame | None:
     """The previous list (Parquet beside a CSV if there is one), read before it is replaced; None if none."""
     for candidate in (path.with_suffix(".parquet"), path.with_suffix(".csv")):
@@ -152,6 +199,7 @@ def publish_task(
     rejects: pd.DataFrame,
     summary: dict,
     pages: dict[str, str] | None = None,
+    drift_table: pd.DataFrame | None = None,
 ) -> dict:
     """Write the dated copy first, then replace each latest file atomically.
 
@@ -168,6 +216,10 @@ def publish_task(
                 "rejects": write_csv(rejects, target / f"{prefix}_rejects.csv"),
                 **write_pages(target, prefix, pages or {}),
             }
+            if drift_table is not None:
+                paths["drift"] = write_csv(drift_table, target / f"{prefix}_drift.csv")
+            else:  # an earlier run's drift table beside this list would describe another batch
+                (target / f"{prefix}_drift.csv").unlink(missing_ok=True)
             write_json({**summary, "files": {k: str(v) for k, v in paths.items()}}, target / f"{prefix}_summary.json")
         except BaseException:
             if target != folder:
@@ -343,7 +395,9 @@ def score_flow(
 ) -> dict:
     """Score every valid lead in the file with a registered model (default: the champion).
 
-    A list already at ``out`` is read first, for each lead's previous score and trend.
+    A list already at ``out`` is read first, for each lead's previous score and trend. The batch is
+    compared with the model's training window (drift: ``<stem>_drift.csv`` beside the list, the summary,
+    MLflow); a drift alert ends the run in the ``DriftAlert`` state (see ``with_drift_state``).
     """
     t0 = time.perf_counter()
     config = load_config(config_path) if config_path else None
@@ -355,6 +409,7 @@ def score_flow(
     export, features = _load(leads, activities, config, settings)
     with step(f"Scoring {len(features):,} leads"):
         scored = score_task(resolved, features, export.leads, config, settings)
+    drift_table, drift_section = _drift(tracking, resolved, features, settings) if len(features) else (None, {})
     out = Path(out)
     previous = read_previous(out)
     scored, facts = shape_list_task(
@@ -367,10 +422,13 @@ def score_flow(
         "model_version": resolved.version,
         "tier_cutoffs": resolved.tier_cutoffs,
         "list": {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict(), **facts},
+        **({"drift": drift_section} if drift_section else {}),
     }
     with step("Writing the list"):
-        files = _retrying(publish_task, settings)(out.parent, out.stem, scored, export.rejects, summary)
-    return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
+        files = _retrying(publish_task, settings)(
+            out.parent, out.stem, scored, export.rejects, summary, drift_table=drift_table
+        )
+    return with_drift_state({**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)})
 
 
 @flow(name="weekly", log_prints=True)
@@ -385,7 +443,8 @@ def weekly_flow(
     """Load → validate → features → train → gate → score the open leads → publish the list → summary.
 
     The registry's aliases move last, after the list is written, so a failed run leaves the previous
-    champion, and the previous list, as they were.
+    champion, and the previous list, as they were. The open leads are compared with the training window
+    of the model that scores them (drift); a drift alert ends the run in the ``DriftAlert`` state.
     """
     t0 = time.perf_counter()
     config = load_config(config_path)
@@ -416,12 +475,14 @@ def weekly_flow(
     }
     lists = settings.workspace / "lists"
     facts: dict = {}
+    drift_table = None
     if open_ids.empty:
         # nothing new to work: keep last week's list rather than replace it with an empty one
         summary["list"] = {"rows": 0, "note": "no open leads in this export: the previous list was kept"}
     else:
         with step(f"Scoring {len(open_ids):,} open leads with v{resolved.version}"):
             scored = score_task(resolved, features.loc[open_ids], export.leads, config, settings)
+        drift_table, summary["drift"] = _drift(tracking, resolved, features.loc[open_ids], settings, t["run_id"])
         previous = read_previous(lists / "latest.parquet")
         scored, facts = shape_list_task(
             scored, previous, export, resolved.tier_cutoffs, settings, capacity or settings.capacity
@@ -440,9 +501,11 @@ def weekly_flow(
         summary["review_pages"] = write_pages(lists, "latest", pages)
     else:
         with step("Publishing the list and the review page"):
-            files = _retrying(publish_task, settings)(lists, "latest", scored, export.rejects, summary, pages)
+            files = _retrying(publish_task, settings)(
+                lists, "latest", scored, export.rejects, summary, pages, drift_table
+            )
     _retrying(apply_decision_task, settings)(tracking, t["run_id"], decision)
-    return {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
+    return with_drift_state({**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)})
 
 
 @task(**TASK)

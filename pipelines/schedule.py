@@ -62,21 +62,22 @@ def scheduled_weekly(
     config: Path | None = None,
     workspace: Path | None = None,
     capacity: int | None = None,
-) -> dict:
+):
     """The weekly job with plain parameters, for the deployment and `leadscore serve`.
 
     The settings come from the environment of the process that runs it (LEADSCORE_*: the worker's, or
     serve's); a parameter left empty takes its setting (LEADSCORE_SCHEDULE__LEADS, __ACTIVITIES,
     __CONFIG, LEADSCORE_WORKSPACE, LEADSCORE_CAPACITY).
     """
-    from pipelines.flows import weekly_flow
+    from pipelines.flows import weekly_flow, with_drift_state
     from pipelines.settings import Settings
 
     settings = Settings()
     if workspace:
         settings = settings.model_copy(update={"workspace": Path(workspace)})
     inputs = scheduled_inputs(settings, leads, activities, config)
-    return weekly_flow(inputs.leads, inputs.activities, inputs.config, settings, None, capacity)
+    # the weekly subflow's DriftAlert state is passed on, so the deployment's own run says so too
+    return with_drift_state(weekly_flow(inputs.leads, inputs.activities, inputs.config, settings, None, capacity))
 
 
 def next_run(cron: str, timezone: str, after: datetime) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.promotion import PromotionPolicy
@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         None, ge=1, description="leads the SDR team works per week: the top ones are marked this_week"
     )
     trend_points: float = Field(5.0, gt=0, description="score change (points) read as Improving or Declining")
+    drift_watch: float = Field(0.1, gt=0, description="PSI from which a feature or the score is a drift watch")
+    drift_alert: float = Field(0.2, gt=0, description="PSI from which it is a drift alert")
+    drift_top_features: int = Field(
+        5, ge=0, description="the model's most important features (by gain) whose alert is an alert for the run"
+    )
     train: TrainParams = TrainParams()
     retry: RetrySettings = RetrySettings()
     cache: CacheSettings = CacheSettings()
@@ -101,6 +106,14 @@ class Settings(BaseSettings):
             self.promotion = self.promotion.model_copy(update={"tolerance": self.gate_tolerance})
         self.gate_tolerance = self.promotion.tolerance
         return self
+
+    @field_validator("drift_alert")
+    @classmethod
+    def _alert_above_watch(cls, value: float, info: ValidationInfo) -> float:
+        watch = info.data.get("drift_watch")
+        if watch is not None and value <= watch:
+            raise ValueError(f"must be above LEADSCORE_DRIFT_WATCH ({watch})")
+        return value
 
     def resolved_tracking_uri(self) -> str:
         if self.tracking_uri:
