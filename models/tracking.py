@@ -34,6 +34,7 @@ from models import promotion
 from models.promotion import ChampionFacts, PromotionPolicy
 from models.scorer import FeatureMismatchError, LeadScoreModel
 from models.train import TrainingResult
+from models.transient import is_transient
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 ROLLED_BACK_TAG = "rolled_back"  # on a version a person moved the champion away from: who, when, why, to
@@ -69,7 +70,15 @@ def _tracking_uri(uri: str) -> Iterator[None]:
 
 
 class ModelLoadError(RuntimeError):
-    """A model URI that cannot be loaded; the message names it and what to do."""
+    """A model URI that cannot be loaded; the message names it and what to do.
+
+    ``transient`` says the cause may pass by itself (an unreachable MLflow server, a network share's I/O
+    error): the gate must then not read the champion as unusable, and a retry may succeed.
+    """
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass(frozen=True)
@@ -330,6 +339,8 @@ def _champion_facts(tracking: Tracking, result: TrainingResult, now: datetime) -
         champ = load_scorer(tracking, f"models:/{tracking.model_name}/{previous}")
         auc = float(roc_auc_score(result.holdout_labels, champ.predict_proba(result.holdout_features)))
     except (FeatureMismatchError, ModelLoadError) as exc:
+        if getattr(exc, "transient", False):
+            raise  # an outage says nothing about the champion: never "replaced" because MLflow was down
         return ChampionFacts(previous, None, age, cannot_score=str(exc), hold_until=until, hold_note=note)
     return ChampionFacts(previous, auc, age, hold_until=until, hold_note=note)
 
@@ -388,8 +399,15 @@ def load_scorer(tracking: Tracking, uri: str) -> LeadScoreModel:
         with _tracking_uri(tracking.tracking_uri):
             pyfunc = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if is_transient(exc):
+            raise ModelLoadError(
+                f"cannot reach model '{uri}' at {tracking.tracking_uri} just now: {first}. Check that the "
+                "MLflow server and the artifact store are reachable, then run again.",
+                transient=True,
+            ) from None
         raise ModelLoadError(
-            f"cannot load model '{uri}' from {tracking.tracking_uri}: {str(exc).splitlines()[0]}. "
+            f"cannot load model '{uri}' from {tracking.tracking_uri}: {first}. "
             "Train one first (`leadscore weekly` or `leadscore train`), or pass --model with an existing "
             "URI (e.g. models:/lead-scoring/1)."
         ) from None

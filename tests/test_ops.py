@@ -307,3 +307,15 @@ def test_the_scheduled_flow_takes_its_files_from_the_settings(tmp_path, monkeypa
     assert load_config(inputs.config).name == "synthetic"
     given = scheduled_inputs(Settings(), "other.csv", "acts.csv", None)  # parameters win over settings
     assert (given.leads, given.activities) == (Path("other.csv"), Path("acts.csv"))
+
+
+def test_an_unreachable_champion_is_an_outage_not_a_model_that_cannot_score(monkeypatch):
+    """The gate replaces a champion that cannot score; an MLflow outage must not look like one."""
+    from models.tracking import ModelLoadError, Tracking, load_scorer
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    tracking = Tracking("http://127.0.0.1:9", "leadscore-synthetic", "lead-scoring", None)
+    with pytest.raises(ModelLoadError, match="cannot reach model") as caught:
+        load_scorer(tracking, "models:/lead-scoring@champion")
+    assert caught.value.transient
