@@ -18,6 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlparse
+from urllib.request import urlopen
 
 import mlflow
 import numpy as np
@@ -60,6 +63,40 @@ def _tracking_uri(uri: str) -> Iterator[None]:
 
 class ModelLoadError(RuntimeError):
     """A model URI that cannot be loaded; the message names it and what to do."""
+
+
+class TrackingUnavailable(RuntimeError):
+    """The MLflow tracking server does not answer; the message names the URI and what to check."""
+
+
+SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc")
+
+
+def is_tracking_server(uri: str) -> bool:
+    """True when ``uri`` is a tracking server (it owns the artifact store), not a store this process opens."""
+    return (urlparse(uri).scheme or uri) in SERVER_SCHEMES  # "databricks" alone names a workspace server
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail in seconds when an http(s) tracking server does not answer.
+
+    MLflow's own client retries a refused connection with back-off for minutes before it gives up. Any
+    HTTP answer (even 401 or 404 from a proxy that guards /health) counts as reachable: only a
+    connection that fails is refused here. Stores that are not http(s) are left to MLflow.
+    """
+    if urlparse(uri).scheme not in ("http", "https"):
+        return
+    try:
+        with urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):  # noqa: S310 - the scheme is http(s)
+            pass
+    except HTTPError:
+        return
+    except (URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TrackingUnavailable(
+            f"the MLflow tracking server {uri} does not answer ({reason}); start it, or point "
+            "MLFLOW_TRACKING_URI (or LEADSCORE_TRACKING_URI) at one that runs"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -196,8 +233,10 @@ def register(
         client.get_registered_model(tracking.model_name)
     except MlflowException:
         client.create_registered_model(tracking.model_name, description="MQL-to-SQL conversion, calibrated")
+    # a tracking server refuses a models:/<model_id> source unless the model id is passed with it
+    model_id = model_uri.removeprefix("models:/") if re.fullmatch(r"models:/m-[0-9a-f]+", model_uri) else None
     with _tracking_uri(tracking.tracking_uri):  # MLflow resolves the logged model through the global URI
-        mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id)
+        mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id, model_id=model_id)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     decision = {
         "cutoffs": result.tier_cutoffs,
