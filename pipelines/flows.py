@@ -24,6 +24,7 @@ from models.train import (
 from pipelines.progress import step
 from pipelines.settings import Settings
 from serving import planning, review
+from serving.online import write_invocation_json
 from serving.output import atomic_write, write_csv, write_json, write_parquet
 from serving.persona import PERSONA_VERSION, persona_list
 from serving.report import reference_tradeoffs
@@ -243,6 +244,28 @@ def build_features_flow(leads: Path, activities: Path | None, config_path: Path,
         "rejects": str(rejects),
         "columns": len(features.columns),
         "as_of": str(as_of),
+    }
+
+
+@flow(name="serving-rows", log_prints=True)
+def serving_rows_flow(leads: Path, activities: Path | None, config_path: Path, out: Path) -> dict:
+    """Load, validate and write every valid lead's feature rows as a request body for `mlflow models serve`.
+
+    The rows are the model's input (no state, no label), built point in time as for the list; the lead
+    ids ride in the body's index. Rejected rows go beside it, as for the feature table.
+    """
+    config = load_config(config_path)
+    export, features = _load(leads, activities, config)
+    write_invocation_json(features, out)
+    rejects = write_csv(export.rejects, Path(out).with_name(Path(out).stem + "_rejects.csv"))
+    return {
+        "status": "ok",
+        "format": "json",
+        "inputs": _inputs_summary(export),
+        "features": str(out),
+        "rejects": str(rejects),
+        "columns": len(features.columns),
+        "rows": len(features),
     }
 
 
