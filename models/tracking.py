@@ -77,6 +77,14 @@ def is_tracking_server(uri: str) -> bool:
     return (urlparse(uri).scheme or uri) in SERVER_SCHEMES  # "databricks" alone names a workspace server
 
 
+def display_uri(uri: str) -> str:
+    """``uri`` with any password replaced by ***, for messages and summaries (which are written to files)."""
+    parts = urlparse(uri)
+    if parts.password is None:
+        return uri
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
     """Fail in seconds when an http(s) tracking server does not answer.
 
@@ -94,7 +102,7 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
     except (URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise TrackingUnavailable(
-            f"the MLflow tracking server {uri} does not answer ({reason}); start it, or point "
+            f"the MLflow tracking server {display_uri(uri)} does not answer ({reason}); start it, or point "
             "MLFLOW_TRACKING_URI (or LEADSCORE_TRACKING_URI) at one that runs"
         ) from None
 
@@ -331,7 +339,7 @@ def load_scorer(tracking: Tracking, uri: str) -> LeadScoreModel:
             pyfunc = mlflow.pyfunc.load_model(uri)
     except (MlflowException, OSError) as exc:
         raise ModelLoadError(
-            f"cannot load model '{uri}' from {tracking.tracking_uri}: {str(exc).splitlines()[0]}. "
+            f"cannot load model '{uri}' from {display_uri(tracking.tracking_uri)}: {str(exc).splitlines()[0]}. "
             "Train one first (`leadscore weekly` or `leadscore train`), or pass --model with an existing "
             "URI (e.g. models:/lead-scoring/1)."
         ) from None
@@ -424,8 +432,9 @@ def registry_version(tracking: Tracking, uri: str | None = None):
         return client.get_model_version(name, number)
     except MlflowException as exc:
         raise ModelLoadError(
-            f"no model version '{uri}' in {tracking.tracking_uri}: {str(exc).splitlines()[0]}. Train one first "
-            "(`leadscore weekly`), or pass --model with an existing version (e.g. models:/lead-scoring/1)."
+            f"no model version '{uri}' in {display_uri(tracking.tracking_uri)}: {str(exc).splitlines()[0]}. "
+            "Train one first (`leadscore weekly`), or pass --model with an existing version "
+            "(e.g. models:/lead-scoring/1)."
         ) from None
 
 

@@ -206,7 +206,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "tier_cutoffs_set_by": cutoffs["by"],
         "gate": decision.as_dict(),
         "mlflow": {
-            "tracking_uri": tracking.tracking_uri,
+            "tracking_uri": trk.display_uri(tracking.tracking_uri),  # the summary is written beside the list
             "experiment": tracking.experiment_name,
             "run_id": run_id,
             "model": f"models:/{tracking.model_name}/{version}",

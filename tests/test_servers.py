@@ -316,6 +316,21 @@ def test_mlflow_tracking_uri_is_used_unless_leadscore_tracking_uri_is_set(monkey
     assert Settings(workspace=tmp_path).resolved_tracking_uri() == f"sqlite:///{(tmp_path / 'mlflow.db').resolve()}"
 
 
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("postgresql://ml:s3cret@db:5432/mlflow", "postgresql://ml:***@db:5432/mlflow"),
+        ("https://ana:p%40ss@mlflow.example.com", "https://ana:***@mlflow.example.com"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+        ("sqlite:////srv/ls/mlflow.db", "sqlite:////srv/ls/mlflow.db"),
+    ],
+)
+def test_a_password_in_the_tracking_uri_is_never_shown(uri, shown):
+    from models.tracking import display_uri
+
+    assert display_uri(uri) == shown
+
+
 def test_a_server_that_answers_at_all_is_reachable_one_that_does_not_fails_in_seconds():
     from models.tracking import TrackingUnavailable, check_reachable
 
