@@ -18,6 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlparse
+from urllib.request import urlopen
 
 import mlflow
 import numpy as np
@@ -79,6 +82,48 @@ class ModelLoadError(RuntimeError):
     def __init__(self, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class TrackingUnavailable(RuntimeError):
+    """The MLflow tracking server does not answer; the message names the URI and what to check."""
+
+
+SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc")
+
+
+def is_tracking_server(uri: str) -> bool:
+    """True when ``uri`` is a tracking server (it owns the artifact store), not a store this process opens."""
+    return (urlparse(uri).scheme or uri) in SERVER_SCHEMES  # "databricks" alone names a workspace server
+
+
+def display_uri(uri: str) -> str:
+    """``uri`` with any password replaced by ***, for messages and summaries (which are written to files)."""
+    parts = urlparse(uri)
+    if parts.password is None:
+        return uri
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def check_reachable(uri: str, timeout: float = 5.0) -> None:
+    """Fail in seconds when an http(s) tracking server does not answer.
+
+    MLflow's own client retries a refused connection with back-off for minutes before it gives up. Any
+    HTTP answer (even 401 or 404 from a proxy that guards /health) counts as reachable: only a
+    connection that fails is refused here. Stores that are not http(s) are left to MLflow.
+    """
+    if urlparse(uri).scheme not in ("http", "https"):
+        return
+    try:
+        with urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):  # noqa: S310 - the scheme is http(s)
+            pass
+    except HTTPError:
+        return
+    except (URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TrackingUnavailable(
+            f"the MLflow tracking server {display_uri(uri)} does not answer ({reason}); start it, or point "
+            "MLFLOW_TRACKING_URI (or LEADSCORE_TRACKING_URI) at one that runs"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -239,11 +284,13 @@ def register(
         client.create_registered_model(tracking.model_name, description="MQL-to-SQL conversion, calibrated")
     # resume: a retry after a transient error completes the version this run already got, never adds another
     done = client.search_model_versions(f"name='{tracking.model_name}' and run_id='{run_id}'") if resume else []
+    # a tracking server refuses a models:/<model_id> source unless the model id is passed with it
+    model_id = model_uri.removeprefix("models:/") if re.fullmatch(r"models:/m-[0-9a-f]+", model_uri) else None
     if done:
         mv = done[0]
     else:
         with _tracking_uri(tracking.tracking_uri):  # MLflow resolves the logged model through the global URI
-            mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id)
+            mv = client.create_model_version(tracking.model_name, model_uri, run_id=run_id, model_id=model_id)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     decision = {
         "cutoffs": result.tier_cutoffs,
@@ -402,12 +449,12 @@ def load_scorer(tracking: Tracking, uri: str) -> LeadScoreModel:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if is_transient(exc):
             raise ModelLoadError(
-                f"cannot reach model '{uri}' at {tracking.tracking_uri} just now: {first}. Check that the "
+                f"cannot reach model '{uri}' at {display_uri(tracking.tracking_uri)} just now: {first}. Check that the "
                 "MLflow server and the artifact store are reachable, then run again.",
                 transient=True,
             ) from None
         raise ModelLoadError(
-            f"cannot load model '{uri}' from {tracking.tracking_uri}: {first}. "
+            f"cannot load model '{uri}' from {display_uri(tracking.tracking_uri)}: {first}. "
             "Train one first (`leadscore weekly` or `leadscore train`), or pass --model with an existing "
             "URI (e.g. models:/lead-scoring/1)."
         ) from None
@@ -500,8 +547,9 @@ def registry_version(tracking: Tracking, uri: str | None = None):
         return client.get_model_version(name, number)
     except MlflowException as exc:
         raise ModelLoadError(
-            f"no model version '{uri}' in {tracking.tracking_uri}: {str(exc).splitlines()[0]}. Train one first "
-            "(`leadscore weekly`), or pass --model with an existing version (e.g. models:/lead-scoring/1)."
+            f"no model version '{uri}' in {display_uri(tracking.tracking_uri)}: {str(exc).splitlines()[0]}. "
+            "Train one first (`leadscore weekly`), or pass --model with an existing version "
+            "(e.g. models:/lead-scoring/1)."
         ) from None
 
 

@@ -99,6 +99,9 @@ def _environment() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     logging.getLogger("mlflow").setLevel(logging.WARNING)  # its INFO lines (table creation...) are not ours
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # mlflow resets its loggers to this on import
+    # against a tracking server MLflow writes "View run at <url>" to stdout, which --json keeps for the summary
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 
 def _settings(workspace: Path | None):
@@ -119,10 +122,15 @@ def _settings(workspace: Path | None):
     return settings
 
 
-def _preflight(config: Path | None, *files: Path | None, workspace: Path | None = None) -> None:
-    """Fail in a second, before any flow starts, on a bad config, a missing input or an unusable workspace."""
+def _preflight(config: Path | None, *files: Path | None, workspace: Path | None = None, settings=None) -> None:
+    """Fail in a second, before any flow starts, on a bad config, a missing input, an unusable workspace
+    or (given the settings) a tracking server that does not answer."""
     from features.config import load_config
     from features.contract import ContractError
+    from models.tracking import check_reachable
+
+    if settings is not None:
+        workspace = settings.workspace
 
     if workspace is not None and workspace.exists() and not workspace.is_dir():
         raise ContractError(f"--workspace {workspace} is a file; give a folder (it is created if missing)")
@@ -131,6 +139,8 @@ def _preflight(config: Path | None, *files: Path | None, workspace: Path | None 
     for f in files:
         if f is not None and not Path(f).is_file():
             raise ContractError(f"{f}: file not found")
+    if settings is not None:
+        check_reachable(settings.resolved_tracking_uri())
 
 
 def _run(as_json: bool, fn, *, print_json: bool = True):
@@ -139,7 +149,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
     from features.contract import ContractError
     from models.leaks import LeakSuspected
     from models.scorer import FeatureMismatchError
-    from models.tracking import CutoffError, ModelLoadError, RollbackError
+    from models.tracking import CutoffError, ModelLoadError, RollbackError, TrackingUnavailable
     from models.train import TrainingDataError
     from pipelines import progress
 
@@ -152,6 +162,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
         ModelLoadError,
         CutoffError,
         RollbackError,
+        TrackingUnavailable,
         TrainingDataError,
         LeakSuspected,
         FeatureMismatchError,
@@ -387,11 +398,15 @@ def _print_drift(s: dict) -> None:
 
 
 def _print_mlflow(s: dict) -> None:
+    from models.tracking import is_tracking_server
+
     uri = s["mlflow"]["tracking_uri"]
-    console.print(
-        f"MLflow: experiment '{s['mlflow']['experiment']}', run {s['mlflow']['run_id'][:8]}. "
-        f"Open the UI with: [bold]{Path(sys.executable).parent / 'mlflow'} ui --backend-store-uri {uri}[/bold]"
+    where = (
+        f"Open the UI at [bold]{uri}[/bold]"  # a tracking server serves its own UI
+        if is_tracking_server(uri)
+        else f"Open the UI with: [bold]{Path(sys.executable).parent / 'mlflow'} ui --backend-store-uri {uri}[/bold]"
     )
+    console.print(f"MLflow: experiment '{s['mlflow']['experiment']}', run {s['mlflow']['run_id'][:8]}. {where}")
 
 
 @app.command()
@@ -468,7 +483,7 @@ def weekly(
     s = _run(
         as_json,
         lambda: (
-            _preflight(config, leads, activities, workspace=settings.workspace)
+            _preflight(config, leads, activities, settings=settings)
             or weekly_flow(leads, activities, config, settings, as_of, capacity)
         ),
     )
@@ -506,7 +521,7 @@ def train(
     s = _run(
         as_json,
         lambda: (
-            _preflight(config, leads, activities, workspace=settings.workspace)
+            _preflight(config, leads, activities, settings=settings)
             or train_flow(leads, activities, config, settings, as_of)
         ),
     )
@@ -683,7 +698,7 @@ def score(
     s = _run(
         as_json,
         lambda: (
-            _preflight(config, leads, activities, workspace=settings.workspace)
+            _preflight(config, leads, activities, settings=settings)
             or score_flow(leads, activities, out, settings, model, config, capacity)
         ),
     )
@@ -697,18 +712,44 @@ def score(
 @app.command()
 def features(
     leads: LeadsOpt,
-    out: Annotated[Path, typer.Option(help="feature table (.parquet); rejects go beside it")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="file to write: the feature table (.parquet), or with --format json the request body (.json); "
+            "rejects go beside it"
+        ),
+    ],
     activities: ActsOpt = None,
     config: ConfigOpt = DEFAULT_CONFIG,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="parquet: the training table with each lead's state and label; json: every valid lead's "
+            "model input rows as the body of POST /invocations for `mlflow models serve` "
+            '({"dataframe_split": ...}, lead ids in its index, no label). Use the config the model was trained with',
+        ),
+    ] = "parquet",
     as_json: JsonOpt = False,
 ) -> None:
-    """Build the point-in-time feature table (with each lead's state and label) without training."""
-    _environment()
-    from pipelines.flows import build_features_flow
+    """Build the point-in-time feature table (with each lead's state and label) without training.
 
-    s = _run(
-        as_json, lambda: _preflight(config, leads, activities) or build_features_flow(leads, activities, config, out)
-    )
+    With --format json, write the same rows as a request body for online scoring, e.g.
+    curl -H "Content-Type: application/json" --data @rows.json http://127.0.0.1:5001/invocations
+    """
+    _environment()
+    from features.contract import ContractError
+    from pipelines.flows import build_features_flow, serving_rows_flow
+
+    def body() -> dict:
+        if fmt not in ("parquet", "json"):
+            raise ContractError(f"--format must be parquet or json, got {fmt!r}")
+        _preflight(config, leads, activities)
+        if fmt == "json":
+            return serving_rows_flow(leads, activities, config, out)
+        return build_features_flow(leads, activities, config, out)
+
+    s = _run(as_json, body)
     if not as_json:
         _print_warnings(s)
         console.print(
@@ -801,7 +842,7 @@ def report(
     def body() -> dict:
         if lang not in ("en", "es"):
             raise ContractError(f"--lang must be en or es, got {lang!r}")
-        _preflight(config, leads, activities, workspace=settings.workspace)
+        _preflight(config, leads, activities, settings=settings)
         return report_flow(leads, activities, out, settings, model, config, lang)
 
     s = _run(as_json, body)
@@ -849,8 +890,10 @@ app.add_typer(thresholds_app, name="thresholds")
 def _registry(settings):
     """The tracking store to read cut-offs from; refuses a workspace without one instead of creating it."""
     from features.contract import ContractError
+    from models.tracking import check_reachable
 
     uri = settings.resolved_tracking_uri()
+    check_reachable(uri)
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise ContractError(
             f"no MLflow store at {uri.removeprefix('sqlite:///')}: train a model first (`leadscore weekly`), "
@@ -909,7 +952,7 @@ def thresholds_propose(
     s = _run(
         as_json,
         lambda: (
-            _preflight(config, leads, activities, workspace=settings.workspace)
+            _preflight(config, leads, activities, settings=settings)
             or propose_flow(leads, activities, capacity, settings, model, config)
         ),
     )

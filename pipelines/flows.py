@@ -29,6 +29,7 @@ from pipelines.progress import step
 from pipelines.retries import retry_options
 from pipelines.settings import RetrySettings, Settings
 from serving import drift, planning, review
+from serving.online import write_invocation_json
 from serving.output import atomic_write, write_csv, write_json, write_parquet
 from serving.persona import PERSONA_VERSION, persona_list
 from serving.report import reference_tradeoffs
@@ -321,7 +322,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "tier_cutoffs_set_by": cutoffs["by"],
         "gate": decision.as_dict(),
         "mlflow": {
-            "tracking_uri": tracking.tracking_uri,
+            "tracking_uri": trk.display_uri(tracking.tracking_uri),  # the summary is written beside the list
             "experiment": tracking.experiment_name,
             "run_id": run_id,
             "model": f"models:/{tracking.model_name}/{version}",
@@ -359,6 +360,28 @@ def build_features_flow(leads: Path, activities: Path | None, config_path: Path,
         "rejects": str(rejects),
         "columns": len(features.columns),
         "as_of": str(as_of),
+    }
+
+
+@flow(name="serving-rows", log_prints=True)
+def serving_rows_flow(leads: Path, activities: Path | None, config_path: Path, out: Path) -> dict:
+    """Load, validate and write every valid lead's feature rows as a request body for `mlflow models serve`.
+
+    The rows are the model's input (no state, no label), built point in time as for the list; the lead
+    ids ride in the body's index. Rejected rows go beside it, as for the feature table.
+    """
+    config = load_config(config_path)
+    export, features = _load(leads, activities, config)
+    write_invocation_json(features, out)
+    rejects = write_csv(export.rejects, Path(out).with_name(Path(out).stem + "_rejects.csv"))
+    return {
+        "status": "ok",
+        "format": "json",
+        "inputs": _inputs_summary(export),
+        "features": str(out),
+        "rejects": str(rejects),
+        "columns": len(features.columns),
+        "rows": len(features),
     }
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_va
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.promotion import PromotionPolicy
-from models.tracking import Tracking
+from models.tracking import Tracking, is_tracking_server
 from models.train import TrainParams
 
 
@@ -124,10 +124,11 @@ class Settings(BaseSettings):
 
     def tracking(self, dataset_name: str) -> Tracking:
         uri = self.resolved_tracking_uri()
-        local = uri.startswith("sqlite:")
+        # a tracking server owns its artifacts (--artifacts-destination); any store this process opens
+        # itself (SQLite, PostgreSQL, a folder) keeps them in the workspace, never in the current folder
         return Tracking(
             uri,
             f"{self.experiment_prefix}-{dataset_name}",
             self.model_name,
-            (self.workspace / "mlartifacts") if local else None,
+            None if is_tracking_server(uri) else (self.workspace / "mlartifacts"),
         )
