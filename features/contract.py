@@ -122,6 +122,12 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str = ",
             else ""
         )
         raise ContractError(f"{path}: cannot be read as a table ({_arrow_message(exc)}){hint}") from None
+    except OSError as exc:
+        if exc.errno is not None:  # an operating-system I/O error (a network share...): may pass, keep it
+            raise
+        # pyarrow's decoding errors are OSErrors without errno: a damaged or mislabelled file, which a
+        # retry would meet again
+        raise ContractError(f"{path}: cannot be read ({_arrow_message(exc)}); is the file complete?") from None
     names = table.schema.names
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:

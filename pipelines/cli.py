@@ -1048,6 +1048,8 @@ def _print_serve_event(e: dict, cron: str, timezone: str) -> None:
         f"features {s.get('features', {}).get('cache', 'built')}",
         highlight=False,
     )
+    if e.get("drift"):
+        _print_drift(s)
 
 
 @app.command()

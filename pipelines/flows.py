@@ -242,8 +242,8 @@ def _load_cached(
     """Load and validate the export (retried on transient errors), and its features, from the cache if there.
 
     Returns the export, the feature table and how the table was obtained: {"cache": "reused" | "built" |
-    "off", "key": ...}. A cache that cannot be written costs the next run a rebuild, not this run. Only the
-    training flows (weekly, train) use the cache: they are the ones a schedule or a retry repeats.
+    "off", "key": ...}. A cache that cannot be written costs the next run a rebuild, not this run. The
+    training flows (weekly, train) and the back-test use the cache: a schedule or a retry repeats them.
     """
     with step("Loading and validating the export"):
         export = _retrying(load_task, settings)(leads, activities, config)
@@ -465,9 +465,11 @@ def weekly_flow(
 ) -> dict:
     """Load → validate → features → train → gate → score the open leads → publish the list → summary.
 
-    The registry's aliases move last, after the list is written, so a failed run leaves the previous
-    champion, and the previous list, as they were. The open leads are compared with the training window
-    of the model that scores them (drift); a drift alert ends the run in the ``DriftAlert`` state.
+    The registry's aliases move last, after the list is written, so a run that fails before publishing
+    leaves the previous champion, and the previous list, as they were (a failure of the alias move itself
+    leaves the new list beside the old champion; the run fails and says so). The open leads are compared
+    with the training window of the model that scores them (drift); a drift alert ends the run in the
+    ``DriftAlert`` state.
     """
     t0 = time.perf_counter()
     config = load_config(config_path)
@@ -699,7 +701,8 @@ def backtest_flow(
     t0 = time.perf_counter()
     config = load_config(config_path)
     backtest.check_replayable(config)
-    export, features = _load(leads, activities, config)
+    # the same feature table as weekly's (same files, config and code): reused from the cache when there
+    export, features, _ = _load_cached(leads, activities, config, settings)
     end = default_as_of(export.leads, export.activities)
     outcomes = labels_for(export.leads, config, end)
     plan = backtest.plan_weeks(

@@ -123,6 +123,9 @@ def serve(
         try:
             summary = run()
             event |= {"status": summary.get("status", "ok"), "summary": summary}
+            drift_level = (summary.get("drift") or {}).get("level")
+            if drift_level in ("watch", "alert"):  # on the event itself, where a log watcher looks
+                event["drift"] = drift_level
         except Exception as exc:  # noqa: BLE001 - a bad week must not end the schedule: say why, go on
             failures += 1
             message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)

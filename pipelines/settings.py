@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.promotion import PromotionPolicy
-from models.tracking import Tracking, is_tracking_server
+from models.tracking import Tracking, display_uri, is_tracking_server
 from models.train import TrainParams
 
 
@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         None, description="MLflow tracking URI; default: MLFLOW_TRACKING_URI, else SQLite in the workspace"
     )
     model_name: str = Field("lead-scoring", description="registered model name")
+
+    @field_serializer("tracking_uri")
+    def _mask_password(self, uri: str | None) -> str | None:
+        # Settings is a flow parameter: Prefect stores parameters, serialised, in its database and UI
+        return display_uri(uri) if uri else uri
+
     experiment_prefix: str = Field("leadscore", description="experiment = <prefix>-<dataset name>")
     promotion: PromotionPolicy = PromotionPolicy()
     gate_tolerance: float | None = Field(

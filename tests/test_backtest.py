@@ -206,7 +206,8 @@ def test_backtest_flow_and_its_table_on_a_short_export(prefect_harness, tmp_path
     saved = json.loads(Path(s["files"]["json"]).read_text(encoding="utf-8"), parse_constant=_refuse)
     assert saved["total"] == total  # strict JSON: a missing figure is null, never NaN
     # a replay registers nothing and leaves the list alone
-    assert sorted(p.name for p in ws.iterdir()) == ["backtest"]
+    # the list, the registry and MLflow untouched: only the table and the (shared) feature cache
+    assert sorted(p.name for p in ws.iterdir()) == ["backtest", "cache"]
     # the command's table: one row per week, persona-only weeks flagged, the total row
     with cli.console.capture() as captured:
         cli._print_backtest(s)

@@ -215,3 +215,16 @@ def test_invalid_configs_name_the_key_and_the_problem(config, mutate, message):
     with pytest.raises(ConfigError, match="invalid dataset config") as exc:
         parse_config(data)
     assert message in str(exc.value)
+
+
+def test_a_damaged_gzip_export_is_a_data_error_naming_the_file_not_a_retry(tmp_path):
+    import gzip
+
+    from models.transient import is_transient
+
+    data = gzip.compress(b"Lead ID,MQL Date\n" + b"L1,2026-01-01\n" * 50_000)
+    path = tmp_path / "leads.csv.gz"
+    path.write_bytes(data[: len(data) // 2])  # an upload cut half way
+    with pytest.raises(ContractError, match=r"leads\.csv\.gz: cannot be read \(.*\); is the file complete") as caught:
+        read_table(path)
+    assert not is_transient(caught.value)

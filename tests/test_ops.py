@@ -210,6 +210,36 @@ def test_serve_reports_a_failed_run_and_keeps_the_schedule():
     assert runs[1]["scheduled_for"] > runs[0]["scheduled_for"]  # the next due time, not the same one again
 
 
+def test_serve_puts_a_drift_alert_on_the_run_event_and_on_the_console(capsys):
+    from pipelines import cli
+
+    summaries = iter([{"status": "ok", "drift": {"level": "ok"}}, _alert_summary()])
+    events: list[dict] = []
+    serve(lambda: next(summaries), cron="* * * * * *", timezone="UTC", max_runs=2, report=events.append)
+    runs = [e for e in events if e["event"] == "run"]
+    assert "drift" not in runs[0] and runs[1]["drift"] == "alert"
+    cli._print_serve_event(runs[1], "* * * * * *", "UTC")
+    assert "DRIFT ALERT" in capsys.readouterr().err.upper()
+
+
+def _alert_summary() -> dict:
+    """A run summary whose drift section comes from the real check: the lead source mix turned over."""
+    import numpy as np
+
+    from serving import drift
+
+    rng = np.random.default_rng(0)
+    then = pd.DataFrame({"lead_source": rng.choice(["web", "event"], 2000), "visits": rng.poisson(3, 2000)})
+    now = then.assign(lead_source="partner")
+    scores = rng.random(2000)
+    ref = drift.reference_profile(
+        then, scores, categorical=["lead_source"], numeric=["visits"], features_by_gain=["lead_source", "visits"]
+    )
+    _, section = drift.check({"drift_reference": ref}, now, scores)
+    assert section["level"] == "alert"
+    return {"status": "ok", "list": {"rows": 2000}, "files": {"csv": "lists/latest.csv"}, "drift": section}
+
+
 def test_serve_runs_the_weekly_flow_when_its_schedule_is_due(prefect_harness, tmp_path):
     from features.synthetic import generate
     from pipelines.cli import app
@@ -319,3 +349,29 @@ def test_an_unreachable_champion_is_an_outage_not_a_model_that_cannot_score(monk
     with pytest.raises(ModelLoadError, match="cannot reach model") as caught:
         load_scorer(tracking, "models:/lead-scoring@champion")
     assert caught.value.transient
+
+
+def test_a_tracking_password_never_reaches_prefects_stored_parameters(prefect_harness, tmp_path):
+    """Settings is a flow parameter; Prefect keeps parameters in its database and shows them in its UI."""
+    from prefect import flow, get_client
+    from prefect.context import get_run_context
+
+    from pipelines.settings import Settings
+
+    @flow
+    def uses_settings(settings: object) -> tuple[str, str]:  # the flows' annotation is Settings; the value counts
+        return settings.resolved_tracking_uri(), str(get_run_context().flow_run.id)
+
+    uri = "http://ana:s3cret@mlflow.example.com:5000"
+    seen, run_id = uses_settings(Settings(workspace=tmp_path, tracking_uri=uri))
+    assert seen == uri  # the flow itself still has the real URI
+
+    async def stored() -> dict:
+        async with get_client() as client:
+            return (await client.read_flow_run(run_id)).parameters
+
+    import asyncio
+
+    params = asyncio.run(stored())
+    assert "s3cret" not in repr(params)
+    assert params["settings"]["tracking_uri"] == "http://ana:***@mlflow.example.com:5000"
