@@ -62,6 +62,22 @@ ModelConfigOpt = Annotated[
     Path | None, typer.Option(help="dataset config", show_default="the one saved with the model")
 ]
 ActsOpt = Annotated[Path | None, typer.Option(help="activities export (CSV, CSV.gz or Parquet)")]
+FailOnDriftOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fail-on-drift",
+        help="exit with code 3 on a drift alert, after the list is written (for cron and CI, which only see "
+        "exit codes)",
+    ),
+]
+DRIFT_EXIT = 3
+
+
+def _exit_on_drift(s: dict, fail_on_drift: bool) -> None:
+    if fail_on_drift and (s.get("drift") or {}).get("level") == "alert":
+        raise typer.Exit(DRIFT_EXIT)
+
+
 NoCacheOpt = Annotated[
     bool,
     typer.Option(
@@ -466,6 +482,7 @@ def weekly(
     as_of: AsOfOpt = None,
     capacity: CapacityOpt = None,
     no_cache: NoCacheOpt = False,
+    fail_on_drift: FailOnDriftOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """The whole weekly job: validate, features, train, gate, score the open leads, publish the list.
@@ -501,6 +518,7 @@ def weekly(
         if s["status"] != "persona_rule":
             _print_mlflow(s)
         console.print(f"Done in {s['elapsed_s']:.0f} s.")
+    _exit_on_drift(s, fail_on_drift)
 
 
 @app.command()
@@ -684,6 +702,7 @@ def score(
     config: ModelConfigOpt = None,
     workspace: WorkspaceOpt = None,
     capacity: CapacityOpt = None,
+    fail_on_drift: FailOnDriftOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Score every valid lead in a file: rank, calibrated score 0-100, tier A-D, top 3 reasons.
@@ -707,6 +726,7 @@ def score(
         console.print(f"Scored with {s['model']} (v{s['model_version']}), tier cut-offs {s['tier_cutoffs']}")
         _print_list(s)
         _print_drift(s)
+    _exit_on_drift(s, fail_on_drift)
 
 
 @app.command()

@@ -397,3 +397,17 @@ def test_a_list_published_without_drift_removes_an_earlier_drift_table(tmp_path)
     files = publish_task.fn(tmp_path, "latest", listed, rejects, {"status": "persona_rule"})
     assert "drift" not in files and not (tmp_path / "latest_drift.csv").exists()
     assert (tmp_path / "latest.csv").exists()
+
+
+def test_fail_on_drift_exits_3_only_on_an_alert(flows):
+    import typer
+
+    from pipelines import cli
+
+    alert = flows["weekly"].result()
+    assert alert["drift"]["level"] == "alert"
+    with pytest.raises(typer.Exit) as caught:
+        cli._exit_on_drift(alert, True)
+    assert caught.value.exit_code == cli.DRIFT_EXIT == 3
+    cli._exit_on_drift(alert, False)  # without the flag: exit 0, as before
+    cli._exit_on_drift({**alert, "drift": {**alert["drift"], "level": "watch"}}, True)
