@@ -8,6 +8,7 @@ they cannot reach the model either; no input example is logged.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.error import HTTPError, URLError
-from urllib.parse import urlparse
-from urllib.request import urlopen
+from urllib.parse import unquote, urlparse
+from urllib.request import Request, urlopen
 
 import mlflow
 import numpy as np
@@ -104,6 +105,28 @@ def display_uri(uri: str) -> str:
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
+_CREDENTIALS = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^\s/:@'\"]*):[^\s/@'\"]+@", re.IGNORECASE)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the password of every URI in it replaced by ***: MLflow's errors quote the URL they called."""
+    return _CREDENTIALS.sub(r"\1:***@", text)
+
+
+def is_missing(exc: MlflowException) -> bool:
+    """True when MLflow says the model, version, alias or run does not exist: "none", not a failure.
+
+    MLflow 3 raises RESOURCE_DOES_NOT_EXIST for a missing model, version or run, but INVALID_PARAMETER_VALUE
+    ("Registered model alias champion not found.") for a missing alias on a model that exists. Any other
+    error (a server that answers 500, a store that cannot be read) is not an answer and must propagate:
+    read as "nothing there" it would make the gate promote a "first model" during an outage.
+    """
+    code = getattr(exc, "error_code", "")
+    if code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+        return True
+    return code == "INVALID_PARAMETER_VALUE" and re.search(r"alias .* not found", str(exc), re.IGNORECASE) is not None
+
+
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
     """Fail in seconds when an http(s) tracking server does not answer.
 
@@ -111,10 +134,18 @@ def check_reachable(uri: str, timeout: float = 5.0) -> None:
     HTTP answer (even 401 or 404 from a proxy that guards /health) counts as reachable: only a
     connection that fails is refused here. Stores that are not http(s) are left to MLflow.
     """
-    if urlparse(uri).scheme not in ("http", "https"):
+    parts = urlparse(uri)
+    if parts.scheme not in ("http", "https"):
         return
+    headers = {}
+    if "@" in parts.netloc:  # urllib refuses user:password in the URL: send them as basic auth instead
+        user, _, password = parts.netloc.rpartition("@")[0].partition(":")
+        token = base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii")
+        headers["Authorization"] = f"Basic {token}"
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    request = Request(f"{parts.geturl().rstrip('/')}/health", headers=headers)  # noqa: S310 - the scheme is http(s)
     try:
-        with urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):  # noqa: S310 - the scheme is http(s)
+        with urlopen(request, timeout=timeout):  # noqa: S310 - the scheme is http(s)
             pass
     except HTTPError:
         return
@@ -256,10 +287,16 @@ def _signature_frame(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def champion_version(tracking: Tracking) -> str | None:
+    """The champion's version, or None when the model or its champion alias does not exist.
+
+    Any other MLflow error propagates: an outage is not "no champion" (the gate would promote a first model).
+    """
     try:
         return str(tracking.client().get_model_version_by_alias(tracking.model_name, CHAMPION).version)
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if is_missing(exc):
+            return None
+        raise
 
 
 def register(
@@ -280,7 +317,9 @@ def register(
     client = tracking.client()
     try:
         client.get_registered_model(tracking.model_name)
-    except MlflowException:
+    except MlflowException as exc:
+        if not is_missing(exc):
+            raise
         client.create_registered_model(tracking.model_name, description="MQL-to-SQL conversion, calibrated")
     # resume: a retry after a transient error completes the version this run already got, never adds another
     done = client.search_model_versions(f"name='{tracking.model_name}' and run_id='{run_id}'") if resume else []
@@ -438,6 +477,7 @@ class ResolvedModel:
     version: str
     tier_cutoffs: dict[str, float]
     uri: str
+    name: str = ""  # the registered model ``uri`` names (which may differ from the settings' model name)
 
 
 def load_scorer(tracking: Tracking, uri: str) -> LeadScoreModel:
@@ -465,7 +505,7 @@ def resolve(tracking: Tracking, uri: str | None = None) -> ResolvedModel:
     """The model to score with (default: the champion), its registry version and tier cut-offs."""
     uri = uri or f"models:/{tracking.model_name}@{CHAMPION}"
     scorer = load_scorer(tracking, uri)
-    version, cutoffs = "unregistered", None
+    version, cutoffs, registered = "unregistered", None, ""
     client = tracking.client()
     if uri.startswith("models:/"):
         name, _, ref = uri.removeprefix("models:/").partition("@")
@@ -474,12 +514,12 @@ def resolve(tracking: Tracking, uri: str | None = None) -> ResolvedModel:
             if ref
             else client.get_model_version(*uri.removeprefix("models:/").split("/", 1))
         )
-        version = str(mv.version)
+        version, registered = str(mv.version), str(mv.name)
         if "tier_cutoffs" in mv.tags:
             cutoffs = json.loads(mv.tags["tier_cutoffs"])
     if cutoffs is None:
         raise ModelLoadError(f"model '{uri}' has no tier cut-offs; score with a registered version")
-    return ResolvedModel(scorer, version, cutoffs, uri)
+    return ResolvedModel(scorer, version, cutoffs, uri, registered)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -634,8 +674,10 @@ def champion_history(tracking: Tracking) -> list[dict]:
     """Every version that became champion (by the gate or a rollback), oldest first: who, when, how."""
     try:
         tags = tracking.client().get_registered_model(tracking.model_name).tags
-    except MlflowException:
-        return []
+    except MlflowException as exc:
+        if is_missing(exc):
+            return []
+        raise  # read as empty, the next append would overwrite the whole history with one entry
     return json.loads(tags[CHAMPION_HISTORY_TAG]) if CHAMPION_HISTORY_TAG in tags else []
 
 
@@ -802,7 +844,9 @@ def list_versions(tracking: Tracking, now: datetime | None = None) -> dict:
     now = now or datetime.now(UTC)
     try:
         model = client.get_registered_model(name)
-    except MlflowException:
+    except MlflowException as exc:
+        if not is_missing(exc):
+            raise  # an unreachable or failing store is an error, not "no versions"
         return {"status": "ok", "model": name, "versions": [], "champion_history": [], "hold": None}
     aliases: dict[str, list[str]] = {}
     for alias, version in (model.aliases or {}).items():
@@ -813,8 +857,10 @@ def list_versions(tracking: Tracking, now: datetime | None = None) -> dict:
         metrics, baselines, params = {}, {}, {}
         try:
             run = client.get_run(mv.run_id) if mv.run_id else None
-        except MlflowException:
-            run = None
+        except MlflowException as exc:
+            if not is_missing(exc):
+                raise
+            run = None  # the run was deleted: the figures kept on the version below
         if run is not None:
             m, params = run.data.metrics, run.data.params
             metrics = {k: m[f"model.{k}"] for k in METRIC_KEYS if f"model.{k}" in m}
@@ -923,6 +969,7 @@ def log_drift(
     version: str,
     scored_at: datetime | None = None,
     run_id: str | None = None,
+    model_name: str | None = None,
 ) -> dict:
     """Log a drift check to MLflow as a point of a time series, so the MLflow UI charts drift over weeks.
 
@@ -936,11 +983,37 @@ def log_drift(
 
     With ``run_id`` (the weekly run), the same metrics and table are also logged on that run, so the
     runs table of the experiment shows each week's drift level next to its metrics.
+
+    ``model_name`` is the registered model of the version that scored (``ResolvedModel.name``; default the
+    settings' model name): ``--model models:/other/3`` is version 3 of ``other`` whatever the settings say.
+    Logging never costs the list: an MLflow error that will not pass by itself (a version or run gone, a
+    refused write) is returned as ``{"warning": ...}`` for the summary; a transient one (the server is
+    down) propagates like any other MLflow outage.
     """
+    name = model_name or tracking.model_name
+    try:
+        return _log_drift(tracking, table, verdict, name=name, version=version, scored_at=scored_at, run_id=run_id)
+    except MlflowException as exc:
+        if is_transient(exc):
+            raise
+        first = mask_secrets(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return {"warning": f"drift not logged to MLflow for model '{name}' version {version}: {first}"}
+
+
+def _log_drift(
+    tracking: Tracking,
+    table: pd.DataFrame,
+    verdict: dict,
+    *,
+    name: str,
+    version: str,
+    scored_at: datetime | None,
+    run_id: str | None,
+) -> dict:
     client = tracking.client()
-    mv = client.get_model_version(tracking.model_name, version)
+    mv = client.get_model_version(name, version)
     experiment_id = client.get_run(mv.run_id).info.experiment_id
-    monitor = _drift_monitor(client, experiment_id, tracking.model_name)
+    monitor = _drift_monitor(client, experiment_id, name)
     step = len(client.get_metric_history(monitor, "drift/level"))
     when = scored_at or datetime.now(UTC)
     stamp = int(when.timestamp() * 1000)

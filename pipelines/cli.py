@@ -161,11 +161,13 @@ def _preflight(config: Path | None, *files: Path | None, workspace: Path | None 
 
 def _run(as_json: bool, fn, *, print_json: bool = True):
     """Run a command body: progress on stderr, summary (or JSON) at the end, clear errors, no tracebacks."""
+    from mlflow.exceptions import MlflowException
+
     from features.config import ConfigError
     from features.contract import ContractError
     from models.leaks import LeakSuspected
     from models.scorer import FeatureMismatchError
-    from models.tracking import CutoffError, ModelLoadError, RollbackError, TrackingUnavailable
+    from models.tracking import CutoffError, ModelLoadError, RollbackError, TrackingUnavailable, mask_secrets
     from models.train import TrainingDataError
     from pipelines import progress
 
@@ -183,8 +185,16 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
         LeakSuspected,
         FeatureMismatchError,
         OSError,
+        MlflowException,  # an MLflow error that outlasted the retries (and is no "does not exist" answer)
     ) as exc:
-        message = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and exc.filename else str(exc)
+        if isinstance(exc, MlflowException):
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            message = f"MLflow request failed ({exc.error_code}): {first}"
+        elif isinstance(exc, OSError) and exc.filename:
+            message = f"{exc.filename}: {exc.strerror}"
+        else:
+            message = str(exc)
+        message = mask_secrets(message)  # MLflow quotes the URL it called, password and all
         if as_json:
             print(json.dumps({"status": "error", "error": message, "kind": type(exc).__name__}))
         else:
@@ -361,6 +371,8 @@ def _print_drift(s: dict) -> None:
     if not d:
         return
     where = s.get("files", {}).get("drift")
+    if (d.get("mlflow") or {}).get("warning"):  # the list was written; only the MLflow series misses a point
+        console.print(f"[yellow]Warning:[/yellow] {escape(d['mlflow']['warning'])}", highlight=False)
     if d["level"] not in ("ok", "watch", "alert"):
         console.print(f"[dim]Drift: {escape(d['message'])}[/dim]", highlight=False)
         return
@@ -401,7 +413,7 @@ def _print_drift(s: dict) -> None:
         lines.append(escape(f"Also drifted (not top features): {names}" + (f" and {more} more" if more else "")))
     if where:
         lines.append(f"Every feature: {where}")
-    if "mlflow" in d:
+    if "monitor_run_id" in d.get("mlflow", {}):
         m = d["mlflow"]
         lines.append(f"MLflow: run drift-monitor ({m['monitor_run_id'][:8]}), check {m['step'] + 1} of its series")
     if d["level"] == "alert":
@@ -1201,11 +1213,12 @@ def models_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> 
     Reads only: a workspace with no MLflow store says there are no models and creates nothing.
     """
     _environment()
-    from models.tracking import list_versions
+    from models.tracking import check_reachable, display_uri, list_versions
 
     settings = _settings(workspace)
 
     def body() -> dict:
+        check_reachable(settings.resolved_tracking_uri())  # a server that is down: one line, exit 2
         missing = _store_missing(settings)
         if missing:
             return {
@@ -1216,7 +1229,10 @@ def models_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> 
                 "hold": None,
                 "note": f"no MLflow store at {missing}: no models yet (train one with `leadscore weekly`)",
             }
-        return {**list_versions(settings.tracking("default")), "tracking_uri": settings.resolved_tracking_uri()}
+        return {
+            **list_versions(settings.tracking("default")),
+            "tracking_uri": display_uri(settings.resolved_tracking_uri()),
+        }
 
     s = _run(as_json, body)
     if as_json:

@@ -141,7 +141,9 @@ def _drift(
     with step("Comparing the batch with the model's training window (drift)"):
         table, section = drift_task(resolved, features, settings)
     if table is not None:
-        section["mlflow"] = trk.log_drift(tracking, table, section, version=resolved.version, run_id=run_id)
+        section["mlflow"] = trk.log_drift(
+            tracking, table, section, version=resolved.version, run_id=run_id, model_name=resolved.name
+        )
     return table, section
 
 

@@ -361,3 +361,21 @@ def test_a_store_from_before_the_history_starts_it_with_the_champion_replaced(tw
     ]
     code, s = cli(settings, "rollback", "--reason", "back again")
     assert code == 0 and (s["from_version"], s["to_version"]) == ("2", old), s
+
+
+def test_scoring_another_models_version_logs_its_drift_and_writes_the_list(two_versions, export_files, tmp_path):
+    # the settings name a model with no versions; --model names the one that scores (a traceback and no
+    # list before the fix: the drift series was looked up under the settings' name)
+    settings, *_ = two_versions
+    out = tmp_path / "list.csv"
+    r = runner.invoke(
+        app,
+        ["score", "--leads", str(export_files[0]), "--activities", str(export_files[1]), "--out", str(out)]
+        + ["--model", "models:/lead-scoring/1", "--workspace", str(settings.workspace), "--json"],
+        env={"LEADSCORE_MODEL_NAME": "other"},
+    )
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["model_version"] == "1" and out.is_file()
+    monitor = MlflowClient(settings.resolved_tracking_uri()).get_run(s["drift"]["mlflow"]["monitor_run_id"])
+    assert monitor.data.tags[trk.DRIFT_MONITOR_TAG] == "lead-scoring"
