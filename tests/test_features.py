@@ -75,6 +75,23 @@ def test_hand_built_features_are_exact(config):
     assert pd.isna(b["days_created_to_mql"])
 
 
+def test_distinct_kinds_count_each_kind_once_and_unknown_leads_are_ignored(config):
+    acts = acts_frame(
+        [
+            ("A", "2026-03-30 12:00", "pricing_view"),
+            ("A", "2026-03-29 12:00", "pricing_view"),  # the same kind again: still one kind
+            ("A", "2026-03-28 12:00", "call_attempt"),  # not a counted type, but a kind and an activity
+            ("A", "2025-11-01 12:00", "webinar"),  # 150 days before: outside the 90-day kinds
+            ("B", "2026-03-09 00:00", "call_attempt"),
+            ("Z", "2026-03-09 00:00", "webinar"),  # no such lead
+        ]
+    )
+    f = build_features(leads_frame(), acts, config=config)
+    assert (f.loc["A", "distinct_types_90d"], f.loc["B", "distinct_types_90d"]) == (2, 1)
+    assert (f.loc["A", "activities_7d"], f.loc["A", "pricing_view_7d"], f.loc["A", "webinar_90d"]) == (3, 2, 0)
+    assert f["webinar_90d"].sum() == 0 and f.loc["B", "activities_7d"] == 1
+
+
 def test_lead_without_activities_gets_zero_counts_and_missing_recency(config):
     f = build_features(leads_frame(), acts_frame([]), config=config)
     assert f.loc["A", "activities_90d"] == 0 and f.loc["A", "engagement_recency_weighted"] == 0
