@@ -31,6 +31,11 @@ def learn_categories(X: pd.DataFrame, categorical: list[str]) -> dict[str, list[
     return {c: X[c].dropna().astype("str").value_counts().index[:MAX_CATEGORIES].tolist() for c in categorical}
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """Category values as text, missing kept missing: how categories and segments are matched."""
+    return values.astype("str").where(values.notna())
+
+
 def to_matrix(
     X: pd.DataFrame, categorical: list[str], numeric: list[str], categories: dict[str, list[str]]
 ) -> np.ndarray:
@@ -43,7 +48,7 @@ def to_matrix(
         )
     M = np.empty((len(X), len(categorical) + len(numeric)), dtype=np.float64)
     for j, c in enumerate(categorical):
-        codes = pd.Categorical(X[c].astype("str").where(X[c].notna()), categories=categories[c]).codes
+        codes = pd.Categorical(as_text(X[c]), categories=categories[c]).codes
         M[:, j] = np.where(codes < 0, np.nan, codes)
     for j, c in enumerate(numeric, start=len(categorical)):
         M[:, j] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float64)
@@ -79,8 +84,7 @@ class LeadScoreModel:
         """Each lead's segment name, or None where the global model scores it."""
         if not self.segments or self.segment_by not in X.columns:
             return pd.Series(None, index=X.index, dtype=object)
-        values = X[self.segment_by].astype("str").where(X[self.segment_by].notna())
-        names = values.map(self.segment_values)
+        names = as_text(X[self.segment_by]).map(self.segment_values)
         kept = names.isin(list(self.segments)).to_numpy()
         return pd.Series(np.where(kept, names.to_numpy(dtype=object), None), index=X.index, dtype=object)
 

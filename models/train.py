@@ -16,7 +16,7 @@ from features.config import DatasetConfig, Segments
 from models import baselines
 from models.leaks import field_audit, stop_if_leaking
 from models.metrics import compare_scorers, fast_auc
-from models.scorer import LeadScoreModel, learn_categories, to_matrix
+from models.scorer import LeadScoreModel, as_text, learn_categories, to_matrix
 from serving.drift import reference_profile
 
 TIER_SHARES = {"A": 0.10, "B": 0.20, "C": 0.30}  # default cut-offs: top 10%, next 20%, next 30%, rest is D
@@ -416,7 +416,7 @@ def train_segments(
     on its calibration-window leads (both models chose their rounds there; the holdout stays untouched).
     """
     by = segments.by
-    values = X[by].astype("str").where(X[by].notna())
+    values = as_text(X[by])
     mapping = segments.value_map() or {v: v for v in values.dropna().unique()}
     seg = values.map(mapping).to_numpy()
     records = []
@@ -436,7 +436,7 @@ def train_segments(
             continue
         tr, cal = rows & parts["train"], rows & parts["calibration"]
         child, best = fit_scorer(X[tr], y[tr], X[cal], y[cal], categories=model.categories, **fit)
-        own, glob = fast_auc(y[cal], child.predict_proba(X[cal])), fast_auc(y[cal], model.predict_proba(X[cal]))
+        own, glob = fast_auc(y[cal], child.predict_proba(X[cal])), fast_auc(y[cal], model.global_proba(X[cal]))
         record |= {"calibration_auc": round(own, 4), "calibration_auc_global": round(glob, 4)}
         if own <= glob:
             why = f"own model not better on its calibration leads (AUC {own:.3f} vs {glob:.3f} global)"
@@ -451,7 +451,7 @@ def train_segments(
 
 def segment_holdout(model: LeadScoreModel, Xh: pd.DataFrame, yh: np.ndarray, records: list[dict]) -> list[dict]:
     """Each segment's holdout AUC with the segmented model and with the global model alone."""
-    values = Xh[model.segment_by].astype("str").where(Xh[model.segment_by].notna())
+    values = as_text(Xh[model.segment_by])
     routed, alone = model.predict_proba(Xh), model.global_proba(Xh)
     out = []
     for record in records:
