@@ -72,8 +72,8 @@ def _range_label(v: pd.Series) -> str:
     return "missing" if v.isna().all() else f"{v.min():g} to {v.max():g}"
 
 
-def _quick_auc(X_tr, y_tr, X_ev, y_ev, categorical, numeric, seed) -> float:
-    cats = learn_categories(X_tr, categorical)
+def _quick_auc(M_tr: np.ndarray, y_tr, M_ev: np.ndarray, y_ev, n_categorical: int, seed: int) -> float:
+    """AUC on the evaluation rows of a quick LightGBM fit; categoricals are the matrices' first columns."""
     params = {
         "objective": "binary",
         "learning_rate": 0.1,
@@ -84,11 +84,9 @@ def _quick_auc(X_tr, y_tr, X_ev, y_ev, categorical, numeric, seed) -> float:
         "seed": seed,
         "deterministic": True,
     }
-    train = lgb.Dataset(
-        to_matrix(X_tr, categorical, numeric, cats), label=y_tr, categorical_feature=list(range(len(categorical)))
-    )
+    train = lgb.Dataset(M_tr, label=y_tr, categorical_feature=list(range(n_categorical)))
     booster = lgb.train(params, train, num_boost_round=150)
-    return fast_auc(y_ev, booster.predict(to_matrix(X_ev, categorical, numeric, cats)))
+    return fast_auc(y_ev, booster.predict(M_ev))
 
 
 def field_audit(
@@ -135,12 +133,22 @@ def field_audit(
     # the model's loss without a column: only for the top candidates, each costs a quick fit
     candidates = audit.sort_values("suspicion", ascending=False)["feature"].head(DROP_CHECK_TOP).tolist()
     if len(np.unique(y_eval)) == 2 and len(candidates) > 1:
-        full = _quick_auc(X_train, y_train, X_eval, y_eval, categorical, numeric, seed)
-        for col in candidates:
-            cats = [c for c in categorical if c != col]
-            nums = [c for c in numeric if c != col]
+        # both matrices built once; a fit without a column uses them without that column (category
+        # codes are learned per column, so this is the matrix the smaller feature list would give)
+        cats = learn_categories(X_train, categorical)
+        M_tr = to_matrix(X_train, categorical, numeric, cats)
+        M_ev = to_matrix(X_eval, categorical, numeric, cats)
+        names = categorical + numeric
+        full = _quick_auc(M_tr, y_train, M_ev, y_eval, len(categorical), seed)
+        for col in (c for c in candidates if c in names):
+            j = names.index(col)
             audit.loc[audit["feature"] == col, "drop_loss"] = full - _quick_auc(
-                X_train, y_train, X_eval, y_eval, cats, nums, seed
+                np.delete(M_tr, j, axis=1),
+                y_train,
+                np.delete(M_ev, j, axis=1),
+                y_eval,
+                len(categorical) - (col in categorical),
+                seed,
             )
     audit["suspicion"] = _suspicion(audit)
     audit["evidence"] = audit.apply(_evidence, axis=1)

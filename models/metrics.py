@@ -80,24 +80,80 @@ def fast_auc(y: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+BOOT_CHUNK_CELLS = 1_000_000  # resamples x rows held at once: bounds memory, keeps a chunk near the cache
+
+
+def resample_counts(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """How often each of ``n`` rows is drawn in each of ``n_boot`` resamples (int32, shape ``(n_boot, n)``).
+
+    The draws are the classic ones, ``rng.integers(0, n, n)`` per resample in turn (drawn as one
+    ``(n_boot, n)`` block, the same numbers), so the counts describe exactly the resamples a loop over
+    indexed copies would see with the same generator.
+    """
+    idx = rng.integers(0, n, (n_boot, n))
+    idx += np.arange(n_boot)[:, None] * n  # one bincount for the whole block: resample b's rows at b*n...
+    return np.bincount(idx.ravel(), minlength=n_boot * n).astype(np.int32).reshape(n_boot, n)
+
+
+class _SortedScores:
+    """One scorer's scores sorted once, ready to give the AUC of any resample given as row counts."""
+
+    def __init__(self, y: np.ndarray, score: np.ndarray) -> None:
+        score = np.asarray(score, dtype=float)
+        self.pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y != 1)
+        self.neg = neg[np.argsort(score[neg], kind="stable")]
+        s_neg = score[self.neg]
+        self.below = np.searchsorted(s_neg, score[self.pos], side="left")  # non-SQLs strictly below each SQL
+        self.upto = np.searchsorted(s_neg, score[self.pos], side="right")  # ... and those tied with it
+
+    def aucs(self, counts: np.ndarray) -> np.ndarray:
+        """AUC of each row of ``counts``; NaN where a resample holds a single class.
+
+        Mann-Whitney with weights: the sum over SQLs ``i`` of ``c_i`` times the weighted non-SQLs below
+        ``s_i`` plus half those tied with it, divided by (weighted SQLs x weighted non-SQLs). The weighted
+        non-SQLs below a score are a cumulative sum of the counts in score order, read at the positions
+        found once by binary search. Integer sums until the final division (exact for n below 2**31).
+        """
+        cum = np.zeros((len(counts), len(self.neg) + 1), dtype=np.int64)
+        np.cumsum(np.take(counts, self.neg, axis=1), axis=1, out=cum[:, 1:])
+        c_pos = np.take(counts, self.pos, axis=1).astype(np.int64)
+        twice_u = np.einsum("ij,ij->i", c_pos, np.take(cum, self.below, axis=1) + np.take(cum, self.upto, axis=1))
+        n_pos, n_neg = c_pos.sum(axis=1), cum[:, -1]
+        both = (n_pos > 0) & (n_neg > 0)
+        return np.where(both, twice_u / np.maximum(2.0 * n_pos * n_neg, 1.0), np.nan)
+
+
+def weighted_aucs(y: np.ndarray, score: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """ROC-AUC (ties count half) of each resample given as row counts (one row of ``counts`` each).
+
+    Equal to ``fast_auc`` on the resampled copies (rows repeated as often as drawn), from one sort.
+    """
+    return _SortedScores(np.asarray(y), score).aucs(np.atleast_2d(counts))
+
+
 def bootstrap_auc(
     y: np.ndarray, scores: dict[str, np.ndarray], *, reference: str = "model", n_boot: int = 300, seed: int = 0
 ) -> tuple[dict[str, tuple[float, float]], dict[str, dict[str, float]]]:
     """95% bootstrap intervals of each scorer's AUC and of ``reference`` minus each other scorer.
 
     Paired: every resample scores the same rows with every scorer, so the difference's interval is
-    much tighter than the two separate intervals suggest.
+    much tighter than the two separate intervals suggest. Resamples with a single class are skipped.
+    Each resample is drawn as row counts and every scorer's AUC computed from its scores sorted once
+    (``_SortedScores``): the same figures as sorting each resampled copy, at a fraction of the cost.
     """
     y = np.asarray(y, dtype=int)
     rng = np.random.default_rng(seed)
-    draws: dict[str, list[float]] = {name: [] for name in scores}
-    for _ in range(n_boot):
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].min() == y[idx].max():
-            continue
-        for name, s in scores.items():
-            draws[name].append(fast_auc(y[idx], np.asarray(s)[idx]))
-    arr = {name: np.array(v) for name, v in draws.items()}
+    sorted_scores = {name: _SortedScores(y, s) for name, s in scores.items()}
+    draws: dict[str, list[np.ndarray]] = {name: [] for name in scores}
+    step = max(1, BOOT_CHUNK_CELLS // max(len(y), 1))
+    for start in range(0, n_boot, step):
+        counts = resample_counts(len(y), min(step, n_boot - start), rng)
+        for name, prepared in sorted_scores.items():
+            draws[name].append(prepared.aucs(counts))
+    arr = {name: np.concatenate(v) for name, v in draws.items()}
+    if arr:
+        keep = ~np.isnan(next(iter(arr.values())))  # a single-class resample is one for every scorer
+        arr = {name: a[keep] for name, a in arr.items()}
     intervals = {name: (float(np.quantile(a, 0.025)), float(np.quantile(a, 0.975))) for name, a in arr.items()}
     diffs = {}
     for name in scores:

@@ -61,3 +61,70 @@ def test_bootstrap_calls_a_clear_win_better_and_a_tie_no_clear_difference():
     assert diffs["same"] == {"diff": 0.0, "low": 0.0, "high": 0.0, "verdict": "no clear difference"}
     low, high = intervals["model"]
     assert low < fast_auc(y, good) < high
+
+
+def _bootstrap_by_copies(y, scores, *, reference="model", n_boot=300, seed=0):
+    """The original bootstrap: index each resample's copy and rank it, one scorer at a time."""
+    rng = np.random.default_rng(seed)
+    draws = {name: [] for name in scores}
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y), len(y))
+        if y[idx].min() == y[idx].max():
+            continue
+        for name, s in scores.items():
+            draws[name].append(fast_auc(y[idx], np.asarray(s)[idx]))
+    return {name: np.array(v) for name, v in draws.items()}
+
+
+@pytest.mark.parametrize("n, levels", [(7, 3), (60, 4), (400, 0), (1500, 12)])
+def test_weighted_aucs_equal_fast_auc_on_the_resampled_copies(n, levels):
+    from models.metrics import resample_counts, weighted_aucs
+
+    rng = np.random.default_rng(n)
+    y = (rng.random(n) < 0.3).astype(int)
+    # levels > 0: heavy ties (within and across classes); 0: continuous scores
+    s = rng.integers(0, levels, n).astype(float) if levels else rng.normal(size=n) + y
+    counts = resample_counts(n, 40, np.random.default_rng(1))
+    got = weighted_aucs(y, s, counts)
+    rng = np.random.default_rng(1)
+    for b in range(40):
+        idx = rng.integers(0, n, n)
+        assert np.array_equal(np.bincount(idx, minlength=n), counts[b])
+        if y[idx].min() == y[idx].max():
+            assert np.isnan(got[b])
+        else:
+            assert abs(got[b] - fast_auc(y[idx], s[idx])) < 1e-12
+
+
+def test_bootstrap_equals_the_rank_per_resample_reference_intervals_and_paired_differences(monkeypatch):
+    import models.metrics as metrics
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(900) < 0.2).astype(int)
+    scores = {
+        "model": y + rng.normal(0, 1, 900),
+        "rule": rng.integers(0, 4, 900) / 3 + 0.3 * y,  # ties, as the persona rule's shares have
+        "other": y + rng.normal(0, 1.3, 900),
+    }
+    ref = _bootstrap_by_copies(y, scores, seed=11)
+    monkeypatch.setattr(metrics, "BOOT_CHUNK_CELLS", 900 * 7)  # several chunks, a short last one
+    intervals, diffs = metrics.bootstrap_auc(y, scores, seed=11)
+    for name, a in ref.items():
+        assert np.allclose(intervals[name], (np.quantile(a, 0.025), np.quantile(a, 0.975)), rtol=0, atol=1e-12)
+    for name in ("rule", "other"):
+        d = ref["model"] - ref[name]
+        assert abs(diffs[name]["low"] - np.quantile(d, 0.025)) < 1e-12
+        assert abs(diffs[name]["high"] - np.quantile(d, 0.975)) < 1e-12
+
+
+def test_bootstrap_skips_single_class_resamples_like_the_reference():
+    import models.metrics as metrics
+
+    y = np.array([1, 0, 0, 0, 0, 0])  # one SQL in six rows: about a third of resamples miss it
+    scores = {"model": np.array([0.9, 0.1, 0.2, 0.3, 0.4, 0.5]), "flat": np.zeros(6)}
+    ref = _bootstrap_by_copies(y, scores, n_boot=200, seed=3)
+    assert 100 < len(ref["model"]) < 200
+    intervals, diffs = metrics.bootstrap_auc(y, scores, n_boot=200, seed=3)
+    assert intervals["model"] == (np.quantile(ref["model"], 0.025), np.quantile(ref["model"], 0.975))
+    assert intervals["flat"] == (0.5, 0.5)
+    assert diffs["flat"]["low"] == np.quantile(ref["model"] - 0.5, 0.025)

@@ -210,3 +210,53 @@ def test_the_audit_ranks_columns_by_evidence_without_knowing_their_names():
     top = audit.iloc[0]
     assert top["auc_alone"] > 0.85 and top["pure_share"] > 0.5 and top["drop_loss"] > 0.05
     assert "decide the outcome" in top["evidence"]
+
+
+def test_the_audit_drop_loss_is_a_refit_on_the_feature_list_without_the_column():
+    # the audit reuses one matrix and drops a column from it; it must equal fitting on the smaller list
+    import lightgbm as lgb
+
+    from models.leaks import field_audit
+    from models.metrics import fast_auc
+    from models.scorer import learn_categories, to_matrix
+
+    rng = np.random.default_rng(4)
+    n = 1600
+    y = (rng.random(n) < 0.3).astype(int)
+    X = pd.DataFrame(
+        {
+            "size": y * 0.7 + rng.normal(0, 1, n),
+            "channel": np.where(rng.random(n) < 0.5 + 0.3 * y, "web", rng.choice(["ads", "event", None], n)),
+            "visits": rng.poisson(1 + 2 * y),
+            "region": rng.choice(["north", "south", "east"], n),
+        }
+    )
+    cat, num = ["channel", "region"], ["size", "visits"]
+    half = n // 2
+
+    def refit_auc(cats, nums):
+        codes = learn_categories(X.iloc[:half], cats)
+        params = dict(objective="binary", learning_rate=0.1, num_leaves=15, min_data_in_leaf=20, verbosity=-1)
+        params |= dict(num_threads=1, seed=0, deterministic=True)
+        data = lgb.Dataset(
+            to_matrix(X.iloc[:half], cats, nums, codes), y[:half], categorical_feature=[0, 1][: len(cats)]
+        )
+        booster = lgb.train(params, data, num_boost_round=150)
+        return fast_auc(y[half:], booster.predict(to_matrix(X.iloc[half:], cats, nums, codes)))
+
+    audit = field_audit(X.iloc[:half], y[:half], X.iloc[half:], y[half:], categorical=cat, numeric=num)
+    full = refit_auc(cat, num)
+    for col in cat + num:
+        expected = full - refit_auc([c for c in cat if c != col], [c for c in num if c != col])
+        assert audit.set_index("feature").loc[col, "drop_loss"] == expected
+    assert audit["drop_loss"].nunique() == 4  # every column's removal changes the fit differently
+
+
+def test_the_logistic_sample_keeps_the_sql_rate_and_all_rows_when_few():
+    from models.baselines import sample_rows
+
+    y = np.array([1] * 300 + [0] * 2700)
+    rows = sample_rows(y, 1000, seed=3)
+    assert len(rows) == 1000 and y[rows].sum() == 100  # 10% SQLs, as in the window
+    assert np.all(np.diff(rows) > 0)  # distinct rows, in window order
+    assert np.array_equal(sample_rows(y, 3000, seed=3), np.arange(3000))
