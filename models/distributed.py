@@ -25,6 +25,9 @@ random sample of the training window (``SAMPLE_ROWS``), as the leak audit alread
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -79,21 +82,40 @@ def require_dask() -> None:
 
 
 @contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send file descriptor 1 to stderr meanwhile, for this process and the worker processes it starts.
+
+    LightGBM's network code prints its port bindings to stdout whatever its verbosity, in the workers
+    that a LocalCluster starts (they inherit this process's stdout): ``--json`` keeps stdout for the summary.
+    """
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@contextmanager
 def dask_client(address: str) -> Iterator:
     """A client of the scheduler at ``address``, or of a LocalCluster on this machine for ``local``."""
     require_dask()
     from distributed import Client, LocalCluster
 
-    if address == "local":
-        # one thread per worker process: LightGBM runs its own threads; no dashboard port to collide on
-        with (
-            LocalCluster(threads_per_worker=1, dashboard_address=None, silence_logs=50) as cluster,
-            Client(cluster) as client,
-        ):
-            yield client
-    else:
-        with Client(address) as client:
-            yield client
+    with stdout_to_stderr():
+        if address == "local":
+            # one thread per worker process: LightGBM runs its own threads; no dashboard port to collide on
+            with (
+                LocalCluster(threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR) as cluster,
+                Client(cluster) as client,
+            ):
+                yield client
+        else:
+            with Client(address) as client:
+                yield client
 
 
 def training_table(features: pd.DataFrame, labels: pd.DataFrame, *, npartitions: int):

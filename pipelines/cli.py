@@ -560,7 +560,7 @@ def train(
         typer.Option(
             "--dask",
             help="train with lightgbm.dask on the Dask scheduler at this address (tcp://host:8786), or 'local' "
-            "for a cluster on this machine; needs pip install 'leadscore[dask]'. Trees are close to, not "
+            "for a cluster on this machine; needs pip install 'leadscore\\[dask]'. Trees are close to, not "
             "identical with, single-process training (see README)",
             show_default="single-process LightGBM",
         ),

@@ -120,19 +120,28 @@ def test_the_dask_model_registers_through_the_normal_path(two_workers, tmp_path)
 
 
 @pytest.mark.slow
-def test_train_dask_local_end_to_end(prefect_harness, export_files, tmp_path):
-    """`leadscore train --dask local`: its own LocalCluster, then the usual log, register and gate."""
+def test_train_dask_local_end_to_end(export_files, tmp_path):
+    """`leadscore train --dask local --json`: its own LocalCluster, the usual log, register and gate, and a
+    stdout that holds only the JSON summary (the workers' LightGBM prints go to stderr)."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
     from mlflow import MlflowClient
 
-    from pipelines.flows import train_flow
-    from pipelines.settings import Settings
-    from tests.conftest import SYNTHETIC_CONFIG
-
-    settings = Settings(workspace=tmp_path, tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
-    s = train_flow(*export_files, SYNTHETIC_CONFIG, settings, dask="local")
+    leads, acts = export_files
+    exe = Path(sys.executable).with_name("leadscore")
+    env = os.environ | {"LEADSCORE_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    args = [str(exe), "train", "--leads", str(leads), "--activities", str(acts), "--workspace", str(tmp_path)]
+    out = subprocess.run([*args, "--dask", "local", "--json"], capture_output=True, text=True, env=env, timeout=900)
+    assert out.returncode == 0, out.stderr[-2000:]
+    s = json.loads(out.stdout)
     assert s["status"] == "ok" and any("lightgbm.dask" in n for n in s["notes"])
     assert s["gate"]["promoted"]  # the first model becomes champion, as without --dask
-    champion = MlflowClient(settings.resolved_tracking_uri()).get_model_version_by_alias("lead-scoring", "champion")
+    champion = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}").get_model_version_by_alias(
+        "lead-scoring", "champion"
+    )
     assert str(champion.version) == s["mlflow"]["model"].rsplit("/", 1)[1]
 
 
