@@ -230,7 +230,7 @@ def train_and_evaluate_dask(
         for w, (rows, sqls) in counts.items()
     }
     notes = [
-        f"trained on a Dask cluster ({len(client.scheduler_info()['workers'])} workers) with lightgbm.dask: "
+        f"trained on a Dask cluster ({len(client.nthreads())} workers) with lightgbm.dask: "
         "data-parallel trees, close to but not identical with single-process training; the leak audit, the "
         f"logistic-regression baseline and the drift reference read a sample of at most {sample_rows:,} "
         "training rows"
@@ -373,6 +373,6 @@ def train_on_cluster(
     """Train from in-memory features and labels on the cluster at ``address`` (or ``local``): what
     ``leadscore train --dask`` runs; one partition per worker."""
     with dask_client(address) as client:
-        workers = max(1, len(client.scheduler_info()["workers"]))
+        workers = max(1, len(client.nthreads()))
         table = training_table(features, labels, npartitions=workers)
         return train_and_evaluate_dask(table, config=config, params=params, client=client)

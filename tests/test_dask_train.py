@@ -132,7 +132,8 @@ def test_train_dask_local_end_to_end(export_files, tmp_path):
 
     leads, acts = export_files
     exe = Path(sys.executable).with_name("leadscore")
-    env = os.environ | {"LEADSCORE_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"}
+    root = str(Path(__file__).resolve().parents[1])  # this checkout's code, whatever is installed
+    env = os.environ | {"LEADSCORE_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}", "PYTHONPATH": root}
     args = [str(exe), "train", "--leads", str(leads), "--activities", str(acts), "--workspace", str(tmp_path)]
     out = subprocess.run([*args, "--dask", "local", "--json"], capture_output=True, text=True, env=env, timeout=900)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -178,3 +179,21 @@ def test_dask_without_the_extra_says_what_to_install_in_one_line(monkeypatch, ex
     assert out.exit_code == 2
     lines = [line for line in out.output.splitlines() if line.strip()]
     assert lines == ["Error: --dask needs the optional Dask extra: pip install 'leadscore[dask]'"]
+
+
+def test_too_little_history_stops_as_on_one_machine(client, data, config):
+    from models.train import InsufficientData
+
+    feats, lab = data
+    floor = PARAMS.model_copy(update={"min_class_count": 100_000})
+    with pytest.raises(InsufficientData, match="not enough history to train"):
+        train_and_evaluate_dask(training_table(feats, lab, npartitions=2), config=config, params=floor, client=client)
+
+
+def test_an_export_without_time_is_refused_with_the_way_out(data, config):
+    from models.train import TrainingDataError
+
+    feats, lab = data
+    timeless = config.model_copy(update={"time": "none"})
+    with pytest.raises(TrainingDataError, match="train without --dask"):
+        train_and_evaluate_dask(training_table(feats, lab, npartitions=2), config=timeless, params=PARAMS, client=None)
