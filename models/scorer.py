@@ -26,9 +26,19 @@ class FeatureMismatchError(ValueError):
     """A feature table that lacks columns the model was trained on."""
 
 
+def rank_categories(counts: pd.Series) -> list[str]:
+    """Values by count, most frequent first, equal counts in alphabetical order (at most MAX_CATEGORIES).
+
+    The tie order is fixed so that the codes do not depend on row order or partitioning: a Dask value
+    count (models/distributed.py) gives the same list as one process.
+    """
+    counts = counts.set_axis(counts.index.astype(str)).sort_index()
+    return counts.sort_values(ascending=False, kind="stable").index[:MAX_CATEGORIES].tolist()
+
+
 def learn_categories(X: pd.DataFrame, categorical: list[str]) -> dict[str, list[str]]:
     """Categories seen in training, most frequent first (at most MAX_CATEGORIES per column)."""
-    return {c: X[c].dropna().astype("str").value_counts().index[:MAX_CATEGORIES].tolist() for c in categorical}
+    return {c: rank_categories(X[c].dropna().astype("str").value_counts()) for c in categorical}
 
 
 def as_text(values: pd.Series) -> pd.Series:

@@ -186,6 +186,31 @@ def check_minimum_data(y: np.ndarray, parts: dict[str, np.ndarray], floor: int) 
         raise InsufficientData(message)
 
 
+def lightgbm_params(params: TrainParams, names: list[str], monotone: dict[str, int], *, rows: int) -> dict:
+    """LightGBM's parameters for ``params``: one definition for single-process and Dask training."""
+    return {
+        "objective": "binary",
+        "learning_rate": params.learning_rate,
+        "num_leaves": params.num_leaves,
+        "min_data_in_leaf": params.min_data_in_leaf,
+        "feature_fraction": params.feature_fraction,
+        "bagging_fraction": params.bagging_fraction,
+        "bagging_freq": 1,
+        "lambda_l2": params.lambda_l2,
+        "cat_smooth": 20.0,
+        "cat_l2": 10.0,
+        "min_data_per_group": 50,
+        "max_cat_to_onehot": 8,
+        "monotone_constraints": [monotone.get(n, 0) for n in names],
+        "monotone_constraints_method": "advanced",
+        "seed": params.seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "verbosity": -1,
+        "num_threads": params.num_threads or auto_threads(rows),
+    }
+
+
 def fit_scorer(
     X_train: pd.DataFrame,
     y_train: np.ndarray,
@@ -208,27 +233,7 @@ def fit_scorer(
     names = categorical + numeric
     M_train = to_matrix(X_train, categorical, numeric, categories)
     M_cal = to_matrix(X_cal, categorical, numeric, categories)
-    lgb_params = {
-        "objective": "binary",
-        "learning_rate": params.learning_rate,
-        "num_leaves": params.num_leaves,
-        "min_data_in_leaf": params.min_data_in_leaf,
-        "feature_fraction": params.feature_fraction,
-        "bagging_fraction": params.bagging_fraction,
-        "bagging_freq": 1,
-        "lambda_l2": params.lambda_l2,
-        "cat_smooth": 20.0,
-        "cat_l2": 10.0,
-        "min_data_per_group": 50,
-        "max_cat_to_onehot": 8,
-        "monotone_constraints": [monotone.get(n, 0) for n in names],
-        "monotone_constraints_method": "advanced",
-        "seed": params.seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "verbosity": -1,
-        "num_threads": params.num_threads or auto_threads(len(X_train)),
-    }
+    lgb_params = lightgbm_params(params, names, monotone, rows=len(X_train))
 
     def dataset(M: np.ndarray, y: np.ndarray) -> lgb.Dataset:
         return lgb.Dataset(M, label=y, feature_name=names, categorical_feature=list(range(len(categorical))))

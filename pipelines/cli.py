@@ -533,6 +533,20 @@ def weekly(
     _exit_on_drift(s, fail_on_drift)
 
 
+def _require_dask(as_json: bool) -> None:
+    """``--dask`` without the optional extra: one line saying what to install, exit code 2."""
+    from models.distributed import DaskMissing, require_dask
+
+    try:
+        require_dask()
+    except DaskMissing as exc:
+        if as_json:
+            print(json.dumps({"status": "error", "error": str(exc), "kind": "DaskMissing"}))
+        else:
+            console.print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def train(
     leads: LeadsOpt,
@@ -541,10 +555,22 @@ def train(
     workspace: WorkspaceOpt = None,
     as_of: AsOfOpt = None,
     no_cache: NoCacheOpt = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="train with lightgbm.dask on the Dask scheduler at this address (tcp://host:8786), or 'local' "
+            "for a cluster on this machine; needs pip install 'leadscore\\[dask]'. Trees are close to, not "
+            "identical with, single-process training (see README)",
+            show_default="single-process LightGBM",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion."""
     _environment()
+    if dask:
+        _require_dask(as_json)
     from pipelines.flows import train_flow
 
     settings = _without_cache(_settings(workspace), no_cache)
@@ -552,7 +578,7 @@ def train(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or train_flow(leads, activities, config, settings, as_of)
+            or train_flow(leads, activities, config, settings, as_of, dask)
         ),
     )
     if not as_json:

@@ -55,6 +55,15 @@ def train_task(features: pd.DataFrame, labels: pd.DataFrame, config: DatasetConf
 
 
 @task(**TASK)
+def dask_train_task(
+    features: pd.DataFrame, labels: pd.DataFrame, config: DatasetConfig, settings: Settings, address: str
+):
+    from models.distributed import train_on_cluster  # the optional Dask extra, only when asked for
+
+    return train_on_cluster(features, labels, config=config, params=settings.train, address=address)
+
+
+@task(**TASK)
 def log_task(tracking: trk.Tracking, result: TrainingResult, settings: Settings, facts: dict) -> tuple[str, str]:
     return trk.log_training(tracking, result, params=settings.train.model_dump(), data_facts=facts)
 
@@ -282,10 +291,14 @@ def _inputs_summary(export: LoadedExport, labels: pd.DataFrame | None = None) ->
     return out
 
 
-def _train_and_register(export, features, labels, as_of, config, settings, inputs) -> dict:
+def _train_and_register(export, features, labels, as_of, config, settings, inputs, dask: str | None = None) -> dict:
     tracking = settings.tracking(config.name)
-    with step("Training LightGBM, calibrating and evaluating against the baselines"):
-        result = train_task(features, labels, config, settings)
+    if dask:
+        with step(f"Training with lightgbm.dask on {dask}, calibrating and evaluating against the baselines"):
+            result = dask_train_task(features, labels, config, settings, dask)
+    else:
+        with step("Training LightGBM, calibrating and evaluating against the baselines"):
+            result = train_task(features, labels, config, settings)
     facts = {
         "dataset": config.name,
         "config_fingerprint": config.fingerprint(),
@@ -389,14 +402,22 @@ def serving_rows_flow(leads: Path, activities: Path | None, config_path: Path, o
 
 @flow(name="train", log_prints=True)
 def train_flow(
-    leads: Path, activities: Path | None, config_path: Path, settings: Settings, as_of: datetime | None = None
+    leads: Path,
+    activities: Path | None,
+    config_path: Path,
+    settings: Settings,
+    as_of: datetime | None = None,
+    dask: str | None = None,
 ) -> dict:
-    """Train, evaluate, log and register a model; the gate decides whether it becomes champion."""
+    """Train, evaluate, log and register a model; the gate decides whether it becomes champion.
+
+    ``dask``: a Dask scheduler address, or ``local``, to train with lightgbm.dask (models/distributed.py).
+    """
     t0 = time.perf_counter()
     config = load_config(config_path)
     export, features, cached = _load_cached(leads, activities, config, settings)
     labels, stamp = _labels(export, config, as_of)
-    t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
+    t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities), dask)
     _retrying(apply_decision_task, settings)(t["tracking"], t["run_id"], t["decision"])
     return {
         "status": "ok",

@@ -20,7 +20,7 @@ runner = CliRunner()
             "weekly",
             ["--leads", "--activities", "--config", "--workspace", "--as-of", "--capacity", "--no-cache", "--json"],
         ),
-        ("train", ["--leads", "--activities", "--config", "--workspace", "--no-cache", "--json"]),
+        ("train", ["--leads", "--activities", "--config", "--workspace", "--no-cache", "--dask", "--json"]),
         (
             "serve",
             [
