@@ -4,7 +4,8 @@ It owns the preprocessing so that LightGBM never sees pandas string or category 
 a model logged with MLflow's LightGBM flavour): categories become fixed integer codes learned at fit
 time, unseen or missing values become missing. It is saved as plain files (JSON + LightGBM's text
 model), never pickled. This module imports only numpy, pandas and lightgbm, so a served model needs
-nothing else.
+nothing else; a compiled predictor saved with the model (models/compiled.py, the optional ``fast`` extra)
+is used for scores where it loads, and the booster everywhere else.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+
+from models.compiled import load_compiled
 
 SPEC_FILE = "scorer.json"
 BOOSTER_FILE = "booster.txt"
@@ -82,6 +85,21 @@ class LeadScoreModel:
     segment_by: str | None = None
     segment_values: dict[str, str] = field(default_factory=dict)  # feature value -> segment name
     segments: dict[str, LeadScoreModel] = field(default_factory=dict)
+    # compiled raw-margin predictor (models/compiled.py) when one was saved and loads here; else the booster
+    compiled: object | None = field(default=None, repr=False, compare=False)
+    predictor_note: str = field(default="no compiled predictor saved with the model", compare=False)
+
+    @property
+    def predictor(self) -> str:
+        """``compiled`` when every score comes from compiled code, ``lightgbm`` otherwise."""
+        everyone = [self, *self.segments.values()]
+        return "compiled" if all(m.compiled is not None for m in everyone) else "lightgbm"
+
+    @property
+    def predictor_reason(self) -> str:
+        """Why the predictor is what it is (the first model that fell back to the booster names its reason)."""
+        fallen = [m.predictor_note for m in (self, *self.segments.values()) if m.compiled is None]
+        return fallen[0] if fallen else "compiled"
 
     @property
     def features(self) -> list[str]:
@@ -110,6 +128,8 @@ class LeadScoreModel:
         return own
 
     def _own_margin(self, X: pd.DataFrame) -> np.ndarray:
+        if self.compiled is not None:
+            return self.compiled.predict(self.matrix(X))
         return self.booster.predict(self.matrix(X), raw_score=True)
 
     def _own_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -158,6 +178,7 @@ class LeadScoreModel:
         directory = Path(directory)
         spec = json.loads((directory / SPEC_FILE).read_text(encoding="utf-8"))
         booster = lgb.Booster(model_file=str(directory / BOOSTER_FILE))
+        compiled, note = load_compiled(directory, BOOSTER_FILE)
         return cls(
             spec["categorical"],
             spec["numeric"],
@@ -169,4 +190,6 @@ class LeadScoreModel:
             spec.get("segment_by"),
             spec.get("segment_values", {}),
             {name: cls.load(directory / sub) for name, sub in spec.get("segments", {}).items()},
+            compiled,
+            note,
         )

@@ -35,6 +35,7 @@ from sklearn.metrics import roc_auc_score
 from features.build import feature_columns
 from features.config import DatasetConfig
 from models import promotion
+from models.compiled import compile_saved_model
 from models.promotion import ChampionFacts, PromotionPolicy
 from models.scorer import FeatureMismatchError, LeadScoreModel
 from models.train import TrainingResult
@@ -200,8 +201,14 @@ class GateDecision:
         return self.__dict__.copy()
 
 
-def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, data_facts: dict) -> tuple[str, str]:
-    """Log one training run (params, metrics, artifacts, the pyfunc model). Returns (run_id, model_uri)."""
+def log_training(
+    tracking: Tracking, result: TrainingResult, *, params: dict, data_facts: dict, compile_predictor: str = "auto"
+) -> tuple[str, str]:
+    """Log one training run (params, metrics, artifacts, the pyfunc model). Returns (run_id, model_uri).
+
+    ``compile_predictor`` (auto, on, off): compile the booster(s) once with lleaves and log the object code
+    with the model (models/compiled.py); the compile time is logged as the metric ``compile_predictor_s``.
+    """
     exp_id = tracking.experiment_id()
     with (
         _tracking_uri(tracking.tracking_uri),
@@ -251,6 +258,10 @@ def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, da
             result.audit.to_csv(tmp_path / "leak_audit.csv", index=False)
             mlflow.log_artifacts(tmp, artifact_path="evaluation")
             scorer_dir = result.model.save(tmp_path / "scorer")
+            compiled = compile_saved_model(scorer_dir, compile_predictor)
+            mlflow.set_tag("predictor", f"{compiled['predictor']}: {compiled['note']}")
+            mlflow.log_metric("compile_predictor_s", compiled["compile_s"])
+            print(f"predictor: {compiled['predictor']} ({compiled['note']})")
             sample = result.holdout_features.head(50)
             signature = infer_signature(_signature_frame(sample), result.model.predict_proba(sample))
             with warnings.catch_warnings():

@@ -65,7 +65,13 @@ def dask_train_task(
 
 @task(**TASK)
 def log_task(tracking: trk.Tracking, result: TrainingResult, settings: Settings, facts: dict) -> tuple[str, str]:
-    return trk.log_training(tracking, result, params=settings.train.model_dump(), data_facts=facts)
+    return trk.log_training(
+        tracking,
+        result,
+        params=settings.train.model_dump(),
+        data_facts=facts,
+        compile_predictor=settings.compile_predictor,
+    )
 
 
 @task(**TASK)
@@ -429,6 +435,11 @@ def train_flow(
     }
 
 
+def predictor_fact(scorer) -> str:
+    """``compiled``, or ``lightgbm (why)``: the scores are identical, the fallback is slower."""
+    return scorer.predictor if scorer.predictor == "compiled" else f"lightgbm ({scorer.predictor_reason})"
+
+
 @flow(name="score", log_prints=True)
 def score_flow(
     leads: Path,
@@ -467,6 +478,7 @@ def score_flow(
         "model": resolved.uri,
         "model_version": resolved.version,
         "tier_cutoffs": resolved.tier_cutoffs,
+        "predictor": predictor_fact(resolved.scorer),
         "list": {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict(), **facts},
         **({"drift": drift_section} if drift_section else {}),
     }
@@ -539,6 +551,7 @@ def weekly_flow(
             "rows": len(scored),
             "tiers": scored["tier"].value_counts().sort_index().to_dict(),
             "tier_cutoffs": resolved.tier_cutoffs,
+            "predictor": predictor_fact(resolved.scorer),
             **facts,
         }
     with step("Rendering the threshold review page (English, Spanish)"):

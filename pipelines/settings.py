@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_serializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
     drift_alert: float = Field(0.2, gt=0, description="PSI from which it is a drift alert")
     drift_top_features: int = Field(
         5, ge=0, description="the model's most important features (by gain) whose alert is an alert for the run"
+    )
+    compile_predictor: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="compile the booster with lleaves when a model is logged (auto: where lleaves is installed; "
+        "on: fail without it; off: never); scoring uses it where it loads, else LightGBM",
     )
     train: TrainParams = TrainParams()
     retry: RetrySettings = RetrySettings()

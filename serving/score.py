@@ -52,26 +52,39 @@ def score_leads(
     proba = model.predict_proba(features)
     score = np.round(proba * 100, 1)
     order = np.argsort(-proba, kind="stable")
-    ranked = features.iloc[order]
-    info = leads.set_index("lead_id").loc[ranked.index]
-    out = pd.DataFrame({"rank": np.arange(1, len(order) + 1)}, index=ranked.index)
-    out["lead_id"] = ranked.index.to_numpy()
+    # leads by position, not by string id: the features usually come in the leads' own order
+    ids = pd.Index(leads["lead_id"])
+    at = np.arange(len(leads)) if ids.equals(features.index) else ids.get_indexer(features.index)
+    if (at < 0).any():
+        raise KeyError(f"{int((at < 0).sum())} scored lead(s) are not in the leads table")
+    at = at[order]
+    out = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "lead_id": features.index.to_numpy()[order]})
     for col in pii_columns:
-        out[col] = info[col].to_numpy()
-    out["mql_at"] = info["mql_at"].dt.strftime("%Y-%m-%d %H:%M").to_numpy()
+        out[col] = leads[col].to_numpy()[at]
+    out["mql_at"] = _minutes(leads["mql_at"].to_numpy()[at])
     out["score"] = score[order]
     out["tier"] = assign_tiers(score[order], cutoffs)
-    head = ranked.iloc[:reasons_limit]
-    reasons = (
+    head = features.iloc[order[:reasons_limit]]
+    words = (
         top_reasons(
             head, model.contributions(head), categories=model.categories, typical=model.extra.get("typical", {})
-        )
+        ).reindex(head.index)
         if len(head)
-        else pd.DataFrame(columns=["reason_1", "reason_2", "reason_3"])
+        else None
     )
-    out = out.join(reasons)
     for c in ("reason_1", "reason_2", "reason_3"):
-        out[c] = out[c].fillna("")
+        column = np.full(len(out), "", dtype=object)
+        if words is not None:
+            column[: len(head)] = words[c].fillna("").to_numpy(dtype=object)
+        out[c] = column
     out["model_version"] = model_version
     out["scored_at"] = scored_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out.reset_index(drop=True)
+    return out
+
+
+def _minutes(stamps: np.ndarray) -> np.ndarray:
+    """'YYYY-MM-DD HH:MM' for each timestamp (as ``strftime`` would), missing where missing."""
+    stamps = np.asarray(stamps, dtype="datetime64[ns]")
+    text = np.char.replace(np.datetime_as_string(stamps, unit="m"), "T", " ").astype(object)
+    text[np.isnat(stamps)] = np.nan
+    return text
