@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pyarrow_mod
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -235,39 +236,46 @@ def _refuse_unclosed_quote(
     encoding: str,
     delimiter: str,
 ) -> None:
-    """A quote opened and never closed swallows every line after it into one value: refuse the file.
+    """Refuse a file where a stray quote made rows vanish into one value (a CSV reader cannot see them).
 
-    A row with the wrong number of fields that spans lines is refused too. Otherwise only the file's last
-    record can hold such a value, so the costly exact check (Python's csv module, strict) runs only when
-    that record spans lines.
+    A quote that opens a value and is never closed swallows every line after it; one closed in a later
+    row joins the rows between into one value. Either way the value spans lines, so the exact check
+    (Python's csv module, strict: slower than pyarrow) runs only when some value spans lines, and a row
+    with the wrong number of fields that spans lines is refused at once.
     """
     if multiline:
-        # a row with the wrong number of fields that spans lines: a stray quote joined it to the rows after
-        # it, and those rows would be lost without a trace
         row = malformed[multiline[0] - 1][0]
         raise ContractError(
             f'{path}: data row {row} has the wrong number of fields and spans several lines: a stray quote (") '
             "probably joined the rows after it into one; fix the quoting"
         )
-    last_multiline = table.num_rows > 0 and any(
-        isinstance(v := col[-1].as_py(), str) and ("\n" in v or "\r" in v) for col in table.columns
+    spans_lines = any(
+        pc.any(pc.match_substring(col, "\n")).as_py() or pc.any(pc.match_substring(col, "\r")).as_py()
+        for col in table.columns
     )
-    if not last_multiline:
+    if not spans_lines:
         return
     with (
         pyarrow_mod.input_stream(str(path), compression="detect") as raw,
         io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text,
     ):
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
+        limit = csv.field_size_limit(2**31 - 1)  # pyarrow reads values of any length; so must this check
         try:
-            for _ in csv.reader(text, delimiter=delimiter, strict=True):
+            for _ in reader:
                 pass
         except csv.Error as exc:
-            if "unexpected end of data" not in str(exc):
-                return  # another quirk that pyarrow reads leniently; not this one
+            if "unexpected end of data" in str(exc):
+                raise ContractError(
+                    f"{path}: a quoted value in the last row read is never closed, so every line after it was "
+                    'read into that one value; close or remove the stray quote (")'
+                ) from None
             raise ContractError(
-                f"{path}: a quoted value in the last row read is never closed, so every line after it was read "
-                'into that one value; close or remove the stray quote (")'
+                f"{path}: line {reader.line_num}: a quoted value is followed by more text ({exc}); with values "
+                'that span lines this means a stray quote (") may have joined rows into one value; fix the quoting'
             ) from None
+        finally:
+            csv.field_size_limit(limit)
 
 
 def _require(df: pd.DataFrame, columns: list[str], path: str) -> None:
