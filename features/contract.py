@@ -7,7 +7,9 @@ lead left) raise ContractError with a message that names the file and what to do
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pyarrow as pyarrow_mod
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -112,8 +115,7 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str = ",
     malformed: list[tuple[int, str]] = []
     try:
         if path.suffix == ".parquet":
-            table = pq.read_table(path)
-            table = table.cast(pyarrow_mod.schema([(f.name, pyarrow_mod.string()) for f in table.schema]))
+            table = _as_text(pq.read_table(path), path)
         else:
             table = _read_csv(path, encoding, delimiter, malformed)
     except (pyarrow_mod.ArrowInvalid, UnicodeDecodeError) as exc:
@@ -139,7 +141,27 @@ def read_table(path: str | Path, *, encoding: str = "utf-8", delimiter: str = ",
     return RawTable(table.to_pandas(), rows, malformed)
 
 
+def _as_text(table: pyarrow_mod.Table, path: Path) -> pyarrow_mod.Table:
+    """Every Parquet column as text, one at a time so that a column that cannot be text is named."""
+    columns = []
+    for f, col in zip(table.schema, table.columns, strict=True):
+        try:
+            columns.append(col.cast(pyarrow_mod.string()))
+        except pyarrow_mod.ArrowNotImplementedError:  # lists, structs, maps: no single text value per cell
+            raise ContractError(
+                f"{path}: column {f.name!r} holds {f.type} values, not single values; export it as text"
+            ) from None
+        except pyarrow_mod.ArrowInvalid as exc:
+            hint = "; set encoding (e.g. 'latin-1') in the dataset config" if "UTF8" in str(exc) else ""
+            raise ContractError(
+                f"{path}: column {f.name!r} cannot be read as text ({_arrow_message(exc)}){hint}"
+            ) from None
+    return pyarrow_mod.Table.from_arrays(columns, names=table.schema.names)
+
+
 def _read_csv(path: Path, encoding: str, delimiter: str, malformed: list[tuple[int, str]]) -> pyarrow_mod.Table:
+    multiline: list[int] = []  # malformed rows whose text spans lines: maybe an unclosed quote
+
     def on_bad_row(row) -> str:
         # row.number counts the header as row 1; pyarrow knows it only when reading on one thread
         malformed.append(
@@ -148,26 +170,113 @@ def _read_csv(path: Path, encoding: str, delimiter: str, malformed: list[tuple[i
                 f"row has {row.actual_columns} fields, expected {row.expected_columns}",
             )
         )
+        if row.text and ("\n" in row.text or "\r" in row.text):
+            multiline.append(len(malformed))
         return "skip"
 
-    # read the header first so that every column is read as text: ids such as 00123 keep their zeros
+    data: bytes | None = None  # the file's bytes, when they must be amended before pyarrow reads them
+
+    def source() -> Path | pyarrow_mod.BufferReader:
+        return path if data is None else pyarrow_mod.BufferReader(data)
+
+    def read_once(block_size: int | None) -> pyarrow_mod.Table:
+        nonlocal data
+        read = pacsv.ReadOptions(encoding=encoding, block_size=block_size)
+        # read the header first so that every column is read as text: ids such as 00123 keep their zeros
+        try:
+            with pacsv.open_csv(source(), read_options=read, parse_options=parse) as reader:
+                names = reader.schema.names
+        except pyarrow_mod.ArrowInvalid as exc:
+            if "Empty CSV file" not in str(exc) or data is not None:
+                raise
+            # pyarrow reads a header without a line end as no file at all
+            with pyarrow_mod.input_stream(str(path), compression="detect") as fh:
+                data = fh.read()
+            if not data.strip():
+                raise ContractError(f"{path}: no header and no rows, only blank lines") from None
+            data += b"\n"
+            return read_once(block_size)
+        malformed.clear()  # the header pass may have met a bad row too; the full read below counts them all
+        multiline.clear()
+        convert = pacsv.ConvertOptions(column_types={n: pyarrow_mod.string() for n in names}, strings_can_be_null=False)
+        try:
+            table = pacsv.read_csv(source(), read_options=read, parse_options=parse, convert_options=convert)
+            if malformed:  # rare: read again on one thread to learn which rows they were
+                malformed.clear()
+                multiline.clear()
+                one = pacsv.ReadOptions(encoding=encoding, block_size=block_size, use_threads=False)
+                table = pacsv.read_csv(source(), read_options=one, parse_options=parse, convert_options=convert)
+        except pyarrow_mod.ArrowInvalid as exc:
+            column = re.search(r"CSV column #(\d+)", str(exc))
+            if column and "conversion error to string" in str(exc):
+                raise ContractError(
+                    f"{path}: column {names[int(column.group(1))]!r} holds bytes that are not {encoding} text; "
+                    "set encoding (e.g. 'latin-1') in the dataset config"
+                ) from None
+            raise
+        return table
+
     parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_bad_row, newlines_in_values=True)
-    with pacsv.open_csv(path, read_options=pacsv.ReadOptions(encoding=encoding), parse_options=parse) as reader:
-        names = reader.schema.names
-    malformed.clear()  # the header pass may have met a bad row too; the full read below counts them all
-    convert = pacsv.ConvertOptions(column_types={n: pyarrow_mod.string() for n in names}, strings_can_be_null=False)
-    table = pacsv.read_csv(
-        path, read_options=pacsv.ReadOptions(encoding=encoding), parse_options=parse, convert_options=convert
-    )
-    if malformed:  # rare: read again on one thread to learn which rows they were
-        malformed.clear()
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(encoding=encoding, use_threads=False),
-            parse_options=parse,
-            convert_options=convert,
-        )
+    try:
+        table = read_once(None)
+    except pyarrow_mod.ArrowInvalid as exc:
+        if "straddling object" not in str(exc):
+            raise
+        # one value longer than pyarrow's 1 MB block: read again in blocks as large as the file
+        size = path.stat().st_size if data is None else len(data)
+        table = read_once(min(2 * max(size, 1 << 20), 2**31 - 1))
+    _refuse_unclosed_quote(path, table, malformed, multiline, encoding, delimiter)
     return table
+
+
+def _refuse_unclosed_quote(
+    path: Path,
+    table: pyarrow_mod.Table,
+    malformed: list[tuple[int, str]],
+    multiline: list[int],
+    encoding: str,
+    delimiter: str,
+) -> None:
+    """Refuse a file where a stray quote made rows vanish into one value (a CSV reader cannot see them).
+
+    A quote that opens a value and is never closed swallows every line after it; one closed in a later
+    row joins the rows between into one value. Either way the value spans lines, so the exact check
+    (Python's csv module, strict: slower than pyarrow) runs only when some value spans lines, and a row
+    with the wrong number of fields that spans lines is refused at once.
+    """
+    if multiline:
+        row = malformed[multiline[0] - 1][0]
+        raise ContractError(
+            f'{path}: data row {row} has the wrong number of fields and spans several lines: a stray quote (") '
+            "probably joined the rows after it into one; fix the quoting"
+        )
+    spans_lines = any(
+        pc.any(pc.match_substring(col, "\n")).as_py() or pc.any(pc.match_substring(col, "\r")).as_py()
+        for col in table.columns
+    )
+    if not spans_lines:
+        return
+    with (
+        pyarrow_mod.input_stream(str(path), compression="detect") as raw,
+        io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline="") as text,
+    ):
+        reader = csv.reader(text, delimiter=delimiter, strict=True)
+        limit = csv.field_size_limit(2**31 - 1)  # pyarrow reads values of any length; so must this check
+        try:
+            for _ in reader:
+                pass
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise ContractError(
+                    f"{path}: a quoted value in the last row read is never closed, so every line after it was "
+                    'read into that one value; close or remove the stray quote (")'
+                ) from None
+            raise ContractError(
+                f"{path}: line {reader.line_num}: a quoted value is followed by more text ({exc}); with values "
+                'that span lines this means a stray quote (") may have joined rows into one value; fix the quoting'
+            ) from None
+        finally:
+            csv.field_size_limit(limit)
 
 
 def _require(df: pd.DataFrame, columns: list[str], path: str) -> None:
@@ -323,7 +432,8 @@ def _parse_ts(
     """
     fmt = config.timestamp_format
     fast = _fast_timestamps(raw, fmt)
-    utc = np.full(len(raw), np.datetime64("NaT"), "datetime64[ns]")  # naive UTC
+    # microseconds hold years 1-9999: a year-1 or year-9999 value must become a reject, not an overflow
+    utc = np.full(len(raw), np.datetime64("NaT"), "datetime64[us]")  # naive UTC
     empty = np.zeros(len(raw), bool)
     slow = np.ones(len(raw), bool)
     if fast is not None:
@@ -332,7 +442,7 @@ def _parse_ts(
         if read.any() and config.timezone != "UTC":
             local = pd.DatetimeIndex(values[read])
             local = local.tz_localize(config.timezone, ambiguous="NaT", nonexistent="shift_forward")
-            utc[read] = local.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+            utc[read] = local.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
         elif read.any():
             utc[read] = values[read]
     if slow.any():
@@ -340,15 +450,16 @@ def _parse_ts(
         text = sub.astype("str").where(sub.notna(), "").str.strip()
         zoned = text.str.contains(_OFFSET, regex=True)
         naive = ~zoned & (text != "")
-        part = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+        part = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
         if zoned.any():
-            part[zoned] = pd.to_datetime(text[zoned], format=fmt, errors="coerce", utc=True)
+            part[zoned] = pd.to_datetime(text[zoned], format=fmt, errors="coerce", utc=True).dt.as_unit("us")
         if naive.any():
             local = pd.to_datetime(text[naive], format=fmt, errors="coerce")
             if config.timezone != "UTC":
                 local = local.dt.tz_localize(config.timezone, ambiguous="NaT", nonexistent="shift_forward")
-            part[naive] = local.dt.tz_localize("UTC") if config.timezone == "UTC" else local.dt.tz_convert("UTC")
-        utc[slow] = part.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+            local = local.dt.tz_localize("UTC") if config.timezone == "UTC" else local.dt.tz_convert("UTC")
+            part[naive] = local.dt.as_unit("us")
+        utc[slow] = part.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
         empty[slow] = (text == "").to_numpy(dtype=bool)
     parsed = pd.Series(utc, index=raw.index)
     bad = ~empty & parsed.isna().to_numpy()
