@@ -39,6 +39,7 @@ from models.promotion import ChampionFacts, PromotionPolicy
 from models.scorer import FeatureMismatchError, LeadScoreModel
 from models.train import TrainingResult
 from models.transient import is_transient
+from serving.output import neutralise_formulas
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 ROLLED_BACK_TAG = "rolled_back"  # on a version a person moved the champion away from: who, when, why, to
@@ -247,8 +248,8 @@ def log_training(tracking: Tracking, result: TrainingResult, *, params: dict, da
                     indent=1,
                 )
             )
-            result.importance.to_csv(tmp_path / "feature_importance.csv", index=False)
-            result.audit.to_csv(tmp_path / "leak_audit.csv", index=False)
+            neutralise_formulas(result.importance).to_csv(tmp_path / "feature_importance.csv", index=False)
+            neutralise_formulas(result.audit).to_csv(tmp_path / "leak_audit.csv", index=False)
             mlflow.log_artifacts(tmp, artifact_path="evaluation")
             scorer_dir = result.model.save(tmp_path / "scorer")
             sample = result.holdout_features.head(50)
@@ -1021,7 +1022,7 @@ def _log_drift(
     targets = [(monitor, step)] + ([(run_id, 0)] if run_id else [])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"drift-{when:%Y%m%dT%H%M%SZ}-v{version}.csv"
-        table.to_csv(path, index=False)
+        neutralise_formulas(table).to_csv(path, index=False)  # opened in spreadsheets too
         for target, at in targets:
             metrics = [Metric(k, v, stamp, at) for k, v in values.items()]
             for i in range(0, len(metrics), 1000):  # MLflow takes at most 1000 metrics per batch
