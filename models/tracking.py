@@ -497,9 +497,23 @@ def load_scorer(tracking: Tracking, uri: str) -> LeadScoreModel:
         raise ModelLoadError(
             f"cannot load model '{uri}' from {display_uri(tracking.tracking_uri)}: {first}. "
             "Train one first (`leadscore weekly` or `leadscore train`), or pass --model with an existing "
-            "URI (e.g. models:/lead-scoring/1)."
+            "URI (e.g. models:/lead-scoring/1; `leadscore models` lists them)."
         ) from None
-    return pyfunc.unwrap_python_model().model
+    except Exception as exc:  # noqa: BLE001 - damaged files fail in pickle, LightGBM, YAML...: one message
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise ModelLoadError(
+            f"cannot load model '{uri}' from {display_uri(tracking.tracking_uri)}: its files are damaged or were "
+            f"written by an incompatible version ({type(exc).__name__}: {first}). `leadscore models` lists the "
+            "versions; `leadscore rollback` returns to the previous champion; `leadscore train` makes a new one; "
+            "or pass --model with another version (e.g. models:/lead-scoring/1)."
+        ) from None
+    try:
+        return pyfunc.unwrap_python_model().model
+    except Exception as exc:  # noqa: BLE001 - a pyfunc model that is not leadscore's
+        raise ModelLoadError(
+            f"model '{uri}' is not a leadscore model ({type(exc).__name__}); pass --model with a version "
+            "registered by `leadscore train` (`leadscore models` lists them)"
+        ) from None
 
 
 def resolve(tracking: Tracking, uri: str | None = None) -> ResolvedModel:
