@@ -19,7 +19,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 app = typer.Typer(
-    help="Honest MQL-to-SQL lead scoring: train weekly, rank new leads, explain every score.",
+    help="Honest MQL-to-SQL lead scoring: train weekly, rank new leads, explain every score. Input limits and "
+    "run time-outs: LEADSCORE_LIMITS__MAX_FILE_BYTES, __MAX_ROWS, __MAX_CELL_CHARS, __RUN_TIMEOUT_SECONDS.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
