@@ -40,6 +40,7 @@ from models.promotion import ChampionFacts, PromotionPolicy
 from models.scorer import FeatureMismatchError, LeadScoreModel
 from models.train import TrainingResult
 from models.transient import is_transient
+from serving.output import neutralise_formulas
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 ROLLED_BACK_TAG = "rolled_back"  # on a version a person moved the champion away from: who, when, why, to
@@ -254,8 +255,8 @@ def log_training(
                     indent=1,
                 )
             )
-            result.importance.to_csv(tmp_path / "feature_importance.csv", index=False)
-            result.audit.to_csv(tmp_path / "leak_audit.csv", index=False)
+            neutralise_formulas(result.importance).to_csv(tmp_path / "feature_importance.csv", index=False)
+            neutralise_formulas(result.audit).to_csv(tmp_path / "leak_audit.csv", index=False)
             mlflow.log_artifacts(tmp, artifact_path="evaluation")
             scorer_dir = result.model.save(tmp_path / "scorer")
             compiled = compile_saved_model(scorer_dir, compile_predictor)
@@ -507,9 +508,23 @@ def load_scorer(tracking: Tracking, uri: str) -> LeadScoreModel:
         raise ModelLoadError(
             f"cannot load model '{uri}' from {display_uri(tracking.tracking_uri)}: {first}. "
             "Train one first (`leadscore weekly` or `leadscore train`), or pass --model with an existing "
-            "URI (e.g. models:/lead-scoring/1)."
+            "URI (e.g. models:/lead-scoring/1; `leadscore models` lists them)."
         ) from None
-    return pyfunc.unwrap_python_model().model
+    except Exception as exc:  # noqa: BLE001 - damaged files fail in pickle, LightGBM, YAML...: one message
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise ModelLoadError(
+            f"cannot load model '{uri}' from {display_uri(tracking.tracking_uri)}: its files are damaged or were "
+            f"written by an incompatible version ({type(exc).__name__}: {first}). `leadscore models` lists the "
+            "versions; `leadscore rollback` returns to the previous champion; `leadscore train` makes a new one; "
+            "or pass --model with another version (e.g. models:/lead-scoring/1)."
+        ) from None
+    try:
+        return pyfunc.unwrap_python_model().model
+    except Exception as exc:  # noqa: BLE001 - a pyfunc model that is not leadscore's
+        raise ModelLoadError(
+            f"model '{uri}' is not a leadscore model ({type(exc).__name__}); pass --model with a version "
+            "registered by `leadscore train` (`leadscore models` lists them)"
+        ) from None
 
 
 def resolve(tracking: Tracking, uri: str | None = None) -> ResolvedModel:
@@ -1032,7 +1047,7 @@ def _log_drift(
     targets = [(monitor, step)] + ([(run_id, 0)] if run_id else [])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"drift-{when:%Y%m%dT%H%M%SZ}-v{version}.csv"
-        table.to_csv(path, index=False)
+        neutralise_formulas(table).to_csv(path, index=False)  # opened in spreadsheets too
         for target, at in targets:
             metrics = [Metric(k, v, stamp, at) for k, v in values.items()]
             for i in range(0, len(metrics), 1000):  # MLflow takes at most 1000 metrics per batch

@@ -19,7 +19,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 app = typer.Typer(
-    help="Honest MQL-to-SQL lead scoring: train weekly, rank new leads, explain every score.",
+    help="Honest MQL-to-SQL lead scoring: train weekly, rank new leads, explain every score. Input limits and "
+    "run time-outs: LEADSCORE_LIMITS__MAX_FILE_BYTES, __MAX_ROWS, __MAX_CELL_CHARS, __RUN_TIMEOUT_SECONDS.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -143,6 +144,7 @@ def _preflight(config: Path | None, *files: Path | None, workspace: Path | None 
     or (given the settings) a tracking server that does not answer."""
     from features.config import load_config
     from features.contract import ContractError
+    from features.limits import check_file_size
     from models.tracking import check_reachable
 
     if settings is not None:
@@ -156,7 +158,23 @@ def _preflight(config: Path | None, *files: Path | None, workspace: Path | None 
         if f is not None and not Path(f).is_file():
             raise ContractError(f"{f}: file not found")
     if settings is not None:
+        for f in files:  # LEADSCORE_LIMITS__MAX_FILE_BYTES: refused in a second, before any flow starts
+            check_file_size(f, settings.limits.max_file_bytes)
         check_reachable(settings.resolved_tracking_uri())
+
+
+def _timed(flow_fn, settings):
+    """The flow with the run time-out of LEADSCORE_LIMITS__RUN_TIMEOUT_SECONDS, if one is set."""
+    seconds = settings.limits.run_timeout_seconds
+    return flow_fn.with_options(timeout_seconds=seconds) if seconds else flow_fn
+
+
+def _timeout_message(exc: BaseException) -> str:
+    return (
+        f"the run was stopped at its time-out ({exc}). Outputs are written atomically and the model aliases "
+        "move last, so the previous list and champion are as they were. Raise the time-out with "
+        "LEADSCORE_LIMITS__RUN_TIMEOUT_SECONDS (or unset it for none)."
+    )
 
 
 def _run(as_json: bool, fn, *, print_json: bool = True):
@@ -186,8 +204,11 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
         FeatureMismatchError,
         OSError,
         MlflowException,  # an MLflow error that outlasted the retries (and is no "does not exist" answer)
+        TimeoutError,  # LEADSCORE_LIMITS__RUN_TIMEOUT_SECONDS (Prefect's FlowRunTimeoutError is one)
     ) as exc:
-        if isinstance(exc, MlflowException):
+        if isinstance(exc, TimeoutError):
+            message = _timeout_message(exc)
+        elif isinstance(exc, MlflowException):
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             message = f"MLflow request failed ({exc.error_code}): {first}"
         elif isinstance(exc, OSError) and exc.filename:
@@ -513,7 +534,7 @@ def weekly(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or weekly_flow(leads, activities, config, settings, as_of, capacity)
+            or _timed(weekly_flow, settings)(leads, activities, config, settings, as_of, capacity)
         ),
     )
     if not as_json:
@@ -578,7 +599,7 @@ def train(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or train_flow(leads, activities, config, settings, as_of, dask)
+            or _timed(train_flow, settings)(leads, activities, config, settings, as_of, dask)
         ),
     )
     if not as_json:
@@ -622,7 +643,7 @@ def backtest(
         as_json,
         lambda: (
             _preflight(config, leads, activities, workspace=settings.workspace)
-            or backtest_flow(leads, activities, config, settings, weeks, capacity)
+            or _timed(backtest_flow, settings)(leads, activities, config, settings, weeks, capacity)
         ),
     )
     if not as_json:
@@ -756,7 +777,7 @@ def score(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or score_flow(leads, activities, out, settings, model, config, capacity)
+            or _timed(score_flow, settings)(leads, activities, out, settings, model, config, capacity)
         ),
     )
     if not as_json:
@@ -901,7 +922,7 @@ def report(
         if lang not in ("en", "es"):
             raise ContractError(f"--lang must be en or es, got {lang!r}")
         _preflight(config, leads, activities, settings=settings)
-        return report_flow(leads, activities, out, settings, model, config, lang)
+        return _timed(report_flow, settings)(leads, activities, out, settings, model, config, lang)
 
     s = _run(as_json, body)
     if not as_json:
@@ -1011,7 +1032,7 @@ def thresholds_propose(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or propose_flow(leads, activities, capacity, settings, model, config)
+            or _timed(propose_flow, settings)(leads, activities, capacity, settings, model, config)
         ),
     )
     if not as_json:

@@ -15,6 +15,7 @@ from prefect.states import Completed, State
 from features.build import build_features
 from features.config import DatasetConfig, load_config
 from features.contract import LoadedExport, fingerprint_files, load_export
+from features.limits import check_file_size, check_rows, reject_long_cells
 from models import backtest
 from models import tracking as trk
 from models.train import (
@@ -27,7 +28,7 @@ from models.train import (
 from pipelines import feature_cache
 from pipelines.progress import step
 from pipelines.retries import retry_options
-from pipelines.settings import RetrySettings, Settings
+from pipelines.settings import LimitSettings, RetrySettings, Settings
 from serving import drift, planning, review
 from serving.online import write_invocation_json
 from serving.output import atomic_write, write_csv, write_json, write_parquet
@@ -262,8 +263,13 @@ def _load_cached(
     "off", "key": ...}. A cache that cannot be written costs the next run a rebuild, not this run. The
     training flows (weekly, train) and the back-test use the cache: a schedule or a retry repeats them.
     """
+    limits = settings.limits if settings is not None else LimitSettings()
     with step("Loading and validating the export"):
+        for path in (leads, activities):
+            check_file_size(path, limits.max_file_bytes)
         export = _retrying(load_task, settings)(leads, activities, config)
+        check_rows(export, limits.max_rows, {"leads": leads, "activities": activities})
+        export = reject_long_cells(export, limits.max_cell_chars)
     if settings is None or not use_cache or not settings.cache.enabled:
         with step("Building point-in-time features"):
             return export, features_task(export, config), {"cache": "off"}

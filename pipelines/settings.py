@@ -64,6 +64,21 @@ class ScheduleSettings(BaseModel):
         return v
 
 
+class LimitSettings(BaseModel):
+    """Input limits and run time-outs (features/limits.py); generous defaults so real exports pass."""
+
+    max_file_bytes: int = Field(
+        20 * 1024**3, ge=1, description="largest input file read, in bytes (default 20 GiB); larger: refused"
+    )
+    max_rows: int = Field(100_000_000, ge=1, description="most rows per table (leads, activities); more: refused")
+    max_cell_chars: int = Field(
+        10_000, ge=1, description="longest text cell, in characters; a longer one rejects its row, with the reason"
+    )
+    run_timeout_seconds: float | None = Field(
+        None, gt=0, description="time-out of a whole run (weekly, train, score...); none by default"
+    )
+
+
 class Settings(BaseSettings):
     """Every knob of a run; e.g. LEADSCORE_WORKSPACE=/data/ls, LEADSCORE_TRAIN__NUM_LEAVES=31."""
 
@@ -110,6 +125,7 @@ class Settings(BaseSettings):
     retry: RetrySettings = RetrySettings()
     cache: CacheSettings = CacheSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    limits: LimitSettings = LimitSettings()
 
     @model_validator(mode="after")
     def _legacy_gate_tolerance(self) -> Settings:

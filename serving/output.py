@@ -13,7 +13,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# what a spreadsheet may read as the start of a formula (OWASP CSV injection), full-width forms included
+# (Excel in East Asian locales reads them as their ASCII twins)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
@@ -37,16 +39,32 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
+def neutralise_text(value: str) -> str:
+    """One cell or header: a quote before text a spreadsheet could run as a formula, else unchanged."""
+    risky = value.startswith(FORMULA_START) or value.lstrip().startswith(FORMULA_START)
+    return "'" + value if risky else value
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with a quote (OWASP CSV injection)."""
+    """Prefix text cells that a spreadsheet would run as a formula with a quote (OWASP CSV injection).
+
+    Text, object and category columns are all checked, and so are the column names. Leading spaces do
+    not hide a formula: some spreadsheets trim them on import (LibreOffice's "trim spaces"). Numbers
+    held as text ("-5", "+34 600 000 000") are quoted too: a spreadsheet cannot tell them from formulas.
+    """
     out = df.copy()
-    for col in out.columns:
-        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            s = out[col]
-            text = s.astype("str")
-            risky = s.notna() & text.str.startswith(FORMULA_START)
-            if risky.any():
-                out[col] = s.where(~risky, "'" + text)
+    out.columns = [neutralise_text(c) if isinstance(c, str) else c for c in out.columns]
+    for i in range(out.shape[1]):
+        s = out.iloc[:, i]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)  # categories are text too; neutralised values may collide, so drop them
+        elif not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+            continue
+        text = s.astype("str")
+        risky = s.notna() & (text.str.startswith(FORMULA_START) | text.str.lstrip().str.startswith(FORMULA_START))
+        if risky.any():
+            s = s.where(~risky, "'" + text)
+        out.isetitem(i, s)
     return out
 
 
