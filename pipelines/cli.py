@@ -159,6 +159,23 @@ def _preflight(config: Path | None, *files: Path | None, workspace: Path | None 
         check_reachable(settings.resolved_tracking_uri())
 
 
+def _locked(settings, command: str, fn, *, create: bool = True):
+    """Run ``fn`` holding the workspace lock (pipelines/lock.py): one writer per workspace at a time.
+
+    With ``create=False`` a workspace that does not exist is not made just to hold a lock in it.
+    """
+    from pipelines.lock import workspace_lock
+
+    if not create and not settings.workspace.is_dir():
+        return fn()
+
+    def say(message: str) -> None:
+        console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
+
+    with workspace_lock(settings.workspace, command, timeout=settings.lock_timeout_seconds, on_wait=say):
+        return fn()
+
+
 def _run(as_json: bool, fn, *, print_json: bool = True):
     """Run a command body: progress on stderr, summary (or JSON) at the end, clear errors, no tracebacks."""
     from mlflow.exceptions import MlflowException
@@ -170,6 +187,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
     from models.tracking import CutoffError, ModelLoadError, RollbackError, TrackingUnavailable, mask_secrets
     from models.train import TrainingDataError
     from pipelines import progress
+    from pipelines.lock import WorkspaceBusy
 
     progress.enable(None if as_json else console)
     try:
@@ -184,6 +202,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
         TrainingDataError,
         LeakSuspected,
         FeatureMismatchError,
+        WorkspaceBusy,
         OSError,
         MlflowException,  # an MLflow error that outlasted the retries (and is no "does not exist" answer)
     ) as exc:
@@ -513,7 +532,7 @@ def weekly(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or weekly_flow(leads, activities, config, settings, as_of, capacity)
+            or _locked(settings, "weekly", lambda: weekly_flow(leads, activities, config, settings, as_of, capacity))
         ),
     )
     if not as_json:
@@ -552,7 +571,7 @@ def train(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or train_flow(leads, activities, config, settings, as_of)
+            or _locked(settings, "train", lambda: train_flow(leads, activities, config, settings, as_of))
         ),
     )
     if not as_json:
@@ -730,7 +749,12 @@ def score(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or score_flow(leads, activities, out, settings, model, config, capacity)
+            or _locked(
+                settings,
+                "score",
+                lambda: score_flow(leads, activities, out, settings, model, config, capacity),
+                create=False,
+            )
         ),
     )
     if not as_json:
@@ -1042,10 +1066,15 @@ def thresholds_set(
     settings = _settings(workspace)
     s = _run(
         as_json,
-        lambda: {
-            "status": "ok",
-            **set_cutoffs(_registry(settings), _parse_cutoffs(cutoffs), by=by, note=note, uri=model),
-        },
+        lambda: _locked(
+            settings,
+            "thresholds set",
+            lambda: {
+                "status": "ok",
+                **set_cutoffs(_registry(settings), _parse_cutoffs(cutoffs), by=by, note=note, uri=model),
+            },
+            create=False,
+        ),
     )
     if not as_json:
         console.print("[green]Stored.[/green] The next scoring run uses them.")
@@ -1336,13 +1365,18 @@ def rollback_command(
 
     def body() -> dict:
         _preflight(config, workspace=settings.workspace)
-        return rollback(
-            _registry(settings),
-            to=to,
-            by=by if by is not None else _os_user(),
-            reason=reason,
-            config=load_config(config) if config else None,
-            hold_days=settings.promotion.rollback_hold_days if hold_days is None else hold_days,
+        return _locked(
+            settings,
+            "rollback",
+            lambda: rollback(
+                _registry(settings),
+                to=to,
+                by=by if by is not None else _os_user(),
+                reason=reason,
+                config=load_config(config) if config else None,
+                hold_days=settings.promotion.rollback_hold_days if hold_days is None else hold_days,
+            ),
+            create=False,
         )
 
     s = _run(as_json, body)
