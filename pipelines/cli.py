@@ -170,7 +170,7 @@ def _locked(settings, command: str, fn, *, create: bool = True):
         return fn()
 
     def say(message: str) -> None:
-        console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False)
+        console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False, soft_wrap=True)  # one greppable line
 
     with workspace_lock(settings.workspace, command, timeout=settings.lock_timeout_seconds, on_wait=say):
         return fn()
