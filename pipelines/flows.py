@@ -273,7 +273,8 @@ def publish_task(
 def repair_interrupted(folder: Path) -> None:
     """Finish what a killed run left in a list folder (see serving.output.finish_interrupted), and say so."""
     for line in finish_interrupted(folder):
-        print(f"Repaired after an interrupted run: {line}")
+        with step(f"Repaired after an interrupted run: {line}"):  # on the console, like every step
+            print(f"Repaired after an interrupted run: {line}")  # and in the Prefect run's log
 
 
 def _load(
