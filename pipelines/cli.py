@@ -177,6 +177,23 @@ def _timeout_message(exc: BaseException) -> str:
     )
 
 
+def _locked(settings, command: str, fn, *, create: bool = True):
+    """Run ``fn`` holding the workspace lock (pipelines/lock.py): one writer per workspace at a time.
+
+    With ``create=False`` a workspace that does not exist is not made just to hold a lock in it.
+    """
+    from pipelines.lock import workspace_lock
+
+    if not create and not settings.workspace.is_dir():
+        return fn()
+
+    def say(message: str) -> None:
+        console.print(f"[yellow]{escape(message)}[/yellow]", highlight=False, soft_wrap=True)  # one greppable line
+
+    with workspace_lock(settings.workspace, command, timeout=settings.lock_timeout_seconds, on_wait=say):
+        return fn()
+
+
 def _run(as_json: bool, fn, *, print_json: bool = True):
     """Run a command body: progress on stderr, summary (or JSON) at the end, clear errors, no tracebacks."""
     from mlflow.exceptions import MlflowException
@@ -188,6 +205,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
     from models.tracking import CutoffError, ModelLoadError, RollbackError, TrackingUnavailable, mask_secrets
     from models.train import TrainingDataError
     from pipelines import progress
+    from pipelines.lock import WorkspaceBusy
 
     progress.enable(None if as_json else console)
     try:
@@ -202,6 +220,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
         TrainingDataError,
         LeakSuspected,
         FeatureMismatchError,
+        WorkspaceBusy,
         OSError,
         MlflowException,  # an MLflow error that outlasted the retries (and is no "does not exist" answer)
         TimeoutError,  # LEADSCORE_LIMITS__RUN_TIMEOUT_SECONDS (Prefect's FlowRunTimeoutError is one)
@@ -534,7 +553,11 @@ def weekly(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or _timed(weekly_flow, settings)(leads, activities, config, settings, as_of, capacity)
+            or _locked(
+                settings,
+                "weekly",
+                lambda: _timed(weekly_flow, settings)(leads, activities, config, settings, as_of, capacity),
+            )
         ),
     )
     if not as_json:
@@ -599,7 +622,11 @@ def train(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or _timed(train_flow, settings)(leads, activities, config, settings, as_of, dask)
+            or _locked(
+                settings,
+                "train",
+                lambda: _timed(train_flow, settings)(leads, activities, config, settings, as_of, dask),
+            )
         ),
     )
     if not as_json:
@@ -777,7 +804,12 @@ def score(
         as_json,
         lambda: (
             _preflight(config, leads, activities, settings=settings)
-            or _timed(score_flow, settings)(leads, activities, out, settings, model, config, capacity)
+            or _locked(
+                settings,
+                "score",
+                lambda: _timed(score_flow, settings)(leads, activities, out, settings, model, config, capacity),
+                create=False,
+            )
         ),
     )
     if not as_json:
@@ -1089,10 +1121,15 @@ def thresholds_set(
     settings = _settings(workspace)
     s = _run(
         as_json,
-        lambda: {
-            "status": "ok",
-            **set_cutoffs(_registry(settings), _parse_cutoffs(cutoffs), by=by, note=note, uri=model),
-        },
+        lambda: _locked(
+            settings,
+            "thresholds set",
+            lambda: {
+                "status": "ok",
+                **set_cutoffs(_registry(settings), _parse_cutoffs(cutoffs), by=by, note=note, uri=model),
+            },
+            create=False,
+        ),
     )
     if not as_json:
         console.print("[green]Stored.[/green] The next scoring run uses them.")
@@ -1383,13 +1420,18 @@ def rollback_command(
 
     def body() -> dict:
         _preflight(config, workspace=settings.workspace)
-        return rollback(
-            _registry(settings),
-            to=to,
-            by=by if by is not None else _os_user(),
-            reason=reason,
-            config=load_config(config) if config else None,
-            hold_days=settings.promotion.rollback_hold_days if hold_days is None else hold_days,
+        return _locked(
+            settings,
+            "rollback",
+            lambda: rollback(
+                _registry(settings),
+                to=to,
+                by=by if by is not None else _os_user(),
+                reason=reason,
+                config=load_config(config) if config else None,
+                hold_days=settings.promotion.rollback_hold_days if hold_days is None else hold_days,
+            ),
+            create=False,
         )
 
     s = _run(as_json, body)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +34,7 @@ from pipelines.retries import retry_options
 from pipelines.settings import LimitSettings, RetrySettings, Settings
 from serving import drift, planning, review
 from serving.online import write_invocation_json
-from serving.output import atomic_write, write_csv, write_json, write_parquet
+from serving.output import atomic_write, finish_interrupted, publish_plan, write_csv, write_json, write_parquet
 from serving.persona import PERSONA_VERSION, persona_list
 from serving.report import reference_tradeoffs
 from serving.score import score_leads
@@ -210,6 +213,30 @@ def write_pages(folder: Path, prefix: str, pages: dict[str, str]) -> dict[str, s
     }
 
 
+def _kill_point(name: str) -> None:
+    """Fault injection for the kill tests (tests/test_faults.py): SIGKILL this process at a named point.
+
+    Inert unless LEADSCORE_KILL_AT names the point; a real SIGKILL, so nothing can tidy up after it.
+    """
+    if os.environ.get("LEADSCORE_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _write_set(target: Path, prefix: str, scored, rejects, summary, pages, drift_table, named_in: Path) -> dict:
+    """Write one complete list set into ``target``; the summary names the files as they will be in ``named_in``."""
+    paths = {
+        "csv": write_csv(scored, target / f"{prefix}.csv"),
+        "parquet": write_parquet(scored, target / f"{prefix}.parquet"),
+        "rejects": write_csv(rejects, target / f"{prefix}_rejects.csv"),
+        **write_pages(target, prefix, pages or {}),
+    }
+    if drift_table is not None:
+        paths["drift"] = write_csv(drift_table, target / f"{prefix}_drift.csv")
+    files = {k: named_in / Path(v).name for k, v in paths.items()}
+    write_json({**summary, "files": {k: str(v) for k, v in files.items()}}, target / f"{prefix}_summary.json")
+    return files
+
+
 @task(**TASK)
 def publish_task(
     folder: Path,
@@ -220,31 +247,50 @@ def publish_task(
     pages: dict[str, str] | None = None,
     drift_table: pd.DataFrame | None = None,
 ) -> dict:
-    """Write the dated copy first, then replace each latest file atomically.
+    """Write the complete set to a dated archive folder, then replace the latest files from it, as a set.
 
-    An attempt that fails while writing the dated copy removes it, so a retry (or the next run) never
-    leaves an archive folder with half a set.
+    The archive set is written under ``archive/.<stamp>.partial`` and renamed when whole, so an archive
+    folder is never half a set. The latest files are then copied from it one at a time (each atomically),
+    under a plan marker: a process killed among them leaves the marker, and the next command on the
+    folder completes the set (``finish_interrupted``) before doing anything else.
     """
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
-    paths = {}
-    for target, prefix in ((folder / "archive" / stamp, "list"), (folder, stem)):
-        try:
-            paths = {
-                "csv": write_csv(scored, target / f"{prefix}.csv"),
-                "parquet": write_parquet(scored, target / f"{prefix}.parquet"),
-                "rejects": write_csv(rejects, target / f"{prefix}_rejects.csv"),
-                **write_pages(target, prefix, pages or {}),
-            }
-            if drift_table is not None:
-                paths["drift"] = write_csv(drift_table, target / f"{prefix}_drift.csv")
-            else:  # an earlier run's drift table beside this list would describe another batch
-                (target / f"{prefix}_drift.csv").unlink(missing_ok=True)
-            write_json({**summary, "files": {k: str(v) for k, v in paths.items()}}, target / f"{prefix}_summary.json")
-        except BaseException:
-            if target != folder:
-                shutil.rmtree(target, ignore_errors=True)
-            raise
-    return {k: str(v) for k, v in paths.items()} | {"archive": str(folder / "archive" / stamp)}
+    archive = folder / "archive" / stamp
+    n = 1
+    while archive.exists():  # a retry within the same second
+        archive, n = folder / "archive" / f"{stamp}-{n}", n + 1
+    staging = archive.with_name(f".{archive.name}.partial")
+    try:
+        archived = _write_set(staging, "list", scored, rejects, summary, pages, drift_table, archive)
+        _kill_point("publish:archive-written")
+        os.replace(staging, archive)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _kill_point("publish:archived")
+    latest = {k: folder / (stem + v.name[len("list") :]) for k, v in archived.items()}
+    plan = {
+        "archive": str(archive),
+        "copies": [[str(archive / v.name), str(latest[k])] for k, v in archived.items()],
+        # an earlier run's drift table beside this list would describe another batch
+        "remove": [] if drift_table is not None else [str(folder / f"{stem}_drift.csv")],
+        "summary_path": str(folder / f"{stem}_summary.json"),
+        "summary": json.loads(json.dumps({**summary, "files": {k: str(v) for k, v in latest.items()}}, default=str)),
+    }
+
+    def after_copy(dst: Path) -> None:
+        if dst.name == f"{stem}.parquet":  # the list is new, its rejects and summary still last week's
+            _kill_point("publish:half-replaced")
+
+    publish_plan(folder / f".{stem}.publishing.json", plan, after_each=after_copy)
+    return {k: str(v) for k, v in latest.items()} | {"archive": str(archive)}
+
+
+def repair_interrupted(folder: Path) -> None:
+    """Finish what a killed run left in a list folder (see serving.output.finish_interrupted), and say so."""
+    for line in finish_interrupted(folder):
+        with step(f"Repaired after an interrupted run: {line}"):  # on the console, like every step
+            print(f"Repaired after an interrupted run: {line}")  # and in the Prefect run's log
 
 
 def _load(
@@ -426,6 +472,7 @@ def train_flow(
     ``dask``: a Dask scheduler address, or ``local``, to train with lightgbm.dask (models/distributed.py).
     """
     t0 = time.perf_counter()
+    repair_interrupted(settings.workspace / "lists")
     config = load_config(config_path)
     export, features, cached = _load_cached(leads, activities, config, settings)
     labels, stamp = _labels(export, config, as_of)
@@ -463,6 +510,7 @@ def score_flow(
     MLflow); a drift alert ends the run in the ``DriftAlert`` state (see ``with_drift_state``).
     """
     t0 = time.perf_counter()
+    repair_interrupted(Path(out).parent)
     config = load_config(config_path) if config_path else None
     tracking = settings.tracking(config.name if config else "default")
     with step("Loading the model"):
@@ -513,6 +561,7 @@ def weekly_flow(
     ``DriftAlert`` state.
     """
     t0 = time.perf_counter()
+    repair_interrupted(settings.workspace / "lists")
     config = load_config(config_path)
     export, features, cached = _load_cached(leads, activities, config, settings)
     labels, stamp = _labels(export, config, as_of)
@@ -571,6 +620,7 @@ def weekly_flow(
             files = _retrying(publish_task, settings)(
                 lists, "latest", scored, export.rejects, summary, pages, drift_table
             )
+    _kill_point("weekly:before-alias")
     _retrying(apply_decision_task, settings)(tracking, t["run_id"], decision)
     return with_drift_state({**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)})
 

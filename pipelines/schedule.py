@@ -70,6 +70,7 @@ def scheduled_weekly(
     __CONFIG, LEADSCORE_WORKSPACE, LEADSCORE_CAPACITY).
     """
     from pipelines.flows import weekly_flow, with_drift_state
+    from pipelines.lock import workspace_lock
     from pipelines.settings import Settings
 
     settings = Settings()
@@ -77,7 +78,12 @@ def scheduled_weekly(
         settings = settings.model_copy(update={"workspace": Path(workspace)})
     inputs = scheduled_inputs(settings, leads, activities, config)
     # the weekly subflow's DriftAlert state is passed on, so the deployment's own run says so too
-    return with_drift_state(weekly_flow(inputs.leads, inputs.activities, inputs.config, settings, None, capacity))
+    # one writer per workspace: a scheduled run waits for a `leadscore weekly` started by hand, and the reverse
+    with workspace_lock(
+        settings.workspace, "serve (scheduled weekly)", timeout=settings.lock_timeout_seconds, on_wait=print
+    ):
+        summary = weekly_flow(inputs.leads, inputs.activities, inputs.config, settings, None, capacity)
+    return with_drift_state(summary)
 
 
 def next_run(cron: str, timezone: str, after: datetime) -> datetime:

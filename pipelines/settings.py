@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         None, description="MLflow tracking URI; default: MLFLOW_TRACKING_URI, else SQLite in the workspace"
     )
     model_name: str = Field("lead-scoring", description="registered model name")
+    lock_timeout_seconds: float = Field(
+        3600, ge=0, description="how long a command waits for another one writing the same workspace (0: not at all)"
+    )
 
     @field_serializer("tracking_uri")
     def _mask_password(self, uri: str | None) -> str | None:
