@@ -173,3 +173,24 @@ def test_activities_folders_must_pair_with_the_leads_files(export, tmp_path):
     (tmp_path / "acts" / "part-0.parquet").write_bytes((export / "activities" / "part-0.parquet").read_bytes())
     with pytest.raises(ContractError, match="no activities file for"):
         find_partitions(export / "leads", tmp_path / "acts")
+
+
+def test_without_the_dask_extra_the_error_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what an install without the extra gives
+    with pytest.raises(dist.DistributedError, match=r"pip install 'leadscore\[dask\]'"):
+        dist.connect("local")
+
+
+@pytest.mark.slow
+def test_real_worker_processes_give_the_single_process_list(export, model, config, single, tmp_path):
+    expected, _ = single
+    c = dist.connect("local", workers=2, processes=True)
+    try:
+        _score(c, export, tmp_path / "list", model, config)
+    finally:
+        c.close()
+        c.cluster.close()
+    got = read_partitioned(tmp_path / "list").sort_values("rank", ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
