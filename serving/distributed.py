@@ -20,7 +20,6 @@ install (without the ``dask`` extra) never needs it.
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import uuid
 from collections.abc import Callable
@@ -89,6 +88,8 @@ class _PartitionResult:
 
 
 def _worker_facts() -> tuple[str, float]:
+    import resource  # Unix only: imported here so that the CLI, which imports this module, runs anywhere
+
     try:
         from distributed import get_worker
 
