@@ -752,7 +752,7 @@ def score(
             "scheduler address (tcp://host:8786). --leads and --activities are then folders of Parquet files "
             "co-partitioned by lead (same file names), and --out a folder: one list file per partition, "
             "_rejects.csv, _summary.json. Same rows, scores, ranks and reasons as one process; no trend, "
-            "capacity or drift check. Needs pip install 'leadscore[dask]'",
+            "capacity or drift check. Needs the dask extra: pip install 'leadscore\\[dask]'",
             show_default="off: one process",
         ),
     ] = None,
