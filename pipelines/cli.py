@@ -206,6 +206,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
     from models.train import TrainingDataError
     from pipelines import progress
     from pipelines.lock import WorkspaceBusy
+    from serving.distributed import DistributedError
 
     progress.enable(None if as_json else console)
     try:
@@ -222,6 +223,7 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
         FeatureMismatchError,
         WorkspaceBusy,
         OSError,
+        DistributedError,  # --dask: no dask installed, no scheduler, a worker lost
         MlflowException,  # an MLflow error that outlasted the retries (and is no "does not exist" answer)
         TimeoutError,  # LEADSCORE_LIMITS__RUN_TIMEOUT_SECONDS (Prefect's FlowRunTimeoutError is one)
     ) as exc:
@@ -486,11 +488,38 @@ def generate(
     gzip: Annotated[
         bool, typer.Option("--gzip", help="write gzipped files (leads.csv.gz...), read just the same")
     ] = False,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            help="write a partitioned export for `score --dask` instead: leads/, activities/ and truth/ folders of "
+            "N Parquet files co-partitioned by lead, each partition an independent history of --leads/N leads "
+            "(seed + partition number), generated in parallel on the machine's cores",
+            min=1,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities."""
     from features.synthetic import generate as gen
     from serving.output import atomic_write
+
+    if partitions:
+        from features.partitions import write_synthetic_partitions
+
+        def split() -> dict:
+            with console.status(f"Generating {partitions:,} partitions...") if not as_json else nullcontext():
+                made = write_synthetic_partitions(
+                    out, leads=leads, partitions=partitions, months=months, seed=seed, processes=os.cpu_count() or 1
+                )
+            return {"status": "ok", **made}
+
+        s = _run(as_json, split)
+        if not as_json:
+            console.print(
+                f"Wrote {s['leads']:,} leads and {s['activities']:,} activities in {s['partitions']:,} partitions "
+                f"to {out}/leads and {out}/activities (true probabilities in {out}/truth)."
+            )
+        return
 
     def body() -> dict:
         with console.status("Generating the CRM history...") if not as_json else nullcontext():
@@ -789,14 +818,35 @@ def score(
     workspace: WorkspaceOpt = None,
     capacity: CapacityOpt = None,
     fail_on_drift: FailOnDriftOpt = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="score a partitioned export on a Dask cluster: 'local' starts one on this machine, or give a "
+            "scheduler address (tcp://host:8786). --leads and --activities are then folders of Parquet files "
+            "co-partitioned by lead (same file names), and --out a folder: one list file per partition, "
+            "_rejects.csv, _summary.json. Same rows, scores, ranks and reasons as one process; no trend, "
+            "capacity or drift check. Needs the dask extra: pip install 'leadscore\\[dask]'",
+            show_default="off: one process",
+        ),
+    ] = None,
+    dask_workers: Annotated[int, typer.Option(help="with --dask local: worker processes (one thread each)", min=1)] = 2,
+    dask_memory: Annotated[
+        str, typer.Option(help="with --dask local: memory limit per worker; a worker above it is restarted")
+    ] = "2GB",
     as_json: JsonOpt = False,
 ) -> None:
     """Score every valid lead in a file: rank, calibrated score 0-100, tier A-D, top 3 reasons.
 
     A list already at --out is read first: leads on it get their previous score and trend. The leads are
     compared with the model's training window (drift: <out stem>_drift.csv beside the list, MLflow).
+    With --dask, a partitioned export is scored on a Dask cluster instead (see --dask).
     """
     _environment()
+    if dask:
+        _score_on_dask(dask, leads, activities, out, model, config, workspace, dask_workers, dask_memory, as_json,
+                       capacity=capacity, fail_on_drift=fail_on_drift)  # fmt: skip
+        return
     from pipelines.flows import score_flow
 
     settings = _settings(workspace)
@@ -818,6 +868,100 @@ def score(
         _print_list(s)
         _print_drift(s)
     _exit_on_drift(s, fail_on_drift)
+
+
+def _score_on_dask(
+    address, leads, activities, out, model, config, workspace, workers, memory, as_json, *, capacity, fail_on_drift
+) -> None:
+    """`score --dask`: resolve the model here, score the partitions on the cluster, print the summary."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    settings = _settings(workspace)
+    # the cluster's own INFO lines (workers starting, closing) are not ours; workers inherit the environment
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+
+    def body() -> dict:
+        from features.config import DatasetConfig, load_config
+        from features.partitions import find_partitions
+        from models import tracking as trk
+        from pipelines.progress import step
+        from serving import distributed as dist
+
+        t0 = time.perf_counter()
+        if capacity or fail_on_drift:
+            raise dist.DistributedError("--capacity and --fail-on-drift are not available with --dask")
+        partitions = find_partitions(leads, activities)
+        _preflight(config, settings=settings)
+        cfg = load_config(config) if config else None
+        tracking = settings.tracking(cfg.name if cfg else "default")
+        with step("Loading the model"):
+            resolved = trk.resolve(tracking, model)
+        # by default, features are built with the dataset config saved inside the model
+        cfg = cfg or DatasetConfig.model_validate(resolved.scorer.extra["dataset_config"])
+        with step(
+            f"Starting a local Dask cluster ({workers} workers)" if address == "local" else f"Connecting to {address}"
+        ):
+            client = dist.connect(address, workers=workers, memory_limit=memory)
+        try:
+            with Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=console, disable=as_json,
+            ) as bar:  # fmt: skip
+                passes: dict[str, int] = {}
+
+                def advance(label: str, done: int, total: int) -> None:
+                    if label not in passes:
+                        passes[label] = bar.add_task(label, total=total)
+                    bar.update(passes[label], completed=done)
+
+                summary = dist.score_partitions(
+                    client,
+                    partitions,
+                    out,
+                    model=resolved.scorer,
+                    cutoffs=resolved.tier_cutoffs,
+                    model_version=resolved.version,
+                    config=cfg,
+                    reasons_limit=settings.reasons_limit,
+                    progress=advance,
+                )
+        finally:
+            client.close()
+            if address == "local":
+                client.cluster.close()
+        elapsed = time.perf_counter() - t0
+        return {
+            **summary,
+            "model": resolved.uri,
+            "dask": {**summary["dask"], "address": address},
+            "elapsed_s": round(elapsed, 1),
+            "leads_per_s": round(summary["list"]["rows"] / elapsed),
+        }
+
+    s = _run(as_json, body)
+    if as_json:
+        return
+    inp = s["inputs"]
+    console.rule("[bold]leadscore summary")
+    console.print(
+        f"Rows in: {inp['leads_in']:,} leads, {inp['activities_in']:,} activities; rejected: "
+        f"{inp['leads_rejected']:,} leads, {inp['activities_rejected']:,} activities"
+    )
+    _print_warnings(s)
+    console.print(f"Scored with {s['model']} (v{s['model_version']}), tier cut-offs {s['tier_cutoffs']}")
+    tiers = ", ".join(f"{t}: {n:,}" for t, n in s["list"]["tiers"].items())
+    d = s["dask"]
+    console.print(
+        f"List: {s['list']['rows']:,} leads scored ({tiers}) in {d['partitions']:,} partitions -> "
+        f"[bold]{s['files']['list']}[/bold]; rejects: {s['files']['rejects']}"
+    )
+    peak = max(d["peak_rss_mb_by_worker"].values(), default=0)
+    console.print(
+        f"Dask ({d['address']}, {d['workers']} workers): {s['elapsed_s']} s, {s['leads_per_s']:,} leads/s; "
+        f"peak memory of a worker {peak:,.0f} MB"
+    )
 
 
 @app.command()
