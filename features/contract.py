@@ -264,21 +264,20 @@ def _layout(fmt: str) -> list[tuple[str, int, int]] | None:
 
 def _read_fixed(chars: np.ndarray, pieces: list[tuple[str, int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """(valid, datetime64[ns]) for a (rows, width) byte matrix laid out as ``pieces``."""
+    cols = np.ascontiguousarray(chars.T) - np.uint8(48)  # one row per character position; wraps below '0'
     good = np.ones(len(chars), bool)
     field = {}
     for name, start, w in pieces:
         if name.startswith("%"):
-            digits = chars[:, start : start + w] - np.uint8(48)  # wraps below '0': one test for 0-9
-            good &= (digits <= 9).all(axis=1)
-            number = digits[:, 0].astype(np.int32)
-            for k in range(1, w):
-                number = number * 10 + digits[:, k]
+            number = np.zeros(len(chars), np.int32)
+            for k in range(start, start + w):
+                good &= cols[k] <= 9
+                number = number * 10 + cols[k]
             good &= (number >= _FIELDS[name][1]) & (number <= _FIELDS[name][2])
             field[name] = number
         else:
-            column = chars[:, start]
-            allowed = np.frombuffer(name.encode(), np.uint8)
-            good &= column == allowed[0] if len(allowed) == 1 else np.isin(column, allowed)
+            allowed = np.frombuffer(name.encode(), np.uint8) - np.uint8(48)
+            good &= cols[start] == allowed[0] if len(allowed) == 1 else np.isin(cols[start], allowed)
     # days since 1970 in integer arithmetic (H. Hinnant's days_from_civil): no per-value calendar calls
     y, m, d = field["%Y"].astype(np.int64), np.clip(field["%m"], 1, 12).astype(np.int64), field["%d"]
     leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
