@@ -9,8 +9,11 @@ The reference is `Booster.predict` alone on the already-built matrix of the same
 Reasons are timed apart, as `score_leads` computes them: TreeSHAP contributions and the words for the
 top --reasons leads (10,000 by default; the goal is 5 s).
 
-The model is fitted once (fit_scorer with the default TrainParams on the export's mature leads) and cached
-with the data in /tmp/leadscore-bench/.
+End to end runs twice: with the compiled predictor (lleaves, compiled once when the model is prepared, as
+log_training does) and with the LightGBM booster (the fallback where lleaves is not installed).
+
+The model is fitted once (fit_scorer with the default TrainParams on the export's mature leads), compiled, and
+cached with the data in /tmp/leadscore-bench/.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import CONFIG, emit, ensure_data, goal_line, machine, measure  # noqa: E402
 
+from models.compiled import FACTS_FILE  # noqa: E402
+
 GOAL_RATIO = 1.5
 GOAL_REASONS_S = 5.0
 
@@ -36,8 +41,11 @@ def prepare_model(folder: Path) -> None:
     import models.train as train
     from features.build import feature_columns
     from features.config import load_config
+    from models.compiled import compile_saved_model
 
     if (folder / "model" / "cutoffs.json").is_file():
+        if not (folder / "model" / FACTS_FILE).is_file():  # a model cached before the compiled predictor
+            print(json.dumps(compile_saved_model(folder / "model", "on")), file=sys.stderr)
         return
     config = load_config(CONFIG)
     categorical, numeric = feature_columns(config)
@@ -59,9 +67,11 @@ def prepare_model(folder: Path) -> None:
     model.save(folder / "model")
     cutoffs = train.default_tier_cutoffs(model.predict_proba(X[cal]))
     (folder / "model" / "cutoffs.json").write_text(json.dumps(cutoffs))
+    # as log_training does when the model is logged: compiled once, beside booster.txt
+    compile_saved_model(folder / "model", "on")
 
 
-def step(name: str, folder: Path, reasons: int) -> None:
+def step(name: str, folder: Path, reasons: int, predictor: str = "compiled") -> None:
     import numpy as np
     import pandas as pd
 
@@ -73,6 +83,10 @@ def step(name: str, folder: Path, reasons: int) -> None:
 
     config = load_config(CONFIG)
     model = LeadScoreModel.load(folder / "model")
+    if predictor == "lightgbm":
+        model.compiled, model.predictor_note = None, "benchmark: --predictor lightgbm"
+    elif model.predictor != "compiled":
+        raise SystemExit(f"the compiled predictor does not load here: {model.predictor_reason}")
     cutoffs = json.loads((folder / "model" / "cutoffs.json").read_text())
     if name == "e2e":
         import features.contract as contract
@@ -92,7 +106,10 @@ def step(name: str, folder: Path, reasons: int) -> None:
 
         # where load_export and score_leads call them: the file reads, and the booster itself
         contract.read_table = timed("csv_read_s", contract.read_table)
-        model.booster.predict = timed("booster_predict_s", model.booster.predict)
+        if model.compiled is not None:
+            model.compiled.predict = timed("booster_predict_s", model.compiled.predict)
+        else:
+            model.booster.predict = timed("booster_predict_s", model.booster.predict)
         load_export = contract.load_export
         t0 = time.perf_counter()
         export = load_export(folder / "export" / "leads.csv", folder / "export" / "activities.csv", config)
@@ -116,14 +133,18 @@ def step(name: str, folder: Path, reasons: int) -> None:
         write_parquet(scored, out_dir / "list.parquet")
         write_csv(export.rejects, out_dir / "list_rejects.csv")
         t["write_s"] = time.perf_counter() - t1
-        emit({"total_s": time.perf_counter() - t0, **t, "rows": len(scored)})
+        emit({"total_s": time.perf_counter() - t0, **t, "rows": len(scored), "predictor": model.predictor})
         return
     features = pd.read_parquet(folder / "features.parquet")
     if name == "predict":
         matrix = model.matrix(features)
         t0 = time.perf_counter()
         proba = model.booster.predict(matrix)
-        emit({"total_s": time.perf_counter() - t0, "rows": len(proba)})
+        total = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fast = model.compiled.predict(matrix) if model.compiled is not None else None
+        compiled_s = time.perf_counter() - t0 if fast is not None else float("nan")
+        emit({"total_s": total, "compiled_predict_s": compiled_s, "rows": len(proba)})
     elif name == "reasons":
         proba = model.predict_proba(features)
         head = features.iloc[np.argsort(-proba, kind="stable")[:reasons]]
@@ -141,6 +162,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--reasons", type=int, default=10_000, help="leads at the top of the list that get reasons")
+    ap.add_argument(
+        "--predictor",
+        choices=["both", "compiled", "lightgbm"],
+        default="both",
+        help="end to end with the compiled predictor (lleaves), the LightGBM booster (the fallback), or both",
+    )
     ap.add_argument("--step", choices=["prepare", "e2e", "predict", "reasons"], help=argparse.SUPPRESS)
     a = ap.parse_args()
     folder = ensure_data(a.leads, a.activities, a.seed)
@@ -149,40 +176,49 @@ def main() -> None:
         emit({"total_s": 0.0})
         return
     if a.step:
-        step(a.step, folder, a.reasons)
+        step(a.step, folder, a.reasons, a.predictor)
         return
     args = ["--leads", str(a.leads), "--activities", str(a.activities), "--seed", str(a.seed)]
     measure(__file__, "prepare", args, 1)
     meta = json.loads((folder / "meta.json").read_text())
     print(f"machine: {machine()}")
     print(f"data: {meta['leads']:,} leads, {meta['activities']:,} activities (CSV export in {folder / 'export'})")
-    e2e = measure(__file__, "e2e", args, a.runs)
+    kinds = ["compiled", "lightgbm"] if a.predictor == "both" else [a.predictor]
+    e2es = {k: measure(__file__, "e2e", [*args, "--predictor", k], a.runs) for k in kinds}
     ref = measure(__file__, "predict", args, a.runs)
     rea = measure(__file__, "reasons", [*args, "--reasons", str(a.reasons)], a.runs)
     print(f"model: {model_size(folder)}")
     print(f"runs: {a.runs} each, median (all runs' totals in brackets); peak RSS of the step's process")
-    print(
-        f"  scoring end to end ({e2e['extra']['rows']:,} leads)  {e2e['total_s']:7.2f} s {e2e['all_total_s']}  "
-        f"peak RSS {e2e['peak_rss_mb']:,.0f} MB"
-    )
-    for key, label in (
-        ("read_validate_s", "read and validate (load_export)"),
-        ("csv_read_s", "  of which reading the CSV files"),
-        ("features_s", "features (build_features)"),
-        ("predict_tiers_s", "predict, rank, tiers (score_leads)"),
-        ("booster_predict_s", "  of which Booster.predict"),
-        ("write_s", "write list CSV + Parquet, rejects"),
-    ):
-        print(f"    {label:36s} {e2e[key]:7.2f} s")
+    for kind, e2e in e2es.items():
+        print(
+            f"  scoring end to end, {kind} predictor ({e2e['extra']['rows']:,} leads)  {e2e['total_s']:7.2f} s "
+            f"{e2e['all_total_s']}  peak RSS {e2e['peak_rss_mb']:,.0f} MB"
+        )
+        for key, label in (
+            ("read_validate_s", "read and validate (load_export)"),
+            ("csv_read_s", "  of which reading the CSV files"),
+            ("features_s", "features (build_features)"),
+            ("predict_tiers_s", "predict, rank, tiers (score_leads)"),
+            ("booster_predict_s", f"  of which the {kind} predictor"),
+            ("write_s", "write list CSV + Parquet, rejects"),
+        ):
+            print(f"    {label:36s} {e2e[key]:7.2f} s")
     print(
         f"  Booster.predict (reference)             {ref['total_s']:7.2f} s {ref['all_total_s']}  "
         f"peak RSS {ref['peak_rss_mb']:,.0f} MB  ({ref['extra']['rows'] / ref['total_s'] / 1e6:.2f} M rows/s)"
     )
     print(
+        f"  compiled predictor alone (lleaves)      {ref['compiled_predict_s']:7.2f} s, raw margins "
+        f"({ref['extra']['rows'] / ref['compiled_predict_s'] / 1e6:.2f} M rows/s); compiled once in "
+        f"{json.loads((folder / 'model' / FACTS_FILE).read_text())['compile_s']:.1f} s"
+    )
+    print(
         f"  reasons, top {rea['extra']['rows']:,} leads              {rea['total_s']:7.2f} s {rea['all_total_s']}  "
         f"(TreeSHAP {rea['treeshap_s']:.2f} s)  peak RSS {rea['peak_rss_mb']:,.0f} MB"
     )
-    print(goal_line("scoring end to end vs Booster.predict", e2e["total_s"] / ref["total_s"], GOAL_RATIO))
+    for kind, e2e in e2es.items():
+        name = f"scoring end to end ({kind}) vs Booster.predict"
+        print(goal_line(name, e2e["total_s"] / ref["total_s"], GOAL_RATIO))
     print(goal_line(f"reasons for the top {a.reasons:,}", rea["total_s"], GOAL_REASONS_S, " s"))
 
 

@@ -338,6 +338,7 @@ def _maybe_offset(text: pd.Series) -> np.ndarray | None:
 # fixed-width fields a fast path can read digit by digit: (width, lowest, highest)
 _FIELDS = {"%Y": (4, 1900, 2200), "%m": (2, 1, 12), "%d": (2, 1, 31), "%H": (2, 0, 23), "%M": (2, 0, 59)}
 _FIELDS["%S"] = (2, 0, 59)
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
 def _layout(fmt: str) -> list[tuple[str, int, int]] | None:
@@ -369,6 +370,37 @@ def _layout(fmt: str) -> list[tuple[str, int, int]] | None:
     return pieces
 
 
+def _read_fixed(chars: np.ndarray, pieces: list[tuple[str, int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(valid, datetime64[ns]) for a (rows, width) byte matrix laid out as ``pieces``."""
+    cols = np.ascontiguousarray(chars.T) - np.uint8(48)  # one row per character position; wraps below '0'
+    good = np.ones(len(chars), bool)
+    field = {}
+    for name, start, w in pieces:
+        if name.startswith("%"):
+            number = np.zeros(len(chars), np.int32)
+            for k in range(start, start + w):
+                good &= cols[k] <= 9
+                number = number * 10 + cols[k]
+            good &= (number >= _FIELDS[name][1]) & (number <= _FIELDS[name][2])
+            field[name] = number
+        else:
+            allowed = np.frombuffer(name.encode(), np.uint8) - np.uint8(48)
+            good &= cols[start] == allowed[0] if len(allowed) == 1 else np.isin(cols[start], allowed)
+    # days since 1970 in integer arithmetic (H. Hinnant's days_from_civil): no per-value calendar calls
+    y, m, d = field["%Y"].astype(np.int64), np.clip(field["%m"], 1, 12).astype(np.int64), field["%d"]
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    good &= d <= _MONTH_DAYS[m - 1] + ((m == 2) & leap)
+    y = y - (m <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * np.where(m > 2, m - 3, m + 9) + 2) // 5 + d - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    seconds = days * 86400
+    seconds += field.get("%H", 0) * 3600 + field.get("%M", 0) * 60 + field.get("%S", 0)
+    values = np.where(good, seconds * 1_000_000_000, np.iinfo(np.int64).min).view("datetime64[ns]")
+    return good, values
+
+
 def _fast_timestamps(raw: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(rows read, their datetime64[ns] values) for values written exactly in ``fmt``'s fixed-width form.
 
@@ -387,33 +419,15 @@ def _fast_timestamps(raw: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray] 
     for chunk in chunks:
         offsets, data, valid = _buffers(chunk)
         fits = valid & (np.diff(offsets) == width)
-        ok = np.zeros(len(chunk), bool)
-        values = np.full(len(chunk), np.datetime64("NaT"), "datetime64[ns]")
-        rows = np.flatnonzero(fits)
-        for lo in range(0, len(rows), 1 << 20):  # blocks of 1M values: bounded memory for the byte matrix
-            block = rows[lo : lo + (1 << 20)]
-            chars = data[offsets[block][:, None] + np.arange(width)]
-            good = np.ones(len(block), bool)
-            field = {}
-            for name, start, w in pieces:
-                part = chars[:, start : start + w]
-                if name.startswith("%"):
-                    digits = part.astype(np.int64) - 48
-                    good &= ((digits >= 0) & (digits <= 9)).all(axis=1)
-                    number = (digits * 10 ** np.arange(w - 1, -1, -1)).sum(axis=1)
-                    good &= (number >= _FIELDS[name][1]) & (number <= _FIELDS[name][2])
-                    field[name] = number
-                else:
-                    good &= np.isin(part[:, 0], np.frombuffer(name.encode(), np.uint8))
-            month = (np.clip(field["%Y"], 1900, 2200) - 1970) * 12 + np.clip(field["%m"], 1, 12) - 1
-            first = month.astype("datetime64[M]").astype("datetime64[D]")
-            days_in_month = ((month + 1).astype("datetime64[M]").astype("datetime64[D]") - first).astype(np.int64)
-            good &= field["%d"] <= days_in_month
-            seconds = field.get("%H", 0) * 3600 + field.get("%M", 0) * 60 + field.get("%S", 0)
-            stamp = (first + (field["%d"] - 1).astype("timedelta64[D]")).astype("datetime64[ns]")
-            stamp = stamp + (seconds * 1_000_000_000).astype("timedelta64[ns]")
-            ok[block] = good
-            values[block[good]] = stamp[good]
+        if fits.all() and len(chunk):  # the usual export: every value one width, read in place
+            ok, values = _read_fixed(data[offsets[0] : offsets[0] + len(chunk) * width].reshape(-1, width), pieces)
+        else:
+            ok = np.zeros(len(chunk), bool)
+            values = np.full(len(chunk), np.datetime64("NaT"), "datetime64[ns]")
+            rows = np.flatnonzero(fits)
+            for lo in range(0, len(rows), 1 << 20):  # blocks of 1M values: bounded memory for the byte matrix
+                block = rows[lo : lo + (1 << 20)]
+                ok[block], values[block] = _read_fixed(data[offsets[block][:, None] + np.arange(width)], pieces)
         ok_parts.append(ok)
         value_parts.append(values)
     if not ok_parts:
@@ -610,8 +624,15 @@ def canonical_activities(
         }
     )
     _schema_reasons(ACTIVITIES_SCHEMA, out, reasons)
-    # Series.isin on Arrow-backed text hashes in Arrow (a Python set of 1M ids took ~5 s on 20M rows)
-    unknown = out["lead_id"].notna() & ~out["lead_id"].isin(pd.Series(lead_ids, dtype="str").dropna().unique())
+    known = pd.Series(lead_ids, dtype="str").dropna().unique()
+    chunks = _arrow_chunks(out["lead_id"])
+    if chunks is not None:  # Arrow's hash set (pandas' isin on Arrow text first walks the ids in Python)
+        value_set = pyarrow_mod.array(np.asarray(known, dtype=object), type=pyarrow_mod.large_string())
+        found = [pc.is_in(c.cast(pyarrow_mod.large_string()), value_set=value_set) for c in chunks]
+        member = np.concatenate([f.to_numpy(zero_copy_only=False) for f in found]) if found else np.zeros(0, bool)
+    else:
+        member = out["lead_id"].isin(known).to_numpy(dtype=bool)
+    unknown = out["lead_id"].notna() & ~pd.Series(member, index=out.index).fillna(False).astype(bool)
     rejected_ids = rejected_ids or set()
     for idx in np.flatnonzero(unknown.to_numpy()):
         why = (
