@@ -115,7 +115,7 @@ def marked_run(prefect_harness, config, tmp_path_factory):
             lg.removeHandler(keep)
         console = cap_out.snap() + cap_err.snap()
         cap_out.done(), cap_err.done()
-    APILogHandler.flush()  # the run's log records reach Prefect's database in batches: send them now
+    APILogHandler().flush()  # the run's log records reach Prefect's database in batches: send them now
     prefect_db = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split("///", 1)[1])
     return ws, summary, console + "\n".join(keep.lines), prefect_db, pii_sources
 
