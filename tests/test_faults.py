@@ -2,8 +2,8 @@
 then check what it left (lists whole, champion loads and scores, MLflow store opens), and that a rerun
 completes; and two weekly runs started at once on one workspace.
 
-Each process pays Prefect's temporary server (~6-11 s), so the default suite kills at two points (the
-MLflow logging phase and the middle of the list replacement) and the full set is marked slow.
+Each process pays Prefect's temporary server (~6-11 s), so the default suite kills at one point (the
+middle of the list replacement, where the repair logic works) and the full set of 11 is marked slow.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ WEEKLY_POINTS = [
     ("score-loading", "score", ("line", "✓ Loading the model")),
     ("score-half-replaced", "score", ("at", "publish:half-replaced")),
 ]
-DEFAULT_POINTS = ("mlflow-logging", "half-replaced")
+# `make test` (and CI) kills at the point that needs the repair logic; `make test-slow` at all eleven.
+# Each point costs a killed run, checks and a rerun (~60 s of Prefect and MLflow processes).
+DEFAULT_POINTS = ("half-replaced",)
 
 
 def _env(**extra: str) -> dict:
@@ -222,15 +224,18 @@ def kill_and_recover(ws: Path, data: Path, tmp_path: Path, points: list[str]) ->
 WEEKLY_POINTS_BY_NAME = {name: (command, how) for name, command, how in WEEKLY_POINTS}
 
 
-def test_weekly_killed_in_mlflow_logging_and_mid_list_replacement_leaves_a_usable_workspace(data, tmp_path):
+def test_weekly_killed_mid_list_replacement_leaves_a_usable_workspace(data, tmp_path):
     survived = kill_and_recover(tmp_path / "ws", data, tmp_path, list(DEFAULT_POINTS))
     assert len(survived) == len(DEFAULT_POINTS)
 
 
 @pytest.mark.slow
 def test_every_kill_point_of_weekly_and_score_leaves_a_usable_workspace(data, tmp_path):
-    names = [name for name, _, _ in WEEKLY_POINTS]
-    assert len(kill_and_recover(tmp_path / "ws", data, tmp_path, names)) == len(WEEKLY_POINTS)
+    # LEADSCORE_TEST_KILL_POINTS=a,b reruns just those points (e.g. the ones a failed run did not reach)
+    chosen = os.environ.get("LEADSCORE_TEST_KILL_POINTS")
+    names = chosen.split(",") if chosen else [name for name, _, _ in WEEKLY_POINTS]
+    assert set(names) <= set(WEEKLY_POINTS_BY_NAME), f"unknown kill point(s): {set(names) - set(WEEKLY_POINTS_BY_NAME)}"
+    assert len(kill_and_recover(tmp_path / "ws", data, tmp_path, names)) == len(names)
 
 
 def test_two_weekly_runs_started_at_once_one_waits_and_the_aliases_stay_consistent(data, tmp_path):
