@@ -47,8 +47,7 @@ def seniority_from_title(titles: pd.Series) -> pd.Series:
         titles.astype("str")
         .where(titles.notna(), "")
         .str.normalize("NFKD")
-        .str.encode("ascii", "ignore")
-        .str.decode("ascii")
+        .str.replace(r"[^\x00-\x7f]", "", regex=True)  # = encode("ascii", "ignore"), without Python strings
         .str.lower()
     )
     out = pd.Series(pd.NA, index=titles.index, dtype="str")
@@ -61,9 +60,11 @@ def seniority_from_title(titles: pd.Series) -> pd.Series:
 def email_type(emails: pd.Series) -> pd.Series:
     """'free' (gmail, hotmail...) or 'corporate' by domain; missing where there is no usable email."""
     text = emails.astype("str").where(emails.notna(), "").str.strip().str.lower()
-    domain = text.str.rsplit("@", n=1).str[-1]
-    valid = text.str.contains("@", regex=False) & (domain.str.len() > 0)
-    kind = np.where(domain.str.contains(FREE_EMAIL_DOMAINS, regex=True), "free", "corporate")
+    # the domain is what follows the last '@'; no provider pattern holds an '@', so "the text ends in '@'
+    # and a free domain" is "the domain after the last '@' is a free one", read without splitting the text
+    valid = text.str.contains("@", regex=False) & ~text.str.endswith("@")
+    free = text.str.contains("@" + FREE_EMAIL_DOMAINS.removeprefix("^"), regex=True)
+    kind = np.where(free.to_numpy(dtype=bool, na_value=False), "free", "corporate")
     return pd.Series(kind, index=emails.index, dtype="str").where(valid)
 
 
@@ -150,15 +151,21 @@ def _activity_features(
 
     out: dict[str, np.ndarray] = {}
     code_of = {k: i for i, k in enumerate(kind_names)}
+    n_kinds = max(len(kind_names), 1)
+    # one count per (lead, kind) and window: a bincount over lead * kinds + kind per window, instead of a
+    # mask and a bincount per type and window (27 passes over the 20M activities of 1M leads, now 3)
+    key = pos * n_kinds + kind_codes
+    per_window = {}
+    for w in sorted(set(spec.windows) | {7, 30}):
+        per_window[w] = np.bincount(key[age <= w], minlength=n * n_kinds).astype(np.int32).reshape(n, n_kinds)
     for t in spec.activity_types:
-        is_t = kind_codes == code_of.get(t, -1)  # -1: a type absent from this batch matches nothing
+        j = code_of.get(t)  # a type absent from this batch counts nothing
         for w in spec.windows:
-            out[f"{t}_{w}d"] = np.bincount(pos[is_t & (age <= w)], minlength=n).astype(float)
+            out[f"{t}_{w}d"] = per_window[w][:, j].astype(float) if j is not None else np.zeros(n)
     for w in spec.windows:
-        out[f"activities_{w}d"] = np.bincount(pos[age <= w], minlength=n).astype(float)
+        out[f"activities_{w}d"] = per_window[w].sum(axis=1).astype(float)
 
     recent = age <= 90
-    n_kinds = max(len(kind_names), 1)
     # one key per (lead, kind) seen in 90 days; sort and keep the first of each run (np.unique's hashing
     # took 5 s on the 15M keys of 1M leads, the sort 0.2 s)
     keys = np.sort(pos[recent] * n_kinds + kind_codes[recent])
@@ -170,8 +177,7 @@ def _activity_features(
     out["days_since_last_activity"] = np.where(np.isinf(last), np.nan, last)
     decay = np.exp(-age * np.log(2) / spec.recency_half_life_days)
     out["engagement_recency_weighted"] = np.bincount(pos, weights=decay, minlength=n)
-    a7 = np.bincount(pos[age <= 7], minlength=n)
-    a30 = np.bincount(pos[age <= 30], minlength=n)
+    a7, a30 = per_window[7].sum(axis=1), per_window[30].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["velocity_7d_vs_30d"] = np.where(a30 > 0, (a7 / 7.0) / (a30 / 30.0), np.nan)
     return out

@@ -17,6 +17,8 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from models.compiled import load_compiled
 
@@ -49,6 +51,16 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.astype("str").where(values.notna())
 
 
+def _category_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
+    """Each value's position in ``categories`` as a float, NaN where unseen or missing."""
+    arrow = getattr(values.array, "__arrow_array__", None) if isinstance(values.dtype, pd.StringDtype) else None
+    if arrow is not None and len(values):  # Arrow text: one hash lookup per value in C
+        found = pc.index_in(arrow(), value_set=pa.array(categories, type=pa.string()))
+        return found.to_numpy(zero_copy_only=False).astype(np.float64)  # null (unseen, missing) -> NaN
+    codes = pd.Index(categories, dtype="str").get_indexer(as_text(values))  # pd.Categorical warns on unseen
+    return np.where(codes < 0, np.nan, codes)
+
+
 def to_matrix(
     X: pd.DataFrame, categorical: list[str], numeric: list[str], categories: dict[str, list[str]]
 ) -> np.ndarray:
@@ -61,8 +73,7 @@ def to_matrix(
         )
     M = np.empty((len(X), len(categorical) + len(numeric)), dtype=np.float64)
     for j, c in enumerate(categorical):
-        codes = pd.Categorical(as_text(X[c]), categories=categories[c]).codes
-        M[:, j] = np.where(codes < 0, np.nan, codes)
+        M[:, j] = _category_codes(X[c], categories[c])
     for j, c in enumerate(numeric, start=len(categorical)):
         M[:, j] = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=np.float64)
     return M

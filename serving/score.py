@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from models.scorer import LeadScoreModel
 from serving.reasons import top_reasons
@@ -58,9 +60,11 @@ def score_leads(
     if (at < 0).any():
         raise KeyError(f"{int((at < 0).sum())} scored lead(s) are not in the leads table")
     at = at[order]
-    out = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "lead_id": features.index.to_numpy()[order]})
+    # text columns are taken as Arrow arrays (a copy of the bytes in C), never as a million Python strings
+    out = pd.DataFrame({"rank": np.arange(1, len(order) + 1), "lead_id": _text(features.index.take(order))})
     for col in pii_columns:
-        out[col] = leads[col].to_numpy()[at]
+        values = leads[col]
+        out[col] = _text(values.take(at)) if isinstance(values.dtype, pd.StringDtype) else values.to_numpy()[at]
     out["mql_at"] = _minutes(leads["mql_at"].to_numpy()[at])
     out["score"] = score[order]
     out["tier"] = assign_tiers(score[order], cutoffs)
@@ -73,18 +77,23 @@ def score_leads(
         else None
     )
     for c in ("reason_1", "reason_2", "reason_3"):
-        column = np.full(len(out), "", dtype=object)
-        if words is not None:
-            column[: len(head)] = words[c].fillna("").to_numpy(dtype=object)
-        out[c] = column
+        top = pa.array(words[c].fillna("").to_numpy(dtype=object), type=pa.string()) if words is not None else None
+        n = len(out) - (len(top) if top is not None else 0)
+        rest = pa.StringArray.from_buffers(n, pa.py_buffer(np.zeros(n + 1, np.int32)), pa.py_buffer(b""))  # all ""
+        out[c] = _text(pa.chunked_array([x for x in (top, rest) if x is not None], type=pa.string()))
     out["model_version"] = model_version
     out["scored_at"] = scored_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return out
 
 
-def _minutes(stamps: np.ndarray) -> np.ndarray:
+def _text(values) -> pd.Series:
+    """Text as pandas' ``str`` dtype from an Arrow array or any pandas text, positions kept 0..n-1."""
+    if isinstance(values, pa.ChunkedArray | pa.Array):
+        return pd.Series(pd.array(values, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
+    return pd.Series(values, dtype="str").reset_index(drop=True)
+
+
+def _minutes(stamps: np.ndarray) -> pd.Series:
     """'YYYY-MM-DD HH:MM' for each timestamp (as ``strftime`` would), missing where missing."""
-    stamps = np.asarray(stamps, dtype="datetime64[ns]")
-    text = np.char.replace(np.datetime_as_string(stamps, unit="m"), "T", " ").astype(object)
-    text[np.isnat(stamps)] = np.nan
-    return text
+    stamps = pa.array(np.asarray(stamps, dtype="datetime64[ns]"), from_pandas=True)  # NaT -> null
+    return _text(pc.strftime(stamps, format="%Y-%m-%d %H:%M"))

@@ -136,3 +136,20 @@ def test_the_fast_path_reads_canonical_values_and_leaves_the_rest(config):
     assert read.tolist() == [True, True, False, False, False]
     assert values[:2].tolist() == [pd.Timestamp("2024-01-05 10:00").value] * 2
     assert contract._fast_timestamps(raw, "%Y-%m-%d %H:%M:%S.%f") is None  # fields it cannot read: no fast path
+
+
+def test_activity_ids_are_matched_over_every_arrow_chunk_alike(config):
+    # a big CSV is read in ~1,000 Arrow chunks: the membership test runs once over all of them and must
+    # decide every row as the plain (not Arrow-backed) path does
+    m = config.activities
+    known = pd.Series([f"L{i}" for i in range(50)], dtype="str")
+    parts = [[f"L{i}" for i in range(k, 80, 7)] for k in range(7)]
+    ids = pd.concat([pd.Series(p, dtype="str") for p in parts], ignore_index=True)
+    assert len(contract._arrow_chunks(ids.str.strip())) == 7
+    frame = pd.DataFrame({m.lead_id: ids, m.occurred_at: "2024-01-05 10:00:00", m.activity_type: "email_open"})
+    kept, rejects = contract.canonical_activities(frame, config, known, rejected_ids={"L60"})
+    plain_kept, plain_rejects = contract.canonical_activities(frame.astype(object), config, known, rejected_ids={"L60"})
+    assert sorted(kept["lead_id"]) == sorted(i for i in ids if int(i[1:]) < 50)
+    pd.testing.assert_frame_equal(rejects, plain_rejects)
+    assert len(rejects) == 30 and rejects["reason"].str.contains("no lead with this id").sum() == 29
+    assert list(kept["lead_id"]) == list(plain_kept["lead_id"])

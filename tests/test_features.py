@@ -157,6 +157,16 @@ def test_seniority_is_read_from_free_text_titles(title, level):
         ("bo@hotmail.co.uk", "free"),
         ("no-at-sign", None),
         (None, None),
+        # the domain is what follows the last '@'
+        ("x@gmail.com@corp.es", "corporate"),
+        ("x@corp.es@gmail.com", "free"),
+        ("x@@gmail.com", "free"),
+        ("@gmail.com", "free"),
+        ("x@mail.gmail.com", "corporate"),
+        (" X@Gmail.Com\t", "free"),
+        ("x@", None),
+        ("@", None),
+        ("", None),
     ],
 )
 def test_email_domain_kind(email, kind):

@@ -117,3 +117,40 @@ def test_persona_list_ranks_by_conditions_met_and_says_which(config):
     assert out["tier"].tolist() == ["A", "D"] and set(out["model_version"]) == {"persona-rule"}
     assert out.loc[1, "reason_1"] == "▼ job title reads student or intern (rule: c_level, vp, director, manager)"
     assert out.loc[0, "email"] == "s@acme.es"
+
+
+def test_the_list_carries_each_leads_own_pii_time_and_reasons(canonical, config):
+    # score_leads copies text columns as Arrow arrays: every row must still carry its own lead's values,
+    # missing stays missing, a numeric PII column stays numeric, and only the top rows get reasons
+    from features.build import build_features, feature_columns
+    from models.train import TrainParams, fit_scorer
+    from serving.score import score_leads
+
+    leads, acts = canonical
+    leads = leads.head(1500).copy()
+    leads.loc[leads.index[[3, 7]], "mql_at"] = pd.NaT
+    leads.loc[leads.index[5], "email"] = np.nan
+    leads["customer_number"] = np.arange(len(leads)) * 10
+    features = build_features(leads, acts, config=config)
+    cat, num = feature_columns(config)
+    y = (features["pricing_view_30d"].to_numpy() > 0).astype(int)
+    params = TrainParams(max_rounds=20, min_class_count=5)
+    model, _ = fit_scorer(features, y, features, y, categorical=cat, numeric=num, monotone={}, params=params)
+    shuffled = features.sample(frac=1.0, random_state=1)  # features in another order than the leads
+    pii = ["first_name", "email", "customer_number"]
+    cutoffs = {"A": 60, "B": 30, "C": 10}
+    out = score_leads(model, shuffled, leads, cutoffs=cutoffs, model_version="7", pii_columns=pii, reasons_limit=40)
+    assert out["rank"].tolist() == list(range(1, len(leads) + 1))
+    assert out["score"].is_monotonic_decreasing
+    by_id = leads.set_index("lead_id")
+    for col in ("first_name", "email"):
+        assert out[col].dtype == "str"
+        expected = by_id.loc[out["lead_id"], col].to_numpy()
+        assert ((out[col].to_numpy() == expected) | (out[col].isna() & pd.isna(expected))).all()
+    assert out["customer_number"].dtype == np.int64
+    assert (out["customer_number"].to_numpy() == by_id.loc[out["lead_id"], "customer_number"].to_numpy()).all()
+    stamps = by_id.loc[out["lead_id"], "mql_at"]
+    assert out["mql_at"].isna().sum() == 2
+    assert (out["mql_at"].dropna() == stamps.dropna().dt.strftime("%Y-%m-%d %H:%M").to_numpy()).all()
+    assert (out["reason_1"].iloc[:40] != "").all() and (out["reason_1"].iloc[40:] == "").all()
+    assert out["reason_3"].dtype == "str" and out["reason_3"].notna().all()
