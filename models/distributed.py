@@ -38,20 +38,18 @@ from sklearn.linear_model import LogisticRegression
 
 from features.build import feature_columns
 from features.config import DatasetConfig
-from models import baselines
-from models.leaks import AUDIT_MAX_ROWS, field_audit, stop_if_leaking
-from models.metrics import compare_scorers, fast_auc
+from models.leaks import AUDIT_MAX_ROWS
 from models.scorer import LeadScoreModel, as_text, rank_categories, to_matrix
 from models.train import (
     InsufficientData,
     TrainingDataError,
     TrainingResult,
     TrainParams,
-    default_tier_cutoffs,
+    audit_export_fields,
+    evaluate_model,
     lightgbm_params,
     minimum_data_shortfall,
 )
-from serving.drift import reference_profile
 
 INSTALL_HINT = "--dask needs the optional Dask extra: pip install 'leadscore[dask]'"
 SAMPLE_ROWS = max(AUDIT_MAX_ROWS, 200_000)  # training rows brought to the client for the audit and baselines
@@ -260,25 +258,7 @@ def train_and_evaluate_dask(
     X_cal, y_cal = cal_df[names], cal_df["label"].to_numpy(dtype=int)
     Xh, yh = hold_df[names], hold_df["label"].to_numpy(dtype=int)
 
-    sources = {a.name: a.source for a in config.leads.attributes}
-    sources |= {
-        "seniority": f"seniority (from {config.features.title_attribute})",
-        "email_type": f"email_type (from {config.features.email_attribute})",
-    }
-    from_export = config.names_with_role("categorical") + config.names_with_role("numeric")
-    from_export += [c for c in ("seniority", "email_type") if c in categorical]
-    audit = field_audit(
-        X_tr,
-        y_tr,
-        X_cal,
-        y_cal,
-        categorical=categorical,
-        numeric=numeric,
-        candidates=from_export,
-        sources=sources,
-        seed=params.seed,
-    )
-    stop_if_leaking(audit)  # before the expensive part
+    audit = audit_export_fields(X_tr, y_tr, X_cal, y_cal, config=config, seed=params.seed)
 
     monotone = {f: 1 for f in config.features.monotone_increasing} | {
         f: -1 for f in config.features.monotone_decreasing
@@ -321,49 +301,21 @@ def train_and_evaluate_dask(
         float(base_rate),
     )
 
-    proba = model.predict_proba(Xh)
-    stop_if_leaking(audit, model_auc=fast_auc(yh, proba))
-    scores = {"model": proba, "persona_rule": baselines.persona_score(Xh, config.persona)}
-    lr = baselines.fit_logistic(X_tr, y_tr, categorical, numeric, params.seed)
-    scores["logistic_regression"] = baselines.predict_logistic(lr, Xh, categorical)
-    metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)
-
-    gain = model.booster.feature_importance(importance_type="gain")
-    alone = audit.set_index("feature")["auc_alone"]
-    importance = pd.DataFrame(
-        {"feature": model.features, "gain": gain, "auc_alone": alone.reindex(model.features).to_numpy()}
-    ).sort_values("gain", ascending=False, ignore_index=True)
-    drift_reference = reference_profile(
-        pd.concat([X_tr, X_cal]) if params.refit else X_tr,
-        proba,
-        categorical=categorical,
-        numeric=numeric,
-        features_by_gain=importance["feature"].tolist(),
-        window="training and calibration (sample)" if params.refit else "training (sample)",
-    )
-    model.extra.update(
-        {
-            "dataset_config": config.model_dump(mode="json", by_alias=True),
-            "windows": windows,
-            "typical": X_tr[numeric].median().dropna().round(3).to_dict(),
-            "drift_reference": drift_reference,
-            "trained_with": "lightgbm.dask",
-        }
-    )
-    return TrainingResult(
-        model=model,
-        metrics=metrics,
-        comparisons=comparisons,
+    return evaluate_model(
+        model,
+        audit,
+        X_tr=X_tr,
+        y_tr=y_tr,
+        X_cal=X_cal,
+        Xh=Xh,
+        yh=yh,
+        config=config,
+        params=params,
         windows=windows,
-        holdout_features=Xh,
-        holdout_labels=yh,
-        holdout_proba=proba,
-        tier_cutoffs=default_tier_cutoffs(proba),
-        audit=audit,
-        importance=importance,
-        best_iteration=best,
         notes=notes,
-        min_class_count=params.min_class_count,
+        best=best,
+        extra={"trained_with": "lightgbm.dask"},
+        sampled=True,
     )
 
 

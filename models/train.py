@@ -322,27 +322,9 @@ def train_and_evaluate(
             "leads differ from the history, expect calibration to lag"
         )
 
-    sources = {a.name: a.source for a in config.leads.attributes}
-    sources |= {
-        "seniority": f"seniority (from {config.features.title_attribute})",
-        "email_type": f"email_type (from {config.features.email_attribute})",
-    }
-    from_export = config.names_with_role("categorical") + config.names_with_role("numeric")
-    from_export += [c for c in ("seniority", "email_type") if c in categorical]
     X_tr, y_tr = X[parts["train"]], y[parts["train"]]
     X_cal, y_cal = X[parts["calibration"]], y[parts["calibration"]]
-    audit = field_audit(
-        X_tr,
-        y_tr,
-        X_cal,
-        y_cal,
-        categorical=categorical,
-        numeric=numeric,
-        candidates=from_export,
-        sources=sources,
-        seed=params.seed,
-    )
-    stop_if_leaking(audit)
+    audit = audit_export_fields(X_tr, y_tr, X_cal, y_cal, config=config, seed=params.seed)
 
     monotone = {f: 1 for f in config.features.monotone_increasing} | {
         f: -1 for f in config.features.monotone_decreasing
@@ -355,6 +337,74 @@ def train_and_evaluate(
     if config.segments:
         fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
         segment_records = train_segments(model, X, y, parts, config.segments, fit)
+    return evaluate_model(
+        model,
+        audit,
+        X_tr=X_tr,
+        y_tr=y_tr,
+        X_cal=X_cal,
+        Xh=Xh,
+        yh=yh,
+        config=config,
+        params=params,
+        windows=windows,
+        notes=notes,
+        best=best,
+        logistic=logistic,
+        segment_records=segment_records,
+    )
+
+
+def audit_export_fields(
+    X_tr: pd.DataFrame, y_tr: np.ndarray, X_cal: pd.DataFrame, y_cal: np.ndarray, *, config: DatasetConfig, seed: int
+) -> pd.DataFrame:
+    """The leak audit of the columns that come from the export; stops the run (LeakSuspected) on an alarm."""
+    categorical, numeric = feature_columns(config)
+    sources = {a.name: a.source for a in config.leads.attributes}
+    sources |= {
+        "seniority": f"seniority (from {config.features.title_attribute})",
+        "email_type": f"email_type (from {config.features.email_attribute})",
+    }
+    from_export = config.names_with_role("categorical") + config.names_with_role("numeric")
+    from_export += [c for c in ("seniority", "email_type") if c in categorical]
+    audit = field_audit(
+        X_tr,
+        y_tr,
+        X_cal,
+        y_cal,
+        categorical=categorical,
+        numeric=numeric,
+        candidates=from_export,
+        sources=sources,
+        seed=seed,
+    )
+    stop_if_leaking(audit)  # before the expensive part
+    return audit
+
+
+def evaluate_model(
+    model: LeadScoreModel,
+    audit: pd.DataFrame,
+    *,
+    X_tr: pd.DataFrame,
+    y_tr: np.ndarray,
+    X_cal: pd.DataFrame,
+    Xh: pd.DataFrame,
+    yh: np.ndarray,
+    config: DatasetConfig,
+    params: TrainParams,
+    windows: dict,
+    notes: list[str],
+    best: int,
+    logistic: bool = True,
+    segment_records: list[dict] | None = None,
+    extra: dict | None = None,
+    sampled: bool = False,
+) -> TrainingResult:
+    """The model against the baselines on the holdout, its importance and drift reference: the part of
+    training after the fit, shared by the single-process and the Dask paths (``sampled``: X_tr is a sample
+    of the training window)."""
+    categorical, numeric = feature_columns(config)
     proba = model.predict_proba(Xh)
     stop_if_leaking(audit, model_auc=fast_auc(yh, proba))
 
@@ -384,7 +434,7 @@ def train_and_evaluate(
         categorical=categorical,
         numeric=numeric,
         features_by_gain=importance["feature"].tolist(),
-        window="training and calibration" if params.refit else "training",
+        window=("training and calibration" if params.refit else "training") + (" (sample)" if sampled else ""),
     )
     model.extra.update(
         {
@@ -393,6 +443,7 @@ def train_and_evaluate(
             "typical": typical,
             "drift_reference": drift_reference,
         }
+        | (extra or {})
     )
     return TrainingResult(
         model=model,
@@ -407,7 +458,7 @@ def train_and_evaluate(
         importance=importance,
         best_iteration=best,
         notes=notes,
-        segments=segment_records,
+        segments=segment_records or [],
         min_class_count=params.min_class_count,
     )
 
