@@ -3,7 +3,8 @@ then check what it left (lists whole, champion loads and scores, MLflow store op
 completes; and two weekly runs started at once on one workspace.
 
 Each process pays Prefect's temporary server (~6-11 s), so the default suite kills at one point (the
-middle of the list replacement, where the repair logic works) and the full set of 11 is marked slow.
+middle of the list replacement, where the repair logic works); the full set of 11 and the two concurrent
+runs are marked slow (`make test-slow`).
 """
 
 from __future__ import annotations
@@ -238,6 +239,7 @@ def test_every_kill_point_of_weekly_and_score_leaves_a_usable_workspace(data, tm
     assert len(kill_and_recover(tmp_path / "ws", data, tmp_path, names)) == len(names)
 
 
+@pytest.mark.slow  # ~80 s of two real weekly runs; tests/test_lock.py covers the lock itself in the default suite
 def test_two_weekly_runs_started_at_once_one_waits_and_the_aliases_stay_consistent(data, tmp_path):
     ws = tmp_path / "ws"
     procs = [_start(_args("weekly", ws, data) + ["--json"], tmp_path / f"run{i}.log") for i in (1, 2)]
