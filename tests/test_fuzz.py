@@ -480,6 +480,9 @@ def cases(draw, pool, kind: str | None = None) -> Case:
     if any(QUOTE_MARK in t.swaps for t in (case.leads, case.acts)):
         case.lead_fmt = "csv" if QUOTE_MARK in case.leads.swaps else case.lead_fmt
         case.act_fmt = "csv" if QUOTE_MARK in case.acts.swaps else case.act_fmt
+    for t in (case.leads, case.acts):
+        # a typed Parquet column drawn before a later kind added or removed rows no longer fits the table
+        t.typed = {k: v for k, v in t.typed.items() if len(v) == len(t.rows)}
     for t, fmt in ((case.leads, "lead_fmt"), (case.acts, "act_fmt")):
         if t.swaps or t.raw is not None or t.bom or t.blank_after or t.eol != "\n" or t.quote_all:
             setattr(case, fmt, "csv")  # damage that only a CSV can carry
