@@ -251,7 +251,8 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _print_training(s: dict) -> None:
+def _print_rows_in(s: dict) -> dict:
+    """The summary's rule, rows in and rejected, and warnings; returns the summary's inputs."""
     inp = s["inputs"]
     console.rule("[bold]leadscore summary")
     console.print(
@@ -259,6 +260,11 @@ def _print_training(s: dict) -> None:
         f"{inp['leads_rejected']:,} leads, {inp['activities_rejected']:,} activities"
     )
     _print_warnings(s)
+    return inp
+
+
+def _print_training(s: dict) -> None:
+    inp = _print_rows_in(s)
     if "leads_by_state" in inp:
         st = inp["leads_by_state"]
         console.print(
@@ -943,13 +949,7 @@ def _score_on_dask(
     s = _run(as_json, body)
     if as_json:
         return
-    inp = s["inputs"]
-    console.rule("[bold]leadscore summary")
-    console.print(
-        f"Rows in: {inp['leads_in']:,} leads, {inp['activities_in']:,} activities; rejected: "
-        f"{inp['leads_rejected']:,} leads, {inp['activities_rejected']:,} activities"
-    )
-    _print_warnings(s)
+    _print_rows_in(s)
     console.print(f"Scored with {s['model']} (v{s['model_version']}), tier cut-offs {s['tier_cutoffs']}")
     tiers = ", ".join(f"{t}: {n:,}" for t, n in s["list"]["tiers"].items())
     d = s["dask"]
