@@ -491,6 +491,14 @@ def generate(
     leads: Annotated[int, typer.Option(help="number of MQLs", min=10)] = 20_000,
     months: Annotated[int, typer.Option(help="months of history before the export", min=2)] = 12,
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same files")] = 7,
+    style: Annotated[
+        str,
+        typer.Option(
+            help="shape of the export: leadscore (the project's own), hubspot (English names with spaces and ':', "
+            "ISO dates with Z, activity types such as 'Page View: Pricing'), excel-es (what Spanish Excel saves: "
+            "';', Windows-1252, dd/mm/yyyy dates, decimal comma, Spanish headers); the same leads and truth.csv"
+        ),
+    ] = "leadscore",
     gzip: Annotated[
         bool, typer.Option("--gzip", help="write gzipped files (leads.csv.gz...), read just the same")
     ] = False,
@@ -513,6 +521,10 @@ def generate(
         from features.partitions import write_synthetic_partitions
 
         def split() -> dict:
+            if style != "leadscore":
+                from features.contract import ContractError
+
+                raise ContractError("--partitions writes the leadscore style only; drop --style or --partitions")
             with console.status(f"Generating {partitions:,} partitions...") if not as_json else nullcontext():
                 made = write_synthetic_partitions(
                     out, leads=leads, partitions=partitions, months=months, seed=seed, processes=os.cpu_count() or 1
@@ -528,14 +540,24 @@ def generate(
         return
 
     def body() -> dict:
+        from features.contract import ContractError
+        from features.styles import STYLES
+
+        if style not in STYLES:
+            raise ContractError(f"--style {style!r} is not one of {', '.join(STYLES)}")
         with console.status("Generating the CRM history...") if not as_json else nullcontext():
             crm = gen(leads, months, seed)
         files = {}
         ext = ".csv.gz" if gzip else ".csv"
-        for name, df in ((f"leads{ext}", crm.leads), (f"activities{ext}", crm.activities), (f"truth{ext}", crm.truth)):
-            gz = "gzip" if name.endswith(".gz") else None
+        for stem, f in STYLES[style](crm).items():
+            name, gz = f"{stem}{ext}", "gzip" if gzip else None
             files[name] = str(
-                atomic_write(out / name, lambda tmp, df=df, gz=gz: df.to_csv(tmp, index=False, compression=gz))
+                atomic_write(
+                    out / name,
+                    lambda tmp, f=f, gz=gz: f.frame.to_csv(
+                        tmp, index=False, compression=gz, sep=f.sep, encoding=f.encoding
+                    ),
+                )
             )
         return {
             "status": "ok",
