@@ -23,11 +23,12 @@ PII_NAME = re.compile(
     re.IGNORECASE,
 )
 ID_NAME = re.compile(r"(^|[^a-z])(id|uuid|number|n[uú]mero|code|c[oó]digo)$|^(id|record id)\b", re.IGNORECASE)
-TITLE_NAME = re.compile(r"title|t[ií]tulo|cargo|puesto|position|job|\brol(e)?\b", re.IGNORECASE)
+TITLE_NAME = re.compile(r"title|t[ií]tulo|cargo|puesto|position|job|(?<![a-z])rol(e)?(?![a-z])", re.IGNORECASE)
 DATE_CUES = {
     "mql_at": re.compile(r"mql|marketing.?qualified", re.IGNORECASE),
     "sql_at": re.compile(
-        r"\bsql\b|sales.?qualified|opportunit|oportunidad|\bwon\b|ganad|ganh|convert|qualifi(ed|cado)|cualificad",
+        r"(?<![a-z])sql(?![a-z])|sales.?qualified|opportunit|oportunidad|(?<![a-z])won(?![a-z])|ganad|ganh|convert|"
+        r"qualifi(ed|cado)|cualificad",
         re.IGNORECASE,
     ),
     "created_at": re.compile(
@@ -295,7 +296,9 @@ def set_persona(proposal: Proposal) -> None:
 def _formats(found: list[sniff.DateGuess]) -> tuple[str | list[str], str]:
     """The config's timestamp_format: one format, or several tried in order (date-times before dates)."""
     unique = sorted({g.format for g in found}, key=lambda f: (f != "ISO8601", -len(f)))
-    why = "; ".join(sorted({g.why for g in found}))
+    why = "; ".join(next(g.why for g in found if g.format == f) for f in unique)
+    if len(unique) > 1:
+        why = f"{len(unique)} formats, tried in order: {why}"
     return (unique[0] if len(unique) == 1 else unique), why
 
 
@@ -454,7 +457,10 @@ def render_toml(p: Proposal) -> str:
         )
     lines.append("]")
     if "activities" in c:
-        lines += ["", "[activities]"] + [f"{k} = {q(v)}" for k, v in c["activities"].items()]
+        lines += ["", "[activities]"]
+        for k, v in c["activities"].items():
+            why = p.notes.get(f"activities.{k}")
+            lines.append(f"{k} = {q(v)}" + (f"  # this file's own: {why}" if why else ""))
     if "features" in c:
         lines += ["", "[features]"]
         for k, v in c["features"].items():

@@ -25,7 +25,8 @@ class FileFormat:
 
     encoding: str
     delimiter: str
-    why: str  # one line for the config's comment
+    why_encoding: str  # one line each, for the config's comments
+    why_delimiter: str
 
 
 def _head(path: Path) -> bytes:
@@ -79,13 +80,13 @@ def sniff_delimiter(text: str, *, lines: int = 50) -> str:
 def sniff_file(path: Path) -> FileFormat:
     """Encoding and separator of one CSV file (Parquet needs neither)."""
     if path.suffix == ".parquet":
-        return FileFormat("utf-8", ",", "Parquet")
+        return FileFormat("utf-8", ",", "Parquet", "Parquet")
     head = _head(path)
     encoding, why = sniff_encoding(head)
     text = head.decode("utf-8-sig" if encoding == "utf-8" else encoding, errors="replace")
     delimiter = sniff_delimiter(text)
     shown = {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[delimiter]
-    return FileFormat(encoding, delimiter, f"{why}; {shown} splits every sampled line into the same fields")
+    return FileFormat(encoding, delimiter, why, f"{shown} splits every sampled line into the same number of fields")
 
 
 # ------------------------------------------------------------------ values

@@ -32,7 +32,15 @@ def init_config(leads: Path, activities: Path | None, out: Path, *, name: str | 
         encoding=lead_fmt.encoding,
         activities=acts,
         activities_format=(act_fmt.delimiter, act_fmt.encoding) if act_fmt else None,
-        notes={"delimiter": lead_fmt.why, "encoding": lead_fmt.why},
+        notes={
+            "delimiter": lead_fmt.why_delimiter,
+            "encoding": lead_fmt.why_encoding,
+            **(
+                {"activities.delimiter": act_fmt.why_delimiter, "activities.encoding": act_fmt.why_encoding}
+                if act_fmt
+                else {}
+            ),
+        },
     )
     audited = _audit(proposal, raw, activities)
     text = render_toml(proposal)
