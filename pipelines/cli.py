@@ -513,7 +513,11 @@ def generate(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities."""
+    """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities.
+
+    --style writes the same history in the shape of another export (HubSpot, a Spanish Excel save), to try
+    init-config on: truth.csv keeps the export's lead ids.
+    """
     from features.synthetic import generate as gen
     from serving.output import atomic_write
 
@@ -1046,8 +1050,12 @@ def init_config(
 ) -> None:
     """Read an export and write a starting dataset config, with a field audit for a person to confirm.
 
-    Guesses each column's role, flags columns that look personal (emails, phones, names, companies) as
-    pii, and marks the columns the leak audit finds suspicious as exclude, with the evidence.
+    Sniffs each file on its own (encoding, separator), reads decimal commas, thousands separators and
+    date formats (day-first or month-first) from the values, and guesses each column's role from its
+    values first, its name (English, Spanish, Portuguese) second: the MQL date, the outcome (an SQL/won
+    date with a horizon from the data, or a status column), personal data as pii, bands as categories,
+    job titles as text. Columns the leak audit finds suspicious start as exclude, with the evidence.
+    The written config runs unedited; only the persona rule is a placeholder.
     """
     from pipelines.onboarding import init_config as run_init
 
