@@ -48,6 +48,11 @@ POSITIVE_STATUS = re.compile(
     r"customer|cliente",
     re.IGNORECASE,
 )
+OPEN_STATUS = re.compile(
+    r"open|new|working|in progress|contacting|nurtur\w*|abiert[oa]|nuev[oa]|en curso|en proceso|trabajando|"
+    r"em andamento|aberto|novo|em progresso",
+    re.IGNORECASE,
+)
 OUTCOME_NAME = re.compile(r"convert|^y$|target|label|outcome|won|sql|qualified|result", re.IGNORECASE)
 POSITIVE = {"1", "yes", "true", "y", "si", "sí", "won", "converted"}
 EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
@@ -113,8 +118,8 @@ def _decimal(profiles: dict[str, dict]) -> tuple[str, str | None, str]:
             thousands_comma |= bool(p["sample"].str.contains(r"\d,\d{3}(?:\.|$)", regex=True).any() and dot > 0.98)
     if comma_ev > dot_ev:
         return ",", "." if thousands_dot else None, f"decimal comma: {comma_ev:,} values such as '126,0'"
-    if thousands_comma and dot_ev:
-        return ".", ",", "decimal point with ',' between thousands"
+    if thousands_comma and (dot_ev or not comma_ev):
+        return ".", ",", "decimal point with ',' between thousands (values such as '1,234')"
     return ".", None, ""
 
 
@@ -211,6 +216,10 @@ def propose(
     if outcome is None and statuses:
         col, positives = statuses[0]
         outcome = {"kind": "status", "column": col, "positive": positives}
+        still_open = sorted(v for v in profiles[col]["values"].unique() if OPEN_STATUS.fullmatch(v.strip()))
+        if still_open:  # a lead still being worked has no outcome yet: open, never a negative
+            config["missing_values"] = PLACEHOLDERS + still_open
+            notes["missing_values"] = f"{', '.join(still_open)}: '{col}' values of leads still open (no outcome yet)"
         comments[col] = f"the outcome: a status whose positive values are {', '.join(positives)}"
         leads["attributes"] = [a for a in leads["attributes"] if a["source"] != col]
         statuses = statuses[1:]
@@ -361,7 +370,7 @@ def _role(col: str, p: dict, unique_share: float, rows: int, decimal: str = ".")
     if bands:
         return "categorical", f"{p['unique']} ranges such as {p['values'].iloc[0]!r}: ordered bands, a category"
     number = _is_number(p, decimal)
-    if PII_NAME.search(col) and p["unique"] > 2 and number < 0.98:  # "Do Not Email" (yes/no) is a consent flag
+    if PII_NAME.search(col) and p["unique"] > 2:  # "Do Not Email" (yes/no) is a consent flag, not an address
         return "pii", "the name suggests personal data"
     if unique_share > 0.95 and p["present"] > 50 and number > 0.98 and not p["sample"].str.contains(r"[.,]").any():
         return "exclude", "whole numbers unique on almost every row: another id?"
@@ -444,6 +453,8 @@ def render_toml(p: Proposal) -> str:
         lines.append(f"# {p.notes.get('timestamp_format', '')}")
         lines.append(f"timestamp_format = {q(c['timestamp_format'])}")
     lines.append(f"missing_values = {q(c['missing_values'])}")
+    if p.notes.get("missing_values"):
+        lines[-1] += f"  # {p.notes['missing_values']}"
     lines += ["", "[outcome]"] + [f"{k} = {q(v)}" for k, v in c["outcome"].items()]
     lines += ["", "[leads]"]
     for key in ("lead_id", "mql_at", "sql_at", "created_at"):

@@ -226,6 +226,32 @@ def test_status_column_becomes_the_outcome_when_there_is_no_date():
     assert p.config["outcome"] == {"kind": "status", "column": "Etapa", "positive": ["Ganado"]}
     assert "Etapa" not in {a["source"] for a in p.config["leads"]["attributes"]}
     assert p.config["leads"]["mql_at"] == "Fecha de alta" and p.config["timestamp_format"] == "%d/%m/%Y"
+    assert p.config["missing_values"][-1] == "En curso"  # still being worked: open, not a negative
+
+
+def test_a_status_outcome_is_audited_and_open_leads_stay_open(tmp_path):
+    from pipelines.onboarding import init_config
+
+    rng = np.random.default_rng(0)
+    n = 900
+    won = rng.random(n) < 0.3
+    frame = pd.DataFrame(
+        {
+            "Código": [f"c{i}" for i in range(n)],
+            "Fecha de alta": pd.date_range("2025-01-01", periods=n, freq="7h").strftime("%d/%m/%Y %H:%M"),
+            "Etapa": np.where(np.arange(n) > n - 100, "En curso", np.where(won, "Ganado", "Perdido")),
+            "Motivo de pérdida": np.where(won, "-", rng.choice(["Precio", "Competencia"], n)),  # a leak
+            "Fuente": rng.choice(["web", "feria", "referido"], n),
+        }
+    )
+    src = tmp_path / "crm.csv"
+    frame.to_csv(src, index=False, sep=";", encoding="cp1252")
+    summary = init_config(src, None, tmp_path / "c.toml")
+    config = load_config(tmp_path / "c.toml")
+    assert summary["audited"] and config.outcome.kind == "status"
+    assert [s["column"] for s in summary["suspects"]] == ["Motivo de pérdida"]
+    leads, _ = canonical_leads(read_table(src, encoding="cp1252", delimiter=";"), config)
+    assert leads["outcome"].isna().sum() == 99 and leads["outcome"].sum() == won[: n - 99].sum()
 
 
 def test_every_activity_type_is_kept_rare_ones_pooled():
