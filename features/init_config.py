@@ -377,6 +377,9 @@ def _role(col: str, p: dict, unique_share: float, rows: int, decimal: str = ".")
     if number > 0.98 and p["unique"] > 2:
         return "numeric", "numbers" + (" with a decimal comma" if decimal == "," else "")
     if TITLE_NAME.search(col) and p["unique"] > 2:
+        distinct = pd.Series(p["values"].unique())
+        if p["unique"] <= 30 and distinct.str.fullmatch(r"[a-z][a-z.-]*").all():  # 'blue-collar', 'retired'
+            return "categorical", f"{p['unique']} one-word lower-case values: an occupation category, not titles"
         return "text", "free text (a job title)"
     if unique_share > 0.95 and p["present"] > 50:
         if p["spaces"] > 0.5 or p["length"] > 30:

@@ -274,3 +274,19 @@ def test_every_activity_type_is_kept_rare_ones_pooled():
     }
     assert p.config["features"]["activity_types"] == ["Page View: Pricing", "Email: Opened"]
     assert p.config["features"]["other_types"] == ["Rare: One"]
+
+
+@pytest.mark.parametrize(
+    ("values", "role"),
+    [
+        (["CEO", "Analista", "Director de Marketing"], "text"),  # few values, still titles: seniority reads them
+        (["admin.", "blue-collar", "retired", "student"], "categorical"),  # an occupation category
+    ],
+)
+def test_a_job_column_is_text_unless_its_values_are_category_codes(values, role):
+    frame = pd.DataFrame(
+        {"Lead ID": [f"X{i}" for i in range(200)], "job": [values[i % len(values)] for i in range(200)]}
+    )
+    p = propose(frame, name="t")
+    assert p.config["leads"]["attributes"][0]["role"] == role
+    assert ("title_attribute" in p.config.get("features", {})) == (role == "text")
