@@ -407,7 +407,11 @@ def _activities_mapping(frame: pd.DataFrame, lead_ids: set[str], *, day_first: b
     named = [c for c in rest if re.search(r"type|tipo|activit|actividad|atividade|event|evento|kind|action", c, re.I)]
     kind = named[0] if named else min(rest, key=lambda c: sample[c].nunique()) if rest else cols[-1]
     mapping = {"lead_id": lead, "occurred_at": when, "activity_type": kind}
-    return mapping, guesses.get(when), f"{why}; time: '{when}'; type: '{kind}'. Check activity_types in [features]"
+    return (
+        mapping,
+        guesses.get(when),
+        f"{why}; time: '{when}'; type: '{kind}'; check the activity types (features.activity_types)",
+    )
 
 
 def add_audit(proposal: Proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> None:
