@@ -290,3 +290,17 @@ def test_a_job_column_is_text_unless_its_values_are_category_codes(values, role)
     p = propose(frame, name="t")
     assert p.config["leads"]["attributes"][0]["role"] == role
     assert ("title_attribute" in p.config.get("features", {})) == (role == "text")
+
+
+def test_activities_file_with_its_own_separator_and_encoding(tmp_path):
+    from features.contract import load_export
+
+    pd.DataFrame({"id": ["a", "b"], "mql": ["2025-03-01 10:00:00"] * 2, "sql": ["", ""], "rev": ["1", "2"]}).to_csv(
+        tmp_path / "leads.csv", index=False
+    )
+    acts = pd.DataFrame({"Quién": ["a", "b"], "Cuándo": ["2025-02-01 10:00:00"] * 2, "Qué": ["Página €", "Correo"]})
+    acts.to_csv(tmp_path / "acts.csv", index=False, sep=";", encoding="cp1252")
+    mapping = {"lead_id": "Quién", "occurred_at": "Cuándo", "activity_type": "Qué"}
+    config = parse_config(_config(activities={**mapping, "delimiter": ";", "encoding": "cp1252"}))
+    export = load_export(tmp_path / "leads.csv", tmp_path / "acts.csv", config)
+    assert export.rejects.empty and export.activities["activity_type"].tolist() == ["Página €", "Correo"]
