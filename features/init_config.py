@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from features import sniff
@@ -87,18 +88,28 @@ def _ascii(s: str) -> str:
     return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
 
 
+def spread(values: pd.Series | pd.DataFrame, n: int):
+    """Up to ``n`` rows spread evenly over the whole file: an export sorted by date shows all its months."""
+    if len(values) <= n:
+        return values
+    return values.iloc[np.linspace(0, len(values) - 1, n).astype(np.int64)]
+
+
 def _profile(values: pd.Series, *, day_first: bool = True) -> dict:
     v = values.astype("str").str.strip()
     v = v[~v.isin(PLACEHOLDERS) & values.notna()]
-    sample = v.head(2000)
+    sample = spread(v, 2000)
     n = max(len(sample), 1)
+    marks = sniff.number_marks(sample)
+    if max(marks[:2]) > 0.98 and len(v) > len(sample):  # numbers: a rare '1.234,5' deep in the file counts too
+        marks = sniff.number_marks(v)
     return {
         "present": len(v),
         "unique": v.nunique(),
         "values": v,
         "sample": sample,
-        "date": sniff.guess_date(sample, day_first_default=day_first),
-        "marks": sniff.number_marks(sample),
+        "date": sniff.guess_date(spread(v, 20_000), day_first_default=day_first),
+        "marks": marks,
         "email": sample.str.lower().str.fullmatch(EMAIL).sum() / n,
         "phone": sniff.looks_like_phones(sample),
         "length": sample.str.len().mean() if len(sample) else 0.0,
@@ -393,7 +404,7 @@ def _role(col: str, p: dict, unique_share: float, rows: int, decimal: str = ".")
 def _activities_mapping(frame: pd.DataFrame, lead_ids: set[str], *, day_first: bool) -> tuple[dict, object, str]:
     """(mapping, the time column's DateGuess, why): id by value overlap with the leads, time by its values."""
     cols = list(frame.columns)
-    sample = frame.head(5000)
+    sample = spread(frame, 5000)
     overlap = {c: sample[c].astype("str").str.strip().isin(lead_ids).mean() if lead_ids else 0.0 for c in cols}
     lead = max(cols, key=lambda c: overlap[c])
     why = f"ids: '{lead}' ({overlap[lead]:.0%} of its values are lead ids)"

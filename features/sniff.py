@@ -108,7 +108,7 @@ def guess_date(values: pd.Series, *, day_first_default: bool = True) -> DateGues
     Day-first vs month-first: a first number above 12 means day-first, a second above 12 month-first;
     when no value tells, ``day_first_default`` decides (and the reason says so).
     """
-    v = values.head(5000)
+    v = values
     if not len(v):
         return None
     iso = v.str.fullmatch(_ISO.pattern).mean()

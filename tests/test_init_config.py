@@ -304,3 +304,10 @@ def test_activities_file_with_its_own_separator_and_encoding(tmp_path):
     config = parse_config(_config(activities={**mapping, "delimiter": ";", "encoding": "cp1252"}))
     export = load_export(tmp_path / "leads.csv", tmp_path / "acts.csv", config)
     assert export.rejects.empty and export.activities["activity_type"].tolist() == ["Página €", "Correo"]
+
+
+def test_a_file_sorted_by_date_is_read_day_first_from_its_later_rows():
+    days = [f"{1 + i // 400:02d}/01/2025 10:00" for i in range(6000)]  # the first 4,800 rows: days 1-12
+    frame = pd.DataFrame({"Lead ID": [f"L{i}" for i in range(6000)], "Fecha MQL": days})
+    p = propose(frame, name="t")  # a ',' file: month-first unless a value says otherwise
+    assert p.config["timestamp_format"] == "%d/%m/%Y %H:%M"
