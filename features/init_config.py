@@ -121,14 +121,20 @@ def _decimal(profiles: dict[str, dict]) -> tuple[str, str | None, str]:
     """(decimal, thousands, why) for the whole file, from the columns that read as numbers either way."""
     comma_ev = dot_ev = 0
     thousands_dot = thousands_comma = False
+    example = ""
     for p in profiles.values():
         dot, comma, c_ev, d_ev = p["marks"]
         if p["date"] is None and max(dot, comma) > 0.98:
             comma_ev, dot_ev = comma_ev + c_ev, dot_ev + d_ev
-            thousands_dot |= bool(p["sample"].str.contains(r"\d\.\d{3}(?:,|$)", regex=True).any() and comma > 0.98)
+            grouped = p["sample"][p["sample"].str.contains(r"\d\.\d{3}(?:,|$)", regex=True)]
+            if len(grouped) and comma > 0.98:
+                thousands_dot, example = True, example or grouped.iloc[0]
             thousands_comma |= bool(p["sample"].str.contains(r"\d,\d{3}(?:\.|$)", regex=True).any() and dot > 0.98)
     if comma_ev > dot_ev:
-        return ",", "." if thousands_dot else None, f"decimal comma: {comma_ev:,} values such as '126,0'"
+        why = f"decimal comma: {comma_ev} values such as '126,0'" + (
+            f"; '.' between thousands ({example!r})" if example else ""
+        )
+        return ",", "." if thousands_dot else None, why
     if thousands_comma and (dot_ev or not comma_ev):
         return ".", ",", "decimal point with ',' between thousands (values such as '1,234')"
     return ".", None, ""
@@ -186,6 +192,7 @@ def propose(
         if outcome is None and len(distinct) == 2 and distinct & POSITIVE and OUTCOME_NAME.search(col):
             pos = sorted(v for v in p["values"].unique() if v.lower() in POSITIVE)
             outcome, comments[col] = {"kind": "flag", "column": col, "positive": pos}, "two values: the outcome"
+            notes["outcome.kind"] = f"'{col}' has two values and an outcome's name"
             continue
         attr = {"source": col, "name": snake(col, taken), "role": "exclude"}
         positives = sorted(v for v in p["values"].unique() if POSITIVE_STATUS.fullmatch(v.strip()))
@@ -215,7 +222,7 @@ def propose(
         config["decimal"], notes["decimal"] = decimal, why_decimal
     if thousands:
         config["thousands"] = thousands
-        notes["thousands"] = f"'{thousands}' between thousands in values such as '1{thousands}234'"
+        notes["thousands"] = f"'{thousands}' between thousands (see decimal)"
     if "mql_at" in leads:
         config["time"] = "timestamps"
     else:
@@ -224,6 +231,7 @@ def propose(
     if outcome is None and "sql_at" in leads and "mql_at" in leads:
         outcome = {"kind": "sql_date"}
         config["horizon_days"], notes["horizon_days"] = _horizon(frame, leads, dates)
+        notes["outcome.kind"] = f"'{leads['sql_at']}' dates the SQL: an SQL within horizon_days of the MQL is a 1"
     if outcome is None and statuses:
         col, positives = statuses[0]
         outcome = {"kind": "status", "column": col, "positive": positives}
@@ -232,6 +240,7 @@ def propose(
             config["missing_values"] = PLACEHOLDERS + still_open
             notes["missing_values"] = f"{', '.join(still_open)}: '{col}' values of leads still open (no outcome yet)"
         comments[col] = f"the outcome: a status whose positive values are {', '.join(positives)}"
+        notes["outcome.kind"] = f"no SQL date; '{col}' is a status: the values in positive mean SQL"
         leads["attributes"] = [a for a in leads["attributes"] if a["source"] != col]
         statuses = statuses[1:]
     for col, positives in statuses:
@@ -257,11 +266,12 @@ def propose(
             formats.append(when)
         if activities_format is not None:
             act_delimiter, act_encoding = activities_format
-            if act_delimiter != delimiter:
-                activities_map["delimiter"] = act_delimiter
-            if act_encoding != encoding:
-                activities_map["encoding"] = act_encoding
-        comments["(activities)"] = why_acts
+            for key, own, top in (("delimiter", act_delimiter, delimiter), ("encoding", act_encoding, encoding)):
+                if own != top:
+                    activities_map[key] = own
+                    notes[f"activities.{key}"] = f"this file's own: {notes.get(f'activities.{key}', own)}"
+        notes.update({f"activities.{k}": v for k, v in why_acts.items()})
+        comments["(activities)"] = "the activity types counted: features.activity_types and other_types"
         kinds = activities[activities_map["activity_type"]].astype("str").str.strip().value_counts()
         kinds = kinds[~kinds.index.isin(PLACEHOLDERS)]
         enough = (kinds >= RARE_TYPE[0] * kinds.sum()) | (kinds >= RARE_TYPE[1])
@@ -401,28 +411,25 @@ def _role(col: str, p: dict, unique_share: float, rows: int, decimal: str = ".")
     )
 
 
-def _activities_mapping(frame: pd.DataFrame, lead_ids: set[str], *, day_first: bool) -> tuple[dict, object, str]:
-    """(mapping, the time column's DateGuess, why): id by value overlap with the leads, time by its values."""
+def _activities_mapping(frame: pd.DataFrame, lead_ids: set[str], *, day_first: bool) -> tuple[dict, object, dict]:
+    """(mapping, the time column's DateGuess, why per key): id by value overlap with the leads, time by values."""
     cols = list(frame.columns)
     sample = spread(frame, 5000)
     overlap = {c: sample[c].astype("str").str.strip().isin(lead_ids).mean() if lead_ids else 0.0 for c in cols}
     lead = max(cols, key=lambda c: overlap[c])
-    why = f"ids: '{lead}' ({overlap[lead]:.0%} of its values are lead ids)"
+    why = {"lead_id": f"{overlap[lead]:.0%} of its values are lead ids"}
     if overlap[lead] < 0.5:
         lead = next((c for c in cols if re.search(r"\bid\b|lead|prospect|contact", c, re.I)), cols[0])
-        why = f"ids: '{lead}' by its name (CHECK: few values match the lead ids)"
+        why["lead_id"] = "by its name (CHECK: few values match the lead ids)"
     guesses = {c: sniff.guess_date(sample[c].astype("str").str.strip(), day_first_default=day_first) for c in cols}
     dated = [c for c in cols if c != lead and guesses[c] is not None and guesses[c].share > 0.9]
     when = dated[0] if dated else next((c for c in cols if c != lead), cols[0])
     rest = [c for c in cols if c not in (lead, when)]
     named = [c for c in rest if re.search(r"type|tipo|activit|actividad|atividade|event|evento|kind|action", c, re.I)]
     kind = named[0] if named else min(rest, key=lambda c: sample[c].nunique()) if rest else cols[-1]
-    mapping = {"lead_id": lead, "occurred_at": when, "activity_type": kind}
-    return (
-        mapping,
-        guesses.get(when),
-        f"{why}; time: '{when}'; type: '{kind}'; check the activity types (features.activity_types)",
-    )
+    why["occurred_at"] = guesses[when].why if guesses.get(when) else "CHECK: no column reads as dates"
+    why["activity_type"] = "named like a type" if named else "the column with the fewest distinct values"
+    return {"lead_id": lead, "occurred_at": when, "activity_type": kind}, guesses.get(when), why
 
 
 def add_audit(proposal: Proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> None:
@@ -473,7 +480,9 @@ def render_toml(p: Proposal) -> str:
     lines.append(f"missing_values = {q(c['missing_values'])}")
     if p.notes.get("missing_values"):
         lines[-1] += f"  # {p.notes['missing_values']}"
-    lines += ["", "[outcome]"] + [f"{k} = {q(v)}" for k, v in c["outcome"].items()]
+    lines += ["", "[outcome]"]
+    for k, v in c["outcome"].items():
+        lines.append(f"{k} = {q(v)}" + (f"  # {p.notes[f'outcome.{k}']}" if p.notes.get(f"outcome.{k}") else ""))
     lines += ["", "[leads]"]
     for key in ("lead_id", "mql_at", "sql_at", "created_at"):
         if key in c["leads"]:
@@ -489,7 +498,7 @@ def render_toml(p: Proposal) -> str:
         lines += ["", "[activities]"]
         for k, v in c["activities"].items():
             why = p.notes.get(f"activities.{k}")
-            lines.append(f"{k} = {q(v)}" + (f"  # this file's own: {why}" if why else ""))
+            lines.append(f"{k} = {q(v)}" + (f"  # {why}" if why else ""))
     if "features" in c:
         lines += ["", "[features]"]
         for k, v in c["features"].items():
