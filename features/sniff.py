@@ -36,7 +36,9 @@ def _head(path: Path) -> bytes:
 
 
 def sniff_encoding(head: bytes) -> tuple[str, str]:
-    """(encoding, why): UTF-8 with or without BOM, else Windows-1252 (where '€' is byte 0x80), else latin-1."""
+    """(encoding, why): UTF-16 or UTF-8 by their BOM, UTF-8, else Windows-1252 ('€' is byte 0x80), else latin-1."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
+        return "utf-16", "UTF-16 with a byte-order mark (Excel's 'Unicode text')"
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8", "UTF-8 with a byte-order mark (read as UTF-8)"
     try:

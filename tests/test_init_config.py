@@ -128,6 +128,18 @@ def test_encodings_utf8_with_bom_then_cp1252_then_latin1():
     assert sniff.sniff_encoding(b"\xef\xbb\xbfa,b")[0] == "utf-8"
     assert sniff.sniff_encoding("Facturación (M€)".encode("cp1252"))[0] == "cp1252"  # € is byte 0x80
     assert sniff.sniff_encoding(b"caf\xe9 \x81")[0] == "latin-1"  # 0x81 is no Windows-1252 character
+    assert sniff.sniff_encoding("a\tb\n".encode("utf-16"))[0] == "utf-16"
+
+
+def test_a_utf16_tab_separated_file_is_sniffed(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes("Código\tValor\n1\t2,5\n".encode("utf-16"))
+    fmt = sniff.sniff_file(path)
+    assert (fmt.encoding, fmt.delimiter) == ("utf-16", "\t")
+    assert read_table(path, encoding=fmt.encoding, delimiter=fmt.delimiter).frame.columns.tolist() == [
+        "Código",
+        "Valor",
+    ]
 
 
 def test_delimiter_is_the_one_every_line_agrees_on():
