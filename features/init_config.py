@@ -205,8 +205,10 @@ def propose(
         attr["role"] = role
         if role == "pii" and p["email"] > 0.5:
             features["email_attribute"] = attr["name"]
+            notes["email_attribute"] = f"'{col}' holds emails: corporate or free domain is a feature, never the address"
         if role == "text" and TITLE_NAME.search(col) and "title_attribute" not in features:
             features["title_attribute"] = attr["name"]
+            notes["title_attribute"] = f"'{col}' holds job titles: seniority is read from them"
             why += "; seniority is derived from it"
         if role == "categorical":
             p["common"] = p["values"].value_counts().index[0]
@@ -276,6 +278,7 @@ def propose(
         kinds = kinds[~kinds.index.isin(PLACEHOLDERS)]
         enough = (kinds >= RARE_TYPE[0] * kinds.sum()) | (kinds >= RARE_TYPE[1])
         features["activity_types"] = [str(k) for k in kinds.index[enough]]
+        notes["activity_types"] = f"{enough.sum()} types, each counted per window (most frequent first)"
         features["other_types"] = [str(k) for k in kinds.index[~enough]]
         notes["other_types"] = (
             f"{(~enough).sum()} types under 0.5% of the activities and {RARE_TYPE[1]} rows: counted together as 'other'"
