@@ -54,6 +54,15 @@ class ActivitiesMapping(_Strict):
     occurred_at: str
     activity_type: str
     detail: str | None = None
+    delimiter: str | None = Field(
+        None, min_length=1, max_length=1, description="this file's field separator (default: the top-level one)"
+    )
+    encoding: str | None = Field(None, description="this file's text encoding (default: the top-level one)")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        return value if value is None else _encoding(value)
 
 
 class Outcome(_Strict):
@@ -113,6 +122,7 @@ class Persona(_Strict):
 class FeatureSpec(_Strict):
     windows: list[int] = Field(default=[7, 30, 90], min_length=1)
     activity_types: list[str] = []
+    other_types: list[str] = []
     title_attribute: str | None = None
     email_attribute: str | None = None
     monotone_increasing: list[str] = []
@@ -163,7 +173,15 @@ class DatasetConfig(_Strict):
     outcome: Outcome = Outcome()
     split: Split = Split()
     missing_values: list[str] = ["", "unknown", "Unknown", "N/A", "n/a", "Select", "-"]
-    timestamp_format: str = Field("ISO8601", description="'ISO8601' or a strftime format such as '%d/%m/%Y %H:%M'")
+    timestamp_format: str | list[str] = Field(
+        "ISO8601",
+        description="'ISO8601' or a strftime format such as '%d/%m/%Y %H:%M'; a list of formats is tried in order "
+        "(a table with date-times and date-only columns: ['%d/%m/%Y %H:%M', '%d/%m/%Y'])",
+    )
+    decimal: str = Field(".", min_length=1, max_length=1, description="decimal mark of numeric attributes, e.g. ','")
+    thousands: str | None = Field(
+        None, min_length=1, max_length=1, description="thousands separator of numeric attributes, e.g. '.'"
+    )
     timezone: str = Field("UTC", description="time zone of timestamps written without an offset")
     encoding: str = Field("utf-8", description="text encoding of CSV files, e.g. 'latin-1'")
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator, e.g. ';'")
@@ -186,10 +204,13 @@ class DatasetConfig(_Strict):
     @field_validator("encoding")
     @classmethod
     def _known_encoding(cls, value: str) -> str:
-        try:
-            codecs.lookup(value)
-        except LookupError:
-            raise ValueError(f"unknown encoding {value!r}") from None
+        return _encoding(value)
+
+    @field_validator("timestamp_format")
+    @classmethod
+    def _some_format(cls, value: str | list[str]) -> str | list[str]:
+        if isinstance(value, list) and (not value or not all(value)):
+            raise ValueError("timestamp_format: a list needs at least one format and no empty one")
         return value
 
     @model_validator(mode="after")
@@ -199,6 +220,8 @@ class DatasetConfig(_Strict):
         sql_date = self.outcome.kind == "sql_date"
         if sql_date and (not self.leads.sql_at or self.horizon_days is None or self.time != "timestamps"):
             raise ValueError("outcome kind 'sql_date' needs leads.sql_at, horizon_days and time = 'timestamps'")
+        if self.thousands is not None and self.thousands == self.decimal:
+            raise ValueError(f"thousands and decimal are both {self.decimal!r}: numbers could not be read")
         if self.activities is not None and self.time != "timestamps":
             raise ValueError("an activities table needs MQL timestamps (time = 'timestamps') to stay point in time")
         roles = {a.name: a.role for a in self.leads.attributes}
@@ -224,6 +247,14 @@ class DatasetConfig(_Strict):
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+
+
+def _encoding(value: str) -> str:
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"unknown encoding {value!r}") from None
+    return value
 
 
 def parse_config(data: dict, *, origin: str = "config") -> DatasetConfig:

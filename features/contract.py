@@ -456,7 +456,36 @@ def _parse_ts(
     config's ``timezone``. Values written exactly in the format's fixed-width form are read vectorised
     (``_fast_timestamps``); the rest go through ``pd.to_datetime`` as they always did.
     """
-    fmt = config.timestamp_format
+    formats = [config.timestamp_format] if isinstance(config.timestamp_format, str) else config.timestamp_format
+    utc, empty = _parse_with(raw, formats[0], config)
+    for other in formats[1:]:  # a list: each value read by the first format that fits it
+        left = np.flatnonzero(~empty & np.isnat(utc))
+        if not len(left):
+            break
+        utc[left] = _parse_with(raw.iloc[left], other, config)[0]
+    fmt = " or ".join(formats)
+    parsed = pd.Series(utc, index=raw.index)
+    bad = ~empty & parsed.isna().to_numpy()
+    early = (parsed < MIN_TS).to_numpy()
+    future = (parsed > pd.Timestamp.now() + pd.Timedelta(days=1)).to_numpy()
+
+    def shown(idx: int) -> str:
+        return str(raw.iloc[idx]).strip()[:40]
+
+    for idx in np.flatnonzero(bad):
+        reasons.setdefault(idx, []).append(f"{name}: not a timestamp ({shown(idx)!r}, format {fmt})")
+    for idx in np.flatnonzero(early):
+        reasons.setdefault(idx, []).append(f"{name}: before 1970 ({shown(idx)!r})")
+    for idx in np.flatnonzero(future):
+        reasons.setdefault(idx, []).append(f"{name}: in the future ({shown(idx)!r})")
+    if required:
+        for idx in np.flatnonzero(empty):
+            reasons.setdefault(idx, []).append(f"{name}: missing")
+    return parsed.where(~(early | future)).astype("datetime64[ns]")
+
+
+def _parse_with(raw: pd.Series, fmt: str, config: DatasetConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(naive UTC datetime64[us], blank) of every value read with one format; NaT where it does not fit."""
     fast = _fast_timestamps(raw, fmt)
     # microseconds hold years 1-9999: a year-1 or year-9999 value must become a reject, not an overflow
     utc = np.full(len(raw), np.datetime64("NaT"), "datetime64[us]")  # naive UTC
@@ -487,24 +516,7 @@ def _parse_ts(
             part[naive] = local.dt.as_unit("us")
         utc[slow] = part.dt.tz_convert(None).to_numpy(dtype="datetime64[us]")
         empty[slow] = (text == "").to_numpy(dtype=bool)
-    parsed = pd.Series(utc, index=raw.index)
-    bad = ~empty & parsed.isna().to_numpy()
-    early = (parsed < MIN_TS).to_numpy()
-    future = (parsed > pd.Timestamp.now() + pd.Timedelta(days=1)).to_numpy()
-
-    def shown(idx: int) -> str:
-        return str(raw.iloc[idx]).strip()[:40]
-
-    for idx in np.flatnonzero(bad):
-        reasons.setdefault(idx, []).append(f"{name}: not a timestamp ({shown(idx)!r}, format {fmt})")
-    for idx in np.flatnonzero(early):
-        reasons.setdefault(idx, []).append(f"{name}: before 1970 ({shown(idx)!r})")
-    for idx in np.flatnonzero(future):
-        reasons.setdefault(idx, []).append(f"{name}: in the future ({shown(idx)!r})")
-    if required:
-        for idx in np.flatnonzero(empty):
-            reasons.setdefault(idx, []).append(f"{name}: missing")
-    return parsed.where(~(early | future)).astype("datetime64[ns]")
+    return utc, empty
 
 
 def _schema_reasons(schema: pa.DataFrameSchema, df: pd.DataFrame, reasons: dict[int, list[str]]) -> None:
@@ -599,7 +611,7 @@ def canonical_leads(
             continue
         values = text(attr.source)
         if attr.role == "numeric":
-            num = pd.to_numeric(values, errors="coerce")
+            num = pd.to_numeric(_as_dot_decimal(values, config), errors="coerce")
             bad = values.notna() & (num.isna() | ~np.isfinite(num.fillna(0)))
             for idx in np.flatnonzero(bad.to_numpy()):
                 reasons.setdefault(idx, []).append(f"{attr.name}: not a finite number ({values.iloc[idx][:40]!r})")
@@ -608,6 +620,15 @@ def canonical_leads(
             out[attr.name] = values
     _schema_reasons(leads_schema(config), out, reasons)
     return _split("leads", raw, out, reasons)
+
+
+def _as_dot_decimal(values: pd.Series, config: DatasetConfig) -> pd.Series:
+    """'1.234,5' -> '1234.5' under decimal ',' and thousands '.'; untouched with the defaults."""
+    if config.thousands:
+        values = values.str.replace(config.thousands, "", regex=False)
+    if config.decimal != ".":
+        values = values.str.replace(config.decimal, ".", regex=False)
+    return values
 
 
 def canonical_activities(
@@ -692,7 +713,10 @@ def load_export(leads_path: str | Path, activities_path: str | Path | None, conf
     rows_in = {"leads": raw_leads.rows_in, "activities": 0}
     warnings: list[str] = []
     if activities_path is not None:
-        raw_acts = read_table(activities_path, encoding=config.encoding, delimiter=config.delimiter)
+        m = config.activities
+        raw_acts = read_table(
+            activities_path, encoding=m.encoding or config.encoding, delimiter=m.delimiter or config.delimiter
+        )
         rows_in["activities"] = raw_acts.rows_in
         rejected = set(rej_l["lead_id"].dropna())
         acts, rej_a = canonical_activities(

@@ -491,6 +491,14 @@ def generate(
     leads: Annotated[int, typer.Option(help="number of MQLs", min=10)] = 20_000,
     months: Annotated[int, typer.Option(help="months of history before the export", min=2)] = 12,
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same files")] = 7,
+    style: Annotated[
+        str,
+        typer.Option(
+            help="shape of the export: leadscore (the project's own), hubspot (English names with spaces and ':', "
+            "ISO dates with Z, activity types such as 'Page View: Pricing'), excel-es (what Spanish Excel saves: "
+            "';', Windows-1252, dd/mm/yyyy dates, decimal comma, Spanish headers); the same leads and truth.csv"
+        ),
+    ] = "leadscore",
     gzip: Annotated[
         bool, typer.Option("--gzip", help="write gzipped files (leads.csv.gz...), read just the same")
     ] = False,
@@ -505,7 +513,11 @@ def generate(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities."""
+    """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities.
+
+    --style writes the same history in the shape of another export (HubSpot, a Spanish Excel save), to try
+    init-config on: truth.csv keeps the export's lead ids.
+    """
     from features.synthetic import generate as gen
     from serving.output import atomic_write
 
@@ -513,6 +525,10 @@ def generate(
         from features.partitions import write_synthetic_partitions
 
         def split() -> dict:
+            if style != "leadscore":
+                from features.contract import ContractError
+
+                raise ContractError("--partitions writes the leadscore style only; drop --style or --partitions")
             with console.status(f"Generating {partitions:,} partitions...") if not as_json else nullcontext():
                 made = write_synthetic_partitions(
                     out, leads=leads, partitions=partitions, months=months, seed=seed, processes=os.cpu_count() or 1
@@ -528,14 +544,24 @@ def generate(
         return
 
     def body() -> dict:
+        from features.contract import ContractError
+        from features.styles import STYLES
+
+        if style not in STYLES:
+            raise ContractError(f"--style {style!r} is not one of {', '.join(STYLES)}")
         with console.status("Generating the CRM history...") if not as_json else nullcontext():
             crm = gen(leads, months, seed)
         files = {}
         ext = ".csv.gz" if gzip else ".csv"
-        for name, df in ((f"leads{ext}", crm.leads), (f"activities{ext}", crm.activities), (f"truth{ext}", crm.truth)):
-            gz = "gzip" if name.endswith(".gz") else None
+        for stem, f in STYLES[style](crm).items():
+            name, gz = f"{stem}{ext}", "gzip" if gzip else None
             files[name] = str(
-                atomic_write(out / name, lambda tmp, df=df, gz=gz: df.to_csv(tmp, index=False, compression=gz))
+                atomic_write(
+                    out / name,
+                    lambda tmp, f=f, gz=gz: f.frame.to_csv(
+                        tmp, index=False, compression=gz, sep=f.sep, encoding=f.encoding
+                    ),
+                )
             )
         return {
             "status": "ok",
@@ -1024,8 +1050,12 @@ def init_config(
 ) -> None:
     """Read an export and write a starting dataset config, with a field audit for a person to confirm.
 
-    Guesses each column's role, flags columns that look personal (emails, phones, names, companies) as
-    pii, and marks the columns the leak audit finds suspicious as exclude, with the evidence.
+    Sniffs each file on its own (encoding, separator), reads decimal commas, thousands separators and
+    date formats (day-first or month-first) from the values, and guesses each column's role from its
+    values first, its name (English, Spanish, Portuguese) second: the MQL date, the outcome (an SQL/won
+    date with a horizon from the data, or a status column), personal data as pii, bands as categories,
+    job titles as text. Columns the leak audit finds suspicious start as exclude, with the evidence.
+    The written config runs unedited; only the persona rule is a placeholder.
     """
     from pipelines.onboarding import init_config as run_init
 

@@ -8,38 +8,41 @@ from pathlib import Path
 from features.build import build_features, feature_columns
 from features.config import parse_config
 from features.contract import canonical_activities, canonical_leads, read_table
-from features.init_config import Proposal, add_audit, propose, render_toml, sniff_delimiter
+from features.init_config import Proposal, add_audit, propose, render_toml
+from features.sniff import sniff_file
 from models.leaks import field_audit
 from models.train import labels_for, stratified_split, time_split
 from serving.output import atomic_write
 
 
-def _encoding(path: Path) -> str:
-    head = path.read_bytes()[: 1 << 20]
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        return "utf-8" if exc.start > len(head) - 4 else "latin-1"  # a cut multi-byte char is still UTF-8
-
-
-def _first_line(path: Path, encoding: str) -> str:
-    import gzip
-
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding=encoding, errors="replace") as fh:
-        return fh.readline()
-
-
 def init_config(leads: Path, activities: Path | None, out: Path, *, name: str | None = None) -> dict:
-    """Write a starting config for this export to ``out``; return what was guessed and audited."""
-    encoding = "utf-8" if leads.suffix in (".parquet", ".gz") else _encoding(leads)
-    delimiter = sniff_delimiter(_first_line(leads, encoding)) if leads.suffix != ".parquet" else ","
-    raw = read_table(leads, encoding=encoding, delimiter=delimiter)
-    acts = read_table(activities, encoding=encoding).frame if activities else None
+    """Write a starting config for this export to ``out``; return what was guessed and audited.
+
+    Each file is sniffed on its own (encoding, separator); its columns' roles come from their values first.
+    """
+    lead_fmt = sniff_file(leads)
+    raw = read_table(leads, encoding=lead_fmt.encoding, delimiter=lead_fmt.delimiter)
+    act_fmt = sniff_file(activities) if activities else None
+    acts = read_table(activities, encoding=act_fmt.encoding, delimiter=act_fmt.delimiter).frame if act_fmt else None
     name = name or re.sub(r"[^A-Za-z0-9_.-]+", "_", out.stem)
-    proposal = propose(raw.frame, name=name, delimiter=delimiter, encoding=encoding, activities=acts)
-    audited = _audit(proposal, raw, activities, encoding)
+    proposal = propose(
+        raw.frame,
+        name=name,
+        delimiter=lead_fmt.delimiter,
+        encoding=lead_fmt.encoding,
+        activities=acts,
+        activities_format=(act_fmt.delimiter, act_fmt.encoding) if act_fmt else None,
+        notes={
+            "delimiter": lead_fmt.why_delimiter,
+            "encoding": lead_fmt.why_encoding,
+            **(
+                {"activities.delimiter": act_fmt.why_delimiter, "activities.encoding": act_fmt.why_encoding}
+                if act_fmt
+                else {}
+            ),
+        },
+    )
+    audited = _audit(proposal, raw, activities)
     text = render_toml(proposal)
     atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     roles: dict[str, int] = {}
@@ -60,7 +63,7 @@ def init_config(leads: Path, activities: Path | None, out: Path, *, name: str | 
     }
 
 
-def _audit(proposal: Proposal, raw, activities: Path | None, encoding: str) -> bool:
+def _audit(proposal: Proposal, raw, activities: Path | None) -> bool:
     """Run the leak audit on the proposed config; False when there is no outcome to audit against."""
     if proposal.config["outcome"].get("column") == "TODO":
         return False
@@ -68,7 +71,11 @@ def _audit(proposal: Proposal, raw, activities: Path | None, encoding: str) -> b
     leads, _ = canonical_leads(raw, config)
     acts = None
     if activities is not None and config.activities is not None:
-        acts, _ = canonical_activities(read_table(activities, encoding=encoding), config, leads["lead_id"])
+        m = config.activities
+        table = read_table(
+            activities, encoding=m.encoding or config.encoding, delimiter=m.delimiter or config.delimiter
+        )
+        acts, _ = canonical_activities(table, config, leads["lead_id"])
     feats = build_features(leads, acts, config=config)
     as_of = leads[["mql_at", "sql_at"]].max().max()
     labels = labels_for(leads, config, as_of).set_index("lead_id").loc[feats.index]
