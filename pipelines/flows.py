@@ -19,6 +19,7 @@ from features.build import build_features
 from features.config import DatasetConfig, load_config
 from features.contract import LoadedExport, fingerprint_files, load_export
 from features.limits import check_file_size, check_rows, reject_long_cells
+from features.related import related_files
 from models import backtest
 from models import tracking as trk
 from models.train import (
@@ -363,7 +364,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "as_of": str(as_of),
         "horizon_days": config.horizon_days,
         "input_file": Path(inputs[0]).name,
-        "input_fingerprint": fingerprint_files(*inputs),
+        "input_fingerprint": fingerprint_files(*inputs, *related_files(config, inputs[0])),
         "rows_leads": export.rows_in["leads"],
         "rows_activities": export.rows_in["activities"],
         "rejected_rows": len(export.rejects),
