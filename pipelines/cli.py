@@ -503,12 +503,23 @@ def generate(
             min=1,
         ),
     ] = None,
+    style: Annotated[
+        str,
+        typer.Option(
+            help="export shape: leadscore (leads.csv + activities.csv) or relational (leads, contacts, accounts "
+            "and three event tables: email_events, web_sessions with page counts, engagements)",
+        ),
+    ] = "leadscore",
     as_json: JsonOpt = False,
 ) -> None:
     """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities."""
     from features.synthetic import generate as gen
     from serving.output import atomic_write
 
+    if style not in ("leadscore", "relational"):
+        raise typer.BadParameter(f"{style!r}: choose leadscore or relational", param_hint="--style")
+    if partitions and style != "leadscore":
+        raise typer.BadParameter("--partitions writes the leadscore style only", param_hint="--style")
     if partitions:
         from features.partitions import write_synthetic_partitions
 
@@ -532,11 +543,20 @@ def generate(
             crm = gen(leads, months, seed)
         files = {}
         ext = ".csv.gz" if gzip else ".csv"
-        for name, df in ((f"leads{ext}", crm.leads), (f"activities{ext}", crm.activities), (f"truth{ext}", crm.truth)):
-            gz = "gzip" if name.endswith(".gz") else None
-            files[name] = str(
-                atomic_write(out / name, lambda tmp, df=df, gz=gz: df.to_csv(tmp, index=False, compression=gz))
-            )
+        if style == "relational":
+            from features.style_relational import write_relational
+
+            files = write_relational(crm, out, gzip=gzip, seed=seed)
+        else:
+            for name, df in (
+                (f"leads{ext}", crm.leads),
+                (f"activities{ext}", crm.activities),
+                (f"truth{ext}", crm.truth),
+            ):
+                gz = "gzip" if name.endswith(".gz") else None
+                files[name] = str(
+                    atomic_write(out / name, lambda tmp, df=df, gz=gz: df.to_csv(tmp, index=False, compression=gz))
+                )
         return {
             "status": "ok",
             "files": files,
@@ -1018,6 +1038,15 @@ def init_config(
     leads: LeadsOpt,
     out: Annotated[Path, typer.Option(help="where to write the proposed config (TOML)")],
     activities: ActsOpt = None,
+    related: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--related",
+            help="another table of the export (contacts, accounts, email events, web sessions...); repeat it for "
+            "each. The keys between tables are found by their values: a table with one row per key becomes a "
+            "lookup joined onto the leads, a dated table with many rows per key an event table",
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="dataset name", show_default="the file name of --out")] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite --out if it exists")] = False,
     as_json: JsonOpt = False,
@@ -1033,10 +1062,13 @@ def init_config(
         from features.contract import ContractError
 
         _preflight(None, leads, activities)
+        for path in related or []:
+            if not path.is_file():
+                raise ContractError(f"{path}: file not found (--related)")
         if out.exists() and not force:
             raise ContractError(f"{out} exists; pass --force to overwrite it")
         with console.status("Reading the export and auditing its columns...") if not as_json else nullcontext():
-            return run_init(leads, activities, out, name=name)
+            return run_init(leads, activities, out, name=name, related=related or [])
 
     s = _run(as_json, body)
     if not as_json:

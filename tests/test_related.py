@@ -291,3 +291,59 @@ def test_events_with_values_after_the_cutoff_never_change_any_feature(data):
     without = build_features(leads, before, config=rel_config)
     with_future = build_features(leads, pd.concat([before, after], ignore_index=True), config=rel_config)
     pd.testing.assert_frame_equal(without, with_future)
+
+
+# --- the relational style and init-config on several files ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def relational(tmp_path_factory):
+    from features.style_relational import write_relational
+    from features.synthetic import generate
+
+    crm = generate(1500, 12, 3)
+    folder = tmp_path_factory.mktemp("relational")
+    write_relational(crm, folder)
+    return crm, folder
+
+
+def test_the_relational_style_carries_every_activity_once(relational):
+    crm, folder = relational
+    kinds = crm.activities["Activity Type"].value_counts()
+    emails = pd.read_csv(folder / "email_events.csv")["Event Type"].value_counts()
+    web = pd.read_csv(folder / "web_sessions.csv")
+    engagements = pd.read_csv(folder / "engagements.csv")["Type"].value_counts()
+    assert emails.to_dict() == kinds[["email_open", "email_click", "unsubscribe"]].to_dict()
+    assert len(web) == kinds["page_view"] + kinds["pricing_view"]
+    assert web["Pricing Pages"].sum() == kinds["pricing_view"]
+    assert engagements.sum() + emails.sum() + len(web) == len(crm.activities)
+    leads = pd.read_csv(folder / "leads.csv")
+    assert leads["Lead ID"].tolist() == pd.read_csv(folder / "truth.csv")["lead_id"].tolist()
+
+
+def test_init_config_proposes_the_joins_of_a_relational_export(relational, tmp_path):
+    from features.config import load_config
+    from pipelines.onboarding import init_config
+
+    _, folder = relational
+    files = ["contacts", "accounts", "email_events", "web_sessions", "engagements"]
+    out = tmp_path / "rel.toml"
+    init_config(folder / "leads.csv", None, out, related=[folder / f"{f}.csv" for f in files])
+    config = load_config(out)
+    joins = [(t.name, t.via, t.key, t.id) for t in config.lookups]
+    assert joins == [
+        ("contacts", "leads", "Contact ID", "Contact ID"),
+        ("accounts", "contacts", "Account ID", "Account ID"),
+    ]
+    events = {e.name: (e.key, e.matches, e.occurred_at, e.activity_type, e.values) for e in config.events}
+    assert events == {
+        "email_events": ("Contact ID", "contacts", "Event Time", "Event Type", []),
+        "web_sessions": ("Lead ID", "lead_id", "Session Start", None, ["Pages Viewed", "Pricing Pages"]),
+        "engagements": ("Lead ID", "lead_id", "Date", "Type", []),
+    }
+    roles = {a.source: a.role for a in config.attributes}
+    assert roles["accounts.Account Stage"] == "exclude"  # written after the outcome: the audit caught it
+    assert roles["contacts.Email"] == "pii" and roles["Contact ID"] == "exclude"
+    assert {"email_click", "web_sessions", "demo_request"} <= set(config.features.activity_types)
+    export = load_export(folder / "leads.csv", None, config)
+    assert len(export.leads) == 1500 and export.rejects.empty
