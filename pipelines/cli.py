@@ -259,6 +259,11 @@ def _print_rows_in(s: dict) -> dict:
         f"Rows in: {inp['leads_in']:,} leads, {inp['activities_in']:,} activities; rejected: "
         f"{inp['leads_rejected']:,} leads, {inp['activities_rejected']:,} activities"
     )
+    if inp.get("related"):
+        console.print(
+            "Related tables: "
+            + ", ".join(f"{t} {r['in']:,} rows ({r['rejected']:,} rejected)" for t, r in inp["related"].items())
+        )
     _print_warnings(s)
     return inp
 

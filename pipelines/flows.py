@@ -345,6 +345,9 @@ def _inputs_summary(export: LoadedExport, labels: pd.DataFrame | None = None) ->
         "activities_rejected": int(rej.get("activities", 0)),
         "warnings": list(export.warnings),
     }
+    related = {t: n for t, n in export.rows_in.items() if t not in ("leads", "activities")}
+    if related:  # lookup and event tables of the config, by name: rows read and rejected
+        out["related"] = {t: {"in": n, "rejected": int(rej.get(t, 0))} for t, n in related.items()}
     if labels is not None:
         out["leads_by_state"] = {k: int(v) for k, v in labels["state"].value_counts().items()}
     return out
