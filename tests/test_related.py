@@ -347,3 +347,47 @@ def test_init_config_proposes_the_joins_of_a_relational_export(relational, tmp_p
     assert {"email_click", "web_sessions", "demo_request"} <= set(config.features.activity_types)
     export = load_export(folder / "leads.csv", None, config)
     assert len(export.leads) == 1500 and export.rejects.empty
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "text"),
+    [
+        ("web_sessions_pricing_pages_sum_7d", 2.0, "web sessions pricing pages: 2 in the last 7 days"),
+        ("web_sessions_pages_viewed_sum_30d", 0.0, "no web sessions pages viewed in the last 30 days"),
+        ("web_sessions_7d", 3.0, "3 web sessions in the last 7 days"),
+    ],
+)
+def test_event_features_read_as_plain_words(feature, value, text):
+    from serving.reasons import describe
+
+    assert describe(feature, value) == text
+
+
+def test_generate_relational_and_init_config_related_from_the_cli(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["generate", "--out", str(tmp_path), "--leads", "300", "--style", "relational", "--json"])
+    assert r.exit_code == 0, r.output
+    files = json.loads(r.output)["files"]
+    assert sorted(files) == ["accounts", "contacts", "email_events", "engagements", "leads", "truth", "web_sessions"]
+    bad = runner.invoke(app, ["generate", "--out", str(tmp_path / "x"), "--style", "salesforce"])
+    assert bad.exit_code == 2 and "choose leadscore or relational" in bad.output
+    missing = runner.invoke(
+        app,
+        [
+            "init-config",
+            "--leads",
+            files["leads"],
+            "--related",
+            str(tmp_path / "nope.csv"),
+            "--out",
+            str(tmp_path / "c.toml"),
+        ],
+    )
+    assert missing.exit_code == 2 and "file not found (--related)" in missing.output
+    assert not (tmp_path / "c.toml").exists()
