@@ -721,9 +721,10 @@ def load_export(leads_path: str | Path, activities_path: str | Path | None, conf
         )
         rej_a = pd.DataFrame(columns=REJECT_COLUMNS)
     if config.events:
-        events, rej_e, event_rows = related.load_events(
+        events, rej_e, event_rows, event_warnings = related.load_events(
             raw_leads, leads, config, leads_path, rejected_ids=set(rej_l["lead_id"].dropna())
         )
+        warnings += event_warnings
         acts = pd.concat([acts, events], ignore_index=True) if len(acts) else events
         rej_a = pd.concat([rej_a, rej_e], ignore_index=True)
         rows_in.update(event_rows)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import DatasetConfig
-from features.contract import REJECT_COLUMNS, ContractError, RawTable, _parse_ts, read_table
+from features.contract import REJECT_COLUMNS, ContractError, RawTable, _parse_ts, has_offset, read_table
 
 RESERVED = {"lead_id", "mql_at", "sql_at", "created_at", "outcome"}
 
@@ -193,15 +193,17 @@ def load_events(
     leads_path: str | Path,
     *,
     rejected_ids: set[str],
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Every event table as canonical activity rows (with value columns), their rejects, rows read per table.
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], list[str]]:
+    """Every event table as canonical activity rows (with value columns), their rejects, rows read per table,
+    and warnings.
 
     ``joined`` is the leads' raw rows with the lookups joined on (``join_lookups``), ``leads`` the valid leads.
     """
     missing = set(config.missing_values)
     valid = pd.Index(leads["lead_id"].astype(object))
     raw_ids = _lead_ids(joined, config)
-    frames, rejects, rows_in = [], [], {}
+    frames, rejects, rows_in, warnings = [], [], {}, []
+    lead_zoned = bool(config.leads.mql_at) and has_offset(joined.frame[config.leads.mql_at])
     for e in config.events:
         path, table = _read(e.file, leads_path, config, e.encoding, e.delimiter)
         rows_in[e.name] = table.rows_in
@@ -212,6 +214,12 @@ def load_events(
         for idx in np.flatnonzero(keys.isna().to_numpy()):
             reasons.setdefault(idx, []).append(f"{e.key}: missing")
         at = _parse_ts(df[e.occurred_at], config, "occurred_at", reasons, required=True)
+        if has_offset(df[e.occurred_at]) != lead_zoned:
+            warnings.append(
+                f"{'leads' if lead_zoned else e.name} timestamps carry time-zone offsets and the "
+                f"{e.name if lead_zoned else 'leads'} do not; those are read as {config.timezone}. If that is wrong, "
+                "set timezone in the dataset config, or events may land on the wrong side of the MQL moment."
+            )
         kind = _text(df[e.activity_type], {""}) if e.activity_type else pd.Series(e.fixed_type, index=df.index)
         for idx in np.flatnonzero(kind.isna().to_numpy()):
             reasons.setdefault(idx, []).append("activity_type: missing")
@@ -252,4 +260,5 @@ def load_events(
     acts["lead_id"] = acts["lead_id"].astype(object)
     acts["occurred_at"] = acts["occurred_at"].astype("datetime64[ns]")
     acts["activity_type"] = acts["activity_type"].astype(object)
-    return acts[["lead_id", "occurred_at", "activity_type", *value_columns(config)]], pd.concat(rejects), rows_in
+    out_cols = ["lead_id", "occurred_at", "activity_type", *value_columns(config)]
+    return acts[out_cols], pd.concat(rejects, ignore_index=True), rows_in, warnings

@@ -270,6 +270,21 @@ def audit_lookups(proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> 
         )
 
 
+def describe(config: dict) -> list[str]:
+    """One line per proposed lookup or event table, for the init-config summary."""
+    lines = [
+        f"lookup {lk['name']}: joined on {lk['via']}.{lk['key']} = {lk['name']}.{lk['id']}, "
+        f"{len(lk['attributes'])} columns"
+        for lk in config.get("lookups", [])
+    ]
+    for ev in config.get("events", []):
+        whose = "lead id" if ev.get("matches", "lead_id") == "lead_id" else f"{ev['matches']} id"
+        kind = f"types from {ev['activity_type']!r}" if "activity_type" in ev else f"type {ev['name']!r}"
+        summed = f", summed: {', '.join(ev['values'])}" if ev.get("values") else ""
+        lines.append(f"events {ev['name']}: {ev['key']!r} ({whose}), time {ev['occurred_at']!r}, {kind}{summed}")
+    return lines
+
+
 def render_related(proposal) -> str:
     """The lookups and event tables as commented TOML, to append to the config init-config writes."""
     q = json.dumps

@@ -1082,6 +1082,8 @@ def init_config(
             + ", ".join(f"{n} {r}" for r, n in sorted(s["roles"].items()))
         )
         console.print(f"Outcome: {s['outcome']}; time: {s['time']}")
+        for line in s.get("related", []):
+            console.print(f"Related: {line}", highlight=False)
         if s["pii"]:
             console.print(f"Personal data (pii: on the list, never a feature, never logged): {', '.join(s['pii'])}")
         for sus in s["suspects"]:

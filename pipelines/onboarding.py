@@ -65,6 +65,7 @@ def init_config(
         "suspects": [a for a in proposal.audit if not a["known_at_mql"]],
         "audited": audited,
         "to_check": [why for key, why in proposal.comments.items() if key.startswith("(")],
+        "related": relations.describe(proposal.config),
     }
 
 
