@@ -391,3 +391,18 @@ def test_generate_relational_and_init_config_related_from_the_cli(tmp_path):
     )
     assert missing.exit_code == 2 and "file not found (--related)" in missing.output
     assert not (tmp_path / "c.toml").exists()
+
+
+def test_an_activities_file_and_event_tables_are_counted_together(tmp_path):
+    import copy
+
+    data = copy.deepcopy(BASE)
+    data["activities"] = {"lead_id": "Lead", "occurred_at": "At", "activity_type": "Type"}
+    config = parse_config(data)
+    leads = write_export(tmp_path)
+    (tmp_path / "acts.csv").write_text("Lead,At,Type\nL1,2026-03-10 11:00:00,open\nL1,2026-03-10 13:00:00,open\n")
+    export = load_export(leads, tmp_path / "acts.csv", config)
+    f = build_features(export.leads, export.activities, config=config)
+    # one open from the activities file (the other is after the cutoff) and one from email_events
+    assert f.loc["L1", ["open_7d", "web_sessions_7d", "web_sessions_pages_viewed_sum_7d"]].tolist() == [2, 1, 3]
+    assert export.rows_in["activities"] == 2
