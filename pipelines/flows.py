@@ -312,10 +312,16 @@ def _load_cached(
     """
     limits = settings.limits if settings is not None else LimitSettings()
     with step("Loading and validating the export"):
-        for path in (leads, activities):
+        for path in (leads, activities, *related_files(config, leads)):
             check_file_size(path, limits.max_file_bytes)
         export = _retrying(load_task, settings)(leads, activities, config)
-        check_rows(export, limits.max_rows, {"leads": leads, "activities": activities})
+        tables = [t.name for t in (*config.lookups, *config.events)]
+        paths = {
+            "leads": leads,
+            "activities": activities,
+            **dict(zip(tables, related_files(config, leads), strict=True)),
+        }
+        check_rows(export, limits.max_rows, paths)
         export = reject_long_cells(export, limits.max_cell_chars)
     if settings is None or not use_cache or not settings.cache.enabled:
         with step("Building point-in-time features"):
