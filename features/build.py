@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.config import DatasetConfig
+from features.related import value_columns
 
 DAY_S = 86_400.0
 
@@ -80,10 +81,11 @@ def feature_columns(config: DatasetConfig) -> tuple[list[str], list[str]]:
         nums = nums + ["days_created_to_mql"]
     if config.time == "timestamps":
         nums = nums + ["mql_month"]
-    if config.activities is not None:
+    if config.has_activities:
         windows = config.features.windows
         nums += [f"{t}_{w}d" for t in config.features.activity_types for w in windows]
         nums += [f"activities_{w}d" for w in windows]
+        nums += [f"{v}_sum_{w}d" for v in value_columns(config) for w in windows]
         nums += ["distinct_types_90d", "days_since_last_activity", "engagement_recency_weighted", "velocity_7d_vs_30d"]
     return cats, nums
 
@@ -113,7 +115,7 @@ def build_features(leads: pd.DataFrame, activities: pd.DataFrame | None, *, conf
     if "mql_month" in nums:
         feats["mql_month"] = leads["mql_at"].dt.month.to_numpy(dtype=float)
 
-    if config.activities is not None:
+    if config.has_activities:
         feats.update(_activity_features(leads, activities, cutoff, config, n))
 
     out = pd.DataFrame(feats, index=pd.Index(leads["lead_id"].to_numpy(), name="lead_id"))
@@ -133,6 +135,7 @@ def _activity_features(
         pos = np.empty(0, dtype=np.int64)
         age = np.empty(0)
         kind_codes = np.empty(0, dtype=np.int64)
+        values: dict[str, np.ndarray] = {}
     else:
         # ids matched and types coded in Arrow: turning 20M ids and types into Python strings first took
         # two thirds of the time at 1M leads (benchmarks/bench_features.py)
@@ -148,8 +151,20 @@ def _activity_features(
         codes, uniques = pd.factorize(activities["activity_type"], use_na_sentinel=False)
         kind_codes = codes[known][seen].astype(np.int64)
         kind_names = list(uniques)
+        # numeric values of event tables (pages in a session): summed per window like the counts below
+        values = {
+            v: np.nan_to_num(activities[v].to_numpy(dtype=float)[known][seen])
+            if v in activities
+            else np.zeros(len(pos))
+            for v in value_columns(config)
+        }
 
     out: dict[str, np.ndarray] = {}
+    for v in value_columns(config):
+        weight = values.get(v, np.zeros(len(pos)))
+        for w in spec.windows:
+            inside = age <= w
+            out[f"{v}_sum_{w}d"] = np.bincount(pos[inside], weights=weight[inside], minlength=n).astype(float)
     code_of = {k: i for i, k in enumerate(kind_names)}
     n_kinds = max(len(kind_names), 1)
     # one count per (lead, kind) and window: a bincount over lead * kinds + kind per window, instead of a

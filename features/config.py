@@ -65,6 +65,52 @@ class ActivitiesMapping(_Strict):
         return value if value is None else _encoding(value)
 
 
+class Lookup(_Strict):
+    """A table joined onto the leads by key (contacts, accounts): its attributes become lead attributes.
+
+    It is read as it is exported now, not as it was at each lead's MQL moment: mark a column written after
+    the outcome (an account stage, a customer flag) ``exclude``.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="short snake_case name, e.g. 'contacts'")
+    file: str = Field(description="the table's file; relative paths are read from the leads file's folder")
+    via: str = Field("leads", description="the table holding `key`: 'leads' or the name of an earlier lookup")
+    key: str = Field(description="the column of `via` whose values are this table's ids, e.g. 'Contact ID'")
+    id: str = Field(description="this table's own key column, unique per row")
+    attributes: list[Attribute] = []
+    delimiter: str | None = Field(None, min_length=1, max_length=1, description="default: the config's delimiter")
+    encoding: str | None = Field(None, description="default: the config's encoding")
+
+
+class EventTable(_Strict):
+    """A table of dated events that become activities (email events, web sessions, calls)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="short snake_case name, e.g. 'web_sessions'")
+    file: str = Field(description="the table's file; relative paths are read from the leads file's folder")
+    key: str = Field(description="the column naming whose event it is")
+    matches: str = Field(
+        "lead_id", description="what `key` holds: 'lead_id', or the name of a lookup whose ids it holds"
+    )
+    occurred_at: str
+    activity_type: str | None = Field(None, description="the type column; without one every row is of `type`")
+    type: str | None = Field(
+        None, description="the fixed activity type of tables without a type column (default: name)"
+    )
+    values: list[str] = Field([], description="numeric columns summed per window, e.g. ['Pages Viewed']")
+    delimiter: str | None = Field(None, min_length=1, max_length=1)
+    encoding: str | None = None
+
+    @model_validator(mode="after")
+    def _type_given_once(self) -> EventTable:
+        if self.activity_type and self.type:
+            raise ValueError(f"event table '{self.name}': give activity_type (a column) or type (fixed), not both")
+        return self
+
+    @property
+    def fixed_type(self) -> str:
+        return self.type or self.name
+
+
 class Outcome(_Strict):
     """How the export says a lead became an SQL."""
 
@@ -187,6 +233,8 @@ class DatasetConfig(_Strict):
     delimiter: str = Field(",", min_length=1, max_length=1, description="CSV field separator, e.g. ';'")
     leads: LeadsMapping
     activities: ActivitiesMapping | None = None
+    lookups: list[Lookup] = []
+    events: list[EventTable] = []
     features: FeatureSpec = FeatureSpec()
     persona: Persona
     segments: Segments | None = None
@@ -222,9 +270,12 @@ class DatasetConfig(_Strict):
             raise ValueError("outcome kind 'sql_date' needs leads.sql_at, horizon_days and time = 'timestamps'")
         if self.thousands is not None and self.thousands == self.decimal:
             raise ValueError(f"thousands and decimal are both {self.decimal!r}: numbers could not be read")
-        if self.activities is not None and self.time != "timestamps":
+        if self.has_activities and self.time != "timestamps":
             raise ValueError("an activities table needs MQL timestamps (time = 'timestamps') to stay point in time")
-        roles = {a.name: a.role for a in self.leads.attributes}
+        from features.related import check_references  # here, not at import: related imports this module
+
+        check_references(self)
+        roles = {a.name: a.role for a in self.attributes}
         if self.features.title_attribute and roles.get(self.features.title_attribute) != "text":
             raise ValueError(f"features.title_attribute '{self.features.title_attribute}' must name a text attribute")
         if self.features.email_attribute and roles.get(self.features.email_attribute) != "pii":
@@ -242,8 +293,23 @@ class DatasetConfig(_Strict):
             raise ValueError(f"persona conditions name columns that are not features: {persona_unknown}")
         return self
 
+    @property
+    def attributes(self) -> list[Attribute]:
+        """The leads' attributes, then each lookup's (their sources as ``lookup.column`` in the joined leads)."""
+        joined = [
+            Attribute(source=f"{t.name}.{a.source}", name=a.name, role=a.role)
+            for t in self.lookups
+            for a in t.attributes
+        ]
+        return list(self.leads.attributes) + joined
+
+    @property
+    def has_activities(self) -> bool:
+        """Whether activity features exist: an activities table or event tables."""
+        return self.activities is not None or bool(self.events)
+
     def names_with_role(self, role: Role) -> list[str]:
-        return [a.name for a in self.leads.attributes if a.role == role]
+        return [a.name for a in self.attributes if a.role == role]
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]

@@ -45,7 +45,7 @@ def leads_schema(config: DatasetConfig) -> pa.DataFrameSchema:
     }
     if config.outcome.kind != "sql_date":
         columns["outcome"] = pa.Column(float, nullable=True, checks=pa.Check.isin([0.0, 1.0]))
-    for attr in config.leads.attributes:
+    for attr in config.attributes:
         if attr.role == "numeric":
             columns[attr.name] = pa.Column(float, nullable=True)
         elif attr.role != "exclude":
@@ -577,7 +577,7 @@ def canonical_leads(
     needed = [c for c in (m.lead_id, m.mql_at, m.sql_at, m.created_at) if c]
     if config.outcome.kind != "sql_date":
         needed.append(config.outcome.column)
-    _require(df, needed + [a.source for a in m.attributes if a.role != "exclude"], source)
+    _require(df, needed + [a.source for a in config.attributes if a.role != "exclude"], source)
     missing = set(config.missing_values)
     reasons: dict[int, list[str]] = {}
 
@@ -606,7 +606,7 @@ def canonical_leads(
         flag = text(config.outcome.column).str.lower()
         positive = {p.lower() for p in config.outcome.positive}
         out["outcome"] = np.where(flag.isna(), np.nan, flag.isin(positive).astype(float))
-    for attr in m.attributes:
+    for attr in config.attributes:
         if attr.role == "exclude":
             continue
         values = text(attr.source)
@@ -706,12 +706,14 @@ def load_export(leads_path: str | Path, activities_path: str | Path | None, conf
             "the dataset config maps an activities table but no activities file was given; pass --activities "
             "(without it every activity feature would read 0 and the scores would be wrong)"
         )
+    from features import related  # lookups and event tables: their own module
+
     raw_leads = read_table(leads_path, encoding=config.encoding, delimiter=config.delimiter)
+    raw_leads, rej_lookups, lookup_rows, warnings = related.join_lookups(raw_leads, config, leads_path)
     leads, rej_l = canonical_leads(raw_leads, config, source=str(leads_path))
     if leads.empty:
         raise _all_rejected(leads_path, raw_leads, rej_l)
-    rows_in = {"leads": raw_leads.rows_in, "activities": 0}
-    warnings: list[str] = []
+    rows_in = {"leads": raw_leads.rows_in, "activities": 0, **lookup_rows}
     if activities_path is not None:
         m = config.activities
         raw_acts = read_table(
@@ -742,7 +744,16 @@ def load_export(leads_path: str | Path, activities_path: str | Path | None, conf
             }
         )
         rej_a = pd.DataFrame(columns=REJECT_COLUMNS)
-    rejects = pd.concat([rej_l, rej_a], ignore_index=True) if len(rej_a) else rej_l
+    if config.events:
+        events, rej_e, event_rows, event_warnings = related.load_events(
+            raw_leads, leads, config, leads_path, rejected_ids=set(rej_l["lead_id"].dropna())
+        )
+        warnings += event_warnings
+        acts = pd.concat([acts, events], ignore_index=True) if len(acts) else events
+        rej_a = pd.concat([rej_a, rej_e], ignore_index=True)
+        rows_in.update(event_rows)
+    parts = [r for r in (rej_l, rej_lookups, rej_a) if len(r)]
+    rejects = pd.concat(parts, ignore_index=True) if len(parts) > 1 else (parts[0] if parts else rej_l)
     return LoadedExport(leads, acts, rejects, rows_in, tuple(warnings))
 
 

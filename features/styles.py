@@ -203,8 +203,16 @@ def excel_es_style(crm: SyntheticCRM) -> dict[str, ExportFile]:
     }
 
 
+def relational_style(crm: SyntheticCRM) -> dict[str, ExportFile]:
+    """Leads, contacts, accounts and three event tables keyed by lead or contact (features/style_relational.py)."""
+    from features.style_relational import relational_tables
+
+    return {stem: ExportFile(frame) for stem, frame in relational_tables(crm).items()}
+
+
 STYLES: dict[str, Style] = {
     "leadscore": leadscore_style,
     "hubspot": hubspot_style,
     "excel-es": excel_es_style,
+    "relational": relational_style,
 }

@@ -360,7 +360,7 @@ def audit_export_fields(
 ) -> pd.DataFrame:
     """The leak audit of the columns that come from the export; stops the run (LeakSuspected) on an alarm."""
     categorical, numeric = feature_columns(config)
-    sources = {a.name: a.source for a in config.leads.attributes}
+    sources = {a.name: a.source for a in config.attributes}
     sources |= {
         "seniority": f"seniority (from {config.features.title_attribute})",
         "email_type": f"email_type (from {config.features.email_attribute})",

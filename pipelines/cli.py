@@ -259,6 +259,11 @@ def _print_rows_in(s: dict) -> dict:
         f"Rows in: {inp['leads_in']:,} leads, {inp['activities_in']:,} activities; rejected: "
         f"{inp['leads_rejected']:,} leads, {inp['activities_rejected']:,} activities"
     )
+    if inp.get("related"):
+        console.print(
+            "Related tables: "
+            + ", ".join(f"{t} {r['in']:,} rows ({r['rejected']:,} rejected)" for t, r in inp["related"].items())
+        )
     _print_warnings(s)
     return inp
 
@@ -496,7 +501,9 @@ def generate(
         typer.Option(
             help="shape of the export: leadscore (the project's own), hubspot (English names with spaces and ':', "
             "ISO dates with Z, activity types such as 'Page View: Pricing'), excel-es (what Spanish Excel saves: "
-            "';', Windows-1252, dd/mm/yyyy dates, decimal comma, Spanish headers); the same leads and truth.csv"
+            "';', Windows-1252, dd/mm/yyyy dates, decimal comma, Spanish headers), relational (leads, contacts, "
+            "accounts and three event tables: email_events, web_sessions with page counts, engagements); the same "
+            "leads and truth.csv"
         ),
     ] = "leadscore",
     gzip: Annotated[
@@ -521,6 +528,10 @@ def generate(
     from features.synthetic import generate as gen
     from serving.output import atomic_write
 
+    if style not in ("leadscore", "relational"):
+        raise typer.BadParameter(f"{style!r}: choose leadscore or relational", param_hint="--style")
+    if partitions and style != "leadscore":
+        raise typer.BadParameter("--partitions writes the leadscore style only", param_hint="--style")
     if partitions:
         from features.partitions import write_synthetic_partitions
 
@@ -1044,6 +1055,15 @@ def init_config(
     leads: LeadsOpt,
     out: Annotated[Path, typer.Option(help="where to write the proposed config (TOML)")],
     activities: ActsOpt = None,
+    related: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--related",
+            help="another table of the export (contacts, accounts, email events, web sessions...); repeat it for "
+            "each. The keys between tables are found by their values: a table with one row per key becomes a "
+            "lookup joined onto the leads, a dated table with many rows per key an event table",
+        ),
+    ] = None,
     name: Annotated[str | None, typer.Option(help="dataset name", show_default="the file name of --out")] = None,
     force: Annotated[bool, typer.Option("--force", help="overwrite --out if it exists")] = False,
     as_json: JsonOpt = False,
@@ -1063,10 +1083,13 @@ def init_config(
         from features.contract import ContractError
 
         _preflight(None, leads, activities)
+        for path in related or []:
+            if not path.is_file():
+                raise ContractError(f"{path}: file not found (--related)")
         if out.exists() and not force:
             raise ContractError(f"{out} exists; pass --force to overwrite it")
         with console.status("Reading the export and auditing its columns...") if not as_json else nullcontext():
-            return run_init(leads, activities, out, name=name)
+            return run_init(leads, activities, out, name=name, related=related or [])
 
     s = _run(as_json, body)
     if not as_json:
@@ -1075,6 +1098,8 @@ def init_config(
             + ", ".join(f"{n} {r}" for r, n in sorted(s["roles"].items()))
         )
         console.print(f"Outcome: {s['outcome']}; time: {s['time']}")
+        for line in s.get("related", []):
+            console.print(f"Related: {line}", highlight=False)
         if s["pii"]:
             console.print(f"Personal data (pii: on the list, never a feature, never logged): {', '.join(s['pii'])}")
         for sus in s["suspects"]:

@@ -1,7 +1,7 @@
 """The point-in-time feature table, kept on disk so a retried or repeated run does not rebuild it.
 
-Key: the bytes of the leads and activities files, the dataset config, and the code that reads and
-builds them (the source of features/config.py, contract.py, build.py, plus pandas' and numpy's
+Key: the bytes of the leads, activities, lookup and event files, the dataset config, and the code that
+reads and builds them (the source of features/config.py, contract.py, build.py, related.py, plus pandas' and numpy's
 versions and a format number). Any change to one of them gives a new key, so a stale table is never
 read. The run's ``--as-of`` is not in the key: each lead's features are as of its own MQL moment,
 whatever the export moment, and ``--as-of`` only decides which leads are labelled, open or ignored,
@@ -26,11 +26,12 @@ import pandas as pd
 
 from features.config import DatasetConfig
 from features.contract import fingerprint_files
+from features.related import related_files
 from serving.output import atomic_write
 
 FORMAT_VERSION = "1"
 FEATURES_DIR = Path(__file__).resolve().parents[1] / "features"
-CODE_FILES = ("config.py", "contract.py", "build.py")
+CODE_FILES = ("config.py", "contract.py", "build.py", "related.py")
 
 
 def code_fingerprint() -> str:
@@ -46,6 +47,7 @@ def cache_key(leads: Path, activities: Path | None, config: DatasetConfig) -> st
     parts = [
         f"leads={fingerprint_files(leads)}",
         f"activities={fingerprint_files(activities) if activities is not None else '-'}",
+        f"related={fingerprint_files(*related_files(config, leads)) if config.lookups or config.events else '-'}",
         f"config={config.fingerprint()}",
         f"code={code_fingerprint()}",
     ]

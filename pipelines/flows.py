@@ -19,6 +19,7 @@ from features.build import build_features
 from features.config import DatasetConfig, load_config
 from features.contract import LoadedExport, fingerprint_files, load_export
 from features.limits import check_file_size, check_rows, reject_long_cells
+from features.related import related_files
 from models import backtest
 from models import tracking as trk
 from models.train import (
@@ -311,10 +312,16 @@ def _load_cached(
     """
     limits = settings.limits if settings is not None else LimitSettings()
     with step("Loading and validating the export"):
-        for path in (leads, activities):
+        for path in (leads, activities, *related_files(config, leads)):
             check_file_size(path, limits.max_file_bytes)
         export = _retrying(load_task, settings)(leads, activities, config)
-        check_rows(export, limits.max_rows, {"leads": leads, "activities": activities})
+        tables = [t.name for t in (*config.lookups, *config.events)]
+        paths = {
+            "leads": leads,
+            "activities": activities,
+            **dict(zip(tables, related_files(config, leads), strict=True)),
+        }
+        check_rows(export, limits.max_rows, paths)
         export = reject_long_cells(export, limits.max_cell_chars)
     if settings is None or not use_cache or not settings.cache.enabled:
         with step("Building point-in-time features"):
@@ -344,6 +351,9 @@ def _inputs_summary(export: LoadedExport, labels: pd.DataFrame | None = None) ->
         "activities_rejected": int(rej.get("activities", 0)),
         "warnings": list(export.warnings),
     }
+    related = {t: n for t, n in export.rows_in.items() if t not in ("leads", "activities")}
+    if related:  # lookup and event tables of the config, by name: rows read and rejected
+        out["related"] = {t: {"in": n, "rejected": int(rej.get(t, 0))} for t, n in related.items()}
     if labels is not None:
         out["leads_by_state"] = {k: int(v) for k, v in labels["state"].value_counts().items()}
     return out
@@ -363,7 +373,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "as_of": str(as_of),
         "horizon_days": config.horizon_days,
         "input_file": Path(inputs[0]).name,
-        "input_fingerprint": fingerprint_files(*inputs),
+        "input_fingerprint": fingerprint_files(*inputs, *related_files(config, inputs[0])),
         "rows_leads": export.rows_in["leads"],
         "rows_activities": export.rows_in["activities"],
         "rejected_rows": len(export.rejects),

@@ -5,17 +5,23 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pandas as pd
+
+from features import relations
 from features.build import build_features, feature_columns
 from features.config import parse_config
 from features.contract import canonical_activities, canonical_leads, read_table
 from features.init_config import Proposal, add_audit, propose, render_toml
+from features.related import join_lookups, load_events
 from features.sniff import sniff_file
 from models.leaks import field_audit
 from models.train import labels_for, stratified_split, time_split
 from serving.output import atomic_write
 
 
-def init_config(leads: Path, activities: Path | None, out: Path, *, name: str | None = None) -> dict:
+def init_config(
+    leads: Path, activities: Path | None, out: Path, *, name: str | None = None, related: list[Path] = ()
+) -> dict:
     """Write a starting config for this export to ``out``; return what was guessed and audited.
 
     Each file is sniffed on its own (encoding, separator); its columns' roles come from their values first.
@@ -42,8 +48,10 @@ def init_config(leads: Path, activities: Path | None, out: Path, *, name: str | 
             ),
         },
     )
-    audited = _audit(proposal, raw, activities)
-    text = render_toml(proposal)
+    if related:
+        relations.propose_related(proposal, raw.frame, [Path(p) for p in related], leads_path=leads)
+    audited = _audit(proposal, raw, activities, leads)
+    text = render_toml(proposal) + relations.render_related(proposal)
     atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     roles: dict[str, int] = {}
     for a in proposal.config["leads"]["attributes"]:
@@ -60,14 +68,16 @@ def init_config(leads: Path, activities: Path | None, out: Path, *, name: str | 
         "suspects": [a for a in proposal.audit if not a["known_at_mql"]],
         "audited": audited,
         "to_check": [why for key, why in proposal.comments.items() if key.startswith("(")],
+        "related": relations.describe(proposal.config),
     }
 
 
-def _audit(proposal: Proposal, raw, activities: Path | None) -> bool:
+def _audit(proposal: Proposal, raw, activities: Path | None, leads_path: Path) -> bool:
     """Run the leak audit on the proposed config; False when there is no outcome to audit against."""
     if proposal.config["outcome"].get("column") == "TODO":
         return False
     config = parse_config(proposal.config, origin="proposed config")
+    raw = join_lookups(raw, config, leads_path)[0]
     leads, _ = canonical_leads(raw, config)
     acts = None
     if activities is not None and config.activities is not None:
@@ -76,6 +86,9 @@ def _audit(proposal: Proposal, raw, activities: Path | None) -> bool:
             activities, encoding=m.encoding or config.encoding, delimiter=m.delimiter or config.delimiter
         )
         acts, _ = canonical_activities(table, config, leads["lead_id"])
+    if config.events:
+        events = load_events(raw, leads, config, leads_path, rejected_ids=set())[0]
+        acts = events if acts is None else pd.concat([acts, events], ignore_index=True)
     feats = build_features(leads, acts, config=config)
     as_of = leads[["mql_at", "sql_at"]].max().max()
     labels = labels_for(leads, config, as_of).set_index("lead_id").loc[feats.index]
@@ -97,7 +110,8 @@ def _audit(proposal: Proposal, raw, activities: Path | None) -> bool:
         categorical=cats,
         numeric=nums,
         candidates=config.names_with_role("categorical") + config.names_with_role("numeric"),
-        sources={a.name: a.source for a in config.leads.attributes},
+        sources={a.name: a.source for a in config.attributes},
     )
     add_audit(proposal, audit)
+    relations.audit_lookups(proposal, audit)
     return True

@@ -34,6 +34,7 @@ from features.build import build_features
 from features.config import DatasetConfig
 from features.contract import REJECT_COLUMNS, load_export
 from features.partitions import Partition
+from features.related import refuse_distributed
 from models.scorer import LeadScoreModel
 from serving.output import write_csv, write_json, write_parquet
 from serving.reasons import top_reasons
@@ -219,6 +220,7 @@ def score_partitions(
     ``out`` and the partitions must be on storage every worker sees (a shared file system). Returns the
     summary (also written to ``out/_summary.json``).
     """
+    refuse_distributed(config)  # partitions are read one by one: related tables are not joined there yet
     out = Path(out).absolute()
     _replaceable(out)
     scored_at_text = (scored_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")

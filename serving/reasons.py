@@ -28,6 +28,7 @@ SENIORITY_WORDS = {
     "student": "student or intern",
 }
 _WINDOWED = re.compile(r"^(?P<kind>.+)_(?P<days>\d+)d$")
+_SUMMED = re.compile(r"^(?P<kind>.+)_sum_(?P<days>\d+)d$")  # an event table's value column summed per window
 
 
 def _count(n: float, singular: str, plural: str) -> str:
@@ -63,6 +64,12 @@ def describe(feature: str, value: object, *, known: list[str] | None = None, typ
         return f"{int(value)} different kinds of activity in the last 90 days"
     if feature == "velocity_7d_vs_30d":
         return "no activity in the last 30 days" if missing else f"last week's pace {value:.1f}x the 30-day pace"
+    m = _SUMMED.match(feature)
+    if m:
+        label, days = m["kind"].replace("_", " "), m["days"]
+        if missing or value == 0:
+            return f"no {label} in the last {days} days"
+        return f"{label}: {float(value):g} in the last {days} days"
     m = _WINDOWED.match(feature)
     if m:
         kind, days = m["kind"], m["days"]

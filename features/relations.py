@@ -1,0 +1,303 @@
+"""init-config on several files: find the keys between tables and propose lookups and event tables.
+
+A key is found by values first, names second: a column of a table already joined (the leads, or a
+lookup proposed before) whose distinct values are mostly (80%) found in a column of another table that
+is unique per row makes that table a lookup, joined on that pair. A table with a date column whose key
+column holds the leads' ids, or a lookup's ids, with several rows per key on average, is an event table;
+its type column (few distinct text values) and its numeric columns (summed per window) are proposed too.
+A table that fits neither is left out, and the written config says so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from features.contract import ContractError, read_table
+from features.related import safe_id
+
+OVERLAP = 0.8  # share of a column's distinct values that must be found among the other table's ids
+SAMPLE = 200_000
+DATE_SHAPE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+NUMBER = r"-?\d+(?:\.\d+)?"
+ID_CUE = re.compile(r"(^|[^a-z])(id|key|code|uuid|number|n[uú]mero|c[oó]digo)($|[^a-z])", re.IGNORECASE)
+TIME_CUE = re.compile(r"time|date|fecha|start|at$|when|occurred", re.IGNORECASE)
+
+
+@dataclass
+class Table:
+    """One related file as read for init-config: its name, path, text frame, and how it was read."""
+
+    name: str
+    path: Path
+    frame: pd.DataFrame
+    encoding: str
+    delimiter: str
+
+
+def read_related(path: Path) -> Table:
+    """Read a related file as text, sniffed on its own (encoding, separator) as init-config reads the leads."""
+    from features.sniff import sniff_file
+
+    path = Path(path)
+    fmt = sniff_file(path)
+    frame = read_table(path, encoding=fmt.encoding, delimiter=fmt.delimiter).frame
+    stem = path.name.split(".")[0]
+    return Table(safe_id(stem), path, frame, fmt.encoding, fmt.delimiter)
+
+
+def _clean(col: pd.Series) -> pd.Series:
+    s = col.head(SAMPLE).astype("str").str.strip()
+    return s[col.head(SAMPLE).notna() & (s != "")]
+
+
+def _unique(col: pd.Series) -> bool:
+    v = _clean(col)
+    return len(v) >= 0.9 * min(len(col), SAMPLE) and v.is_unique and len(v) > 1
+
+
+def _is_date(col: pd.Series) -> bool:
+    v = _clean(col).head(500)
+    if not len(v) or v.str.fullmatch(NUMBER).mean() > 0.5 or v.str.contains(DATE_SHAPE).mean() < 0.95:
+        return False
+    return pd.to_datetime(v, errors="coerce", format="mixed").notna().mean() > 0.95
+
+
+def _is_number(col: pd.Series) -> bool:
+    v = _clean(col)
+    return len(v) > 0 and v.str.fullmatch(NUMBER).mean() > 0.98
+
+
+def _overlap(child: pd.Series, ids: set[str]) -> float:
+    """Share of the child column's distinct values found among ``ids``."""
+    values = set(_clean(child).unique())
+    return len(values & ids) / len(values) if len(values) >= 2 else 0.0
+
+
+def _name_bonus(a: str, b: str) -> float:
+    return 0.05 * (safe_id(a) == safe_id(b)) + 0.02 * bool(ID_CUE.search(a))
+
+
+def find_relations(
+    leads: pd.DataFrame, lead_id: str | None, tables: list[Table]
+) -> tuple[list[dict], list[dict], dict]:
+    """(lookups, events, notes by table name) proposed for these tables, lookups in join order."""
+    joined: dict[str, pd.DataFrame] = {"leads": leads}
+    id_sets: dict[str, tuple[str, set[str]]] = {}  # table -> (its id column, its ids): what events may match
+    if lead_id:
+        id_sets["lead_id"] = (lead_id, set(_clean(leads[lead_id]).unique()))
+    lookups, events, notes = [], [], {}
+    pending = list(tables)
+    changed = True
+    while pending and changed:
+        changed = False
+        for t in list(pending):
+            found = _as_lookup(t, joined) or _as_event(t, id_sets)
+            if found is None:
+                continue
+            kind, proposal = found
+            pending.remove(t)
+            changed = True
+            if kind == "lookup":
+                lookups.append(proposal)
+                joined[t.name] = t.frame
+                id_sets[t.name] = (proposal["id"], set(_clean(t.frame[proposal["id"]]).unique()))
+            else:
+                events.append(proposal)
+            notes[t.name] = proposal.pop("_why")
+    for t in pending:
+        notes[t.name] = "no key found: none of its columns holds the leads' ids or another table's ids; left out"
+    return lookups, events, notes
+
+
+def _as_lookup(t: Table, joined: dict[str, pd.DataFrame]) -> tuple[str, dict] | None:
+    best = None
+    for u in t.frame.columns:
+        if not _unique(t.frame[u]) or _is_date(t.frame[u]):
+            continue
+        ids = set(_clean(t.frame[u]).unique())
+        for via, frame in joined.items():
+            for c in frame.columns:
+                score = _overlap(frame[c], ids)
+                if score >= OVERLAP:
+                    score += _name_bonus(c, u)
+                    if best is None or score > best[0]:
+                        best = (score, via, c, u)
+    if best is None:
+        return None
+    score, via, key, uid = best
+    why = f"one row per {uid!r}; {min(score, 1):.0%} of {via}'s {key!r} values are found there"
+    return "lookup", {"name": t.name, "file": t.path.name, "via": via, "key": key, "id": uid, "_why": why, "_t": t}
+
+
+def _as_event(t: Table, id_sets: dict[str, tuple[str, set[str]]]) -> tuple[str, dict] | None:
+    dates = [c for c in t.frame.columns if _is_date(t.frame[c])]
+    if not dates:
+        return None
+    best = None
+    for c in t.frame.columns:
+        if c in dates or _unique(t.frame[c]):
+            continue
+        for matches, (id_col, ids) in id_sets.items():
+            score = _overlap(t.frame[c], ids)
+            if score >= OVERLAP:
+                score += _name_bonus(c, id_col)
+                if best is None or score > best[0]:
+                    best = (score, matches, c)
+    if best is None:
+        return None
+    _, matches, key = best
+    when = next((c for c in dates if TIME_CUE.search(c)), dates[0])
+    rest = [c for c in t.frame.columns if c not in (key, *dates) and not _unique(t.frame[c])]
+    values = [c for c in rest if _is_number(t.frame[c])]
+    kinds = [c for c in rest if c not in values and _clean(t.frame[c]).nunique() <= 100]
+    proposal = {"name": t.name, "file": t.path.name, "key": key}
+    if matches != "lead_id":
+        proposal["matches"] = matches
+    proposal["occurred_at"] = when
+    if kinds:
+        proposal["activity_type"] = kinds[0]
+    if values:
+        proposal["values"] = values
+    per_key = len(t.frame) / max(_clean(t.frame[key]).nunique(), 1)
+    whose = "lead ids" if matches == "lead_id" else f"{matches} ids"
+    proposal["_why"] = f"dated rows, {per_key:.1f} per {key!r} ({whose})" + (
+        f"; numeric columns summed per window: {values}" if values else ""
+    )
+    return "event", proposal
+
+
+def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_path: Path) -> None:
+    """Add the lookups and event tables found among ``paths`` to an init-config proposal (in place).
+
+    Lookup attributes get roles as the leads' columns do (``features.init_config.propose``); their
+    names stay unique across all tables. Every activity type of the event tables is counted.
+    """
+    from features.init_config import propose
+
+    config = proposal.config
+    tables = [read_related(p) for p in paths]
+    names = [t.name for t in tables]
+    if len(set(names)) < len(names) or set(names) & {"leads", "activities"}:
+        raise ContractError(f"related files need distinct names other than leads/activities: {names}")
+    lookups, events, notes = find_relations(leads, config["leads"].get("lead_id"), tables)
+    home = Path(leads_path).resolve().parent
+    for found in (*lookups, *events):  # relative to the leads file's folder when they share it
+        path = next(t.path for t in tables if t.name == found["name"]).resolve()
+        found["file"] = path.name if path.parent == home else str(path)
+    taken = {a["name"] for a in config["leads"]["attributes"]}
+    keys = {(lk["via"], lk["key"]) for lk in lookups}
+    for a in config["leads"]["attributes"]:
+        if ("leads", a["source"]) in keys:
+            a["role"] = "exclude"  # a join key: an id, never a feature
+            proposal.comments[a["source"]] = "the key of a lookup: an id, never a feature"
+    features = config.setdefault("features", {})
+    for lk in lookups:
+        t = lk.pop("_t")
+        sub = propose(t.frame, name=t.name, delimiter=t.delimiter, encoding=t.encoding)
+        attrs, renamed = [], {}
+        for a in sub.config["leads"]["attributes"]:
+            if a["source"] == lk["id"] or (t.name, a["source"]) in keys:
+                continue  # a join key: an id, never a feature
+            name = a["name"] if a["name"] not in taken else safe_id(f"{t.name}_{a['name']}")
+            taken.add(name)
+            renamed[a["name"]] = name
+            attrs.append({**a, "name": name})
+            proposal.comments[f"{t.name}.{a['source']}"] = sub.comments.get(a["source"], "")
+        for key in ("title_attribute", "email_attribute"):
+            if key not in features and sub.config.get("features", {}).get(key) in renamed:
+                features[key] = renamed[sub.config["features"][key]]
+        lk["attributes"] = attrs
+        if t.encoding != config.get("encoding", "utf-8"):
+            lk["encoding"] = t.encoding
+        if t.delimiter != config.get("delimiter", ","):
+            lk["delimiter"] = t.delimiter
+    types = list(features.get("activity_types", []))
+    by_name = {t.name: t for t in tables}
+    for ev in events:
+        t = by_name[ev["name"]]
+        if "activity_type" in ev:
+            kinds = _clean(t.frame[ev["activity_type"]]).value_counts().index
+            types += [str(k) for k in kinds if str(k) not in types]
+        elif ev["name"] not in types:
+            types.append(ev["name"])
+        if t.encoding != config.get("encoding", "utf-8"):
+            ev["encoding"] = t.encoding
+        if t.delimiter != config.get("delimiter", ","):
+            ev["delimiter"] = t.delimiter
+    if events:
+        features["activity_types"] = types
+    if lookups:
+        config["lookups"] = lookups
+    if events:
+        config["events"] = events
+    proposal.comments.update({f"(related {k})": v for k, v in notes.items() if "left out" in v})
+    proposal.comments.update({f"[related {k}]": v for k, v in notes.items() if "left out" not in v})
+
+
+def audit_lookups(proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> None:
+    """The field audit of lookup attributes (``add_audit`` covers the leads' own): strong suspects excluded."""
+    by_name = {a["name"]: (lk["name"], a) for lk in proposal.config.get("lookups", []) for a in lk["attributes"]}
+    for r in audit.itertuples():
+        if r.feature not in by_name:
+            continue
+        table, attr = by_name[r.feature]
+        suspect = r.suspicion >= exclude_at
+        if suspect:
+            attr["role"] = "exclude"
+        proposal.audit.append(
+            {
+                "column": f"{table}.{attr['source']}",
+                "known_at_mql": not suspect,
+                "evidence": f"suspicion {r.suspicion:.2f}: {r.evidence}",
+                "confirmed": False,
+            }
+        )
+
+
+def describe(config: dict) -> list[str]:
+    """One line per proposed lookup or event table, for the init-config summary."""
+    lines = [
+        f"lookup {lk['name']}: joined on {lk['via']}.{lk['key']} = {lk['name']}.{lk['id']}, "
+        f"{len(lk['attributes'])} columns"
+        for lk in config.get("lookups", [])
+    ]
+    for ev in config.get("events", []):
+        whose = "lead id" if ev.get("matches", "lead_id") == "lead_id" else f"{ev['matches']} id"
+        kind = f"types from {ev['activity_type']!r}" if "activity_type" in ev else f"type {ev['name']!r}"
+        summed = f", summed: {', '.join(ev['values'])}" if ev.get("values") else ""
+        lines.append(f"events {ev['name']}: {ev['key']!r} ({whose}), time {ev['occurred_at']!r}, {kind}{summed}")
+    return lines
+
+
+def render_related(proposal) -> str:
+    """The lookups and event tables as commented TOML, to append to the config init-config writes."""
+    q = json.dumps
+    c = proposal.config
+    lines: list[str] = []
+    if c.get("lookups"):
+        lines += [
+            "",
+            "# Lookups: tables joined onto the leads by key; their attributes are used like the leads' own.",
+            "# They are read as exported now, not as at each MQL moment: exclude a column written after the outcome.",
+        ]
+    for lk in c.get("lookups", []):
+        why = proposal.comments.get("[related " + lk["name"] + "]", "")
+        lines += [f"[[lookups]]  # {why}"]
+        lines += [f"{k} = {q(v)}" for k, v in lk.items() if k != "attributes"]
+        lines.append("attributes = [")
+        for a in lk["attributes"]:
+            why = proposal.comments.get(f"{lk['name']}.{a['source']}", "")
+            lines.append(f"  {{ source = {q(a['source'])}, name = {q(a['name'])}, role = {q(a['role'])} }},  # {why}")
+        lines.append("]")
+    if c.get("events"):
+        lines += ["", "# Event tables: each row is an activity of the lead (or of the lookup row) its key names."]
+    for ev in c.get("events", []):
+        why = proposal.comments.get("[related " + ev["name"] + "]", "")
+        lines += [f"[[events]]  # {why}"]
+        lines += [f"{k} = {q(v)}" for k, v in ev.items()]
+    return "\n".join(lines) + "\n" if lines else ""
