@@ -23,7 +23,15 @@ import numpy as np
 import pandas as pd
 
 from features.config import DatasetConfig
-from features.contract import REJECT_COLUMNS, ContractError, RawTable, _parse_ts, has_offset, read_table
+from features.contract import (
+    REJECT_COLUMNS,
+    ContractError,
+    RawTable,
+    _as_dot_decimal,
+    _parse_ts,
+    has_offset,
+    read_table,
+)
 
 RESERVED = {"lead_id", "mql_at", "sql_at", "created_at", "outcome"}
 
@@ -226,7 +234,7 @@ def load_events(
         out = pd.DataFrame({"row": np.arange(len(df)), "key": keys, "occurred_at": at, "activity_type": kind})
         for v, col in zip(e.values, value_columns(config.model_copy(update={"events": [e]})), strict=True):
             text = _text(df[v], missing)
-            num = pd.to_numeric(text, errors="coerce")
+            num = pd.to_numeric(_as_dot_decimal(text, config), errors="coerce")
             bad = text.notna() & (num.isna() | ~np.isfinite(num.fillna(0)))
             for idx in np.flatnonzero(bad.to_numpy()):
                 reasons.setdefault(idx, []).append(f"{v}: not a finite number ({text.iat[idx][:40]!r})")
