@@ -192,7 +192,9 @@ def run_dataset(name: str, a: argparse.Namespace) -> list[dict]:
     committed = ROOT / "data" / "configs" / committed_name
     edits = config_edits(proposed, committed) if proposed.is_file() else []
     weekly, t_week = cli(weekly_args(path, None, committed, folder / "ws-committed"))
-    rows.append(row(f"{name} (committed config)", f"{len(edits)}: " + "; ".join(edits), weekly, t_week, (None, None, 0)))
+    rows.append(
+        row(f"{name} (committed config)", f"{len(edits)}: " + "; ".join(edits), weekly, t_week, (None, None, 0))
+    )
     return rows
 
 
