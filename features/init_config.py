@@ -435,6 +435,15 @@ def _activities_mapping(frame: pd.DataFrame, lead_ids: set[str], *, day_first: b
     return {"lead_id": lead, "occurred_at": when, "activity_type": kind}, guesses.get(when), why
 
 
+def is_suspect(r, exclude_at: float = 1.0) -> bool:
+    """Whether an audited column starts as ``exclude``: enough suspicion, and some of it from the column
+    itself (its AUC alone, values that decide the outcome, a name cue). The model's loss without a column
+    alone is no evidence of a leak: every useful honest column has one (an industry column lost 0.024 AUC
+    and was excluded on that alone, costing the model the signal)."""
+    own = r.auc_alone >= 0.7 or r.pure_share > 0 or bool(r.name_cue)
+    return bool(r.suspicion >= exclude_at and own)
+
+
 def add_audit(proposal: Proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> None:
     """Fill the field audit from the leak evidence; strong suspects start as exclude."""
     by_name = {a["name"]: a for a in proposal.config["leads"]["attributes"]}
@@ -442,7 +451,7 @@ def add_audit(proposal: Proposal, audit: pd.DataFrame, *, exclude_at: float = 1.
         attr = by_name.get(r.feature)
         if attr is None:
             continue
-        suspect = r.suspicion >= exclude_at
+        suspect = is_suspect(r, exclude_at)
         if suspect:
             attr["role"] = "exclude"
             proposal.comments[attr["source"]] = f"suspected leak: {r.evidence}"

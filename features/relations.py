@@ -208,6 +208,17 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
             renamed[a["name"]] = name
             attrs.append({**a, "name": name})
             proposal.comments[f"{t.name}.{a['source']}"] = sub.comments.get(a["source"], "")
+        given = {a["source"] for a in sub.config["leads"]["attributes"]}
+        for col in t.frame.columns:  # what propose took for an id, a date or an outcome: kept out, and said
+            if col in given or col == lk["id"] or (t.name, col) in keys:
+                continue
+            name = safe_id(f"{t.name}_{col}")
+            taken.add(name)
+            attrs.append({"source": col, "name": name, "role": "exclude"})
+            why = sub.comments.get(col, "")
+            proposal.comments[f"{t.name}.{col}"] = (
+                f"a lookup's status, date or id ({why}): as exported now, likely written after the outcome"
+            )
         for key in ("title_attribute", "email_attribute"):
             if key not in features and sub.config.get("features", {}).get(key) in renamed:
                 features[key] = renamed[sub.config["features"][key]]
@@ -240,13 +251,15 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
 
 
 def audit_lookups(proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> None:
+    from features.init_config import is_suspect
+
     """The field audit of lookup attributes (``add_audit`` covers the leads' own): strong suspects excluded."""
     by_name = {a["name"]: (lk["name"], a) for lk in proposal.config.get("lookups", []) for a in lk["attributes"]}
     for r in audit.itertuples():
         if r.feature not in by_name:
             continue
         table, attr = by_name[r.feature]
-        suspect = r.suspicion >= exclude_at
+        suspect = is_suspect(r, exclude_at)
         if suspect:
             attr["role"] = "exclude"
         proposal.audit.append(
