@@ -522,16 +522,12 @@ def generate(
 ) -> None:
     """Write a synthetic B2B CRM export (Spain and Latin America) with its true conversion probabilities.
 
-    --style writes the same history in the shape of another export (HubSpot, a Spanish Excel save), to try
-    init-config on: truth.csv keeps the export's lead ids.
+    --style writes the same history in the shape of another export (HubSpot, a Spanish Excel save, a
+    relational CRM), to try init-config on: truth.csv keeps the export's lead ids.
     """
     from features.synthetic import generate as gen
     from serving.output import atomic_write
 
-    if style not in ("leadscore", "relational"):
-        raise typer.BadParameter(f"{style!r}: choose leadscore or relational", param_hint="--style")
-    if partitions and style != "leadscore":
-        raise typer.BadParameter("--partitions writes the leadscore style only", param_hint="--style")
     if partitions:
         from features.partitions import write_synthetic_partitions
 

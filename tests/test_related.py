@@ -374,15 +374,16 @@ def test_generate_relational_and_init_config_related_from_the_cli(tmp_path):
     r = runner.invoke(app, ["generate", "--out", str(tmp_path), "--leads", "300", "--style", "relational", "--json"])
     assert r.exit_code == 0, r.output
     files = json.loads(r.output)["files"]
-    assert sorted(files) == ["accounts", "contacts", "email_events", "engagements", "leads", "truth", "web_sessions"]
+    stems = ["accounts", "contacts", "email_events", "engagements", "leads", "truth", "web_sessions"]
+    assert sorted(files) == [f"{s}.csv" for s in stems]
     bad = runner.invoke(app, ["generate", "--out", str(tmp_path / "x"), "--style", "salesforce"])
-    assert bad.exit_code == 2 and "choose leadscore or relational" in bad.output
+    assert bad.exit_code == 2 and "is not one of" in bad.output
     missing = runner.invoke(
         app,
         [
             "init-config",
             "--leads",
-            files["leads"],
+            files["leads.csv"],
             "--related",
             str(tmp_path / "nope.csv"),
             "--out",
