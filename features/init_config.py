@@ -40,10 +40,14 @@ class Proposal:
 
 
 def snake(name: str, taken: set[str]) -> str:
+    """A canonical attribute name for an export column, unused so far and never a derived feature's name
+    (an export's "Seniority" column becomes ``seniority_2``: ``seniority`` is read from the job title)."""
+    from features.names import DERIVED_NAMES
+
     base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "col"
     base = base if base[0].isalpha() else f"c_{base}"
     out, i = base, 2
-    while out in taken:
+    while out in taken or out in DERIVED_NAMES:
         out, i = f"{base}_{i}", i + 1
     taken.add(out)
     return out
