@@ -7,7 +7,6 @@ phones, names, companies) become ``pii``; a column the leak audit finds suspicio
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -217,8 +216,9 @@ def add_audit(proposal: Proposal, audit: pd.DataFrame, *, exclude_at: float = 1.
 
 def render_toml(p: Proposal) -> str:
     """The proposal as a commented TOML file, every guess explained."""
+    from features.names import toml_value as q  # an emoji in an activity type must stay valid TOML
+
     c = p.config
-    q = json.dumps
     lines = [
         "# Dataset config written by `leadscore init-config`: a starting point, not a verdict.",
         "# Check every role (categorical, numeric, text, pii, exclude), the outcome, the persona rule and the",

@@ -17,6 +17,7 @@ The id -> words map is recomputed from the dataset config, which travels with ev
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -238,7 +239,7 @@ def check_names(config: DatasetConfig) -> None:
         if a.name in derived:
             raise ValueError(
                 f"attribute '{a.name}' (column {a.source!r}) has the name of the derived feature '{a.name}' "
-                f"({derived[a.name]}); rename the attribute: name = 'crm_{a.name}' in [leads] attributes"
+                f"({derived[a.name]}); rename the attribute (its name = 'crm_{a.name}', for example)"
             )
 
 
@@ -253,3 +254,12 @@ def unknown_features(config: DatasetConfig, names: list[str]) -> str:
         if n == f"{t}_{w}d" and kid != t
     ]
     return f"{names}" + (f" (activity counts are named by id: {', '.join(hints)})" if hints else "")
+
+
+def toml_value(value: object) -> str:
+    """A TOML value for a string, number, bool, list or table of them, with any name kept as written.
+
+    JSON's escapes are TOML's except two: an emoji must be written as itself (JSON's surrogate pair
+    ``\\ud83d\\udcdd`` is invalid TOML), and DEL must be escaped (JSON leaves it raw).
+    """
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")

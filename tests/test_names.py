@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 from features.build import build_features, feature_columns
-from features.config import ConfigError, parse_config
+from features.config import ConfigError, load_config, parse_config
 from features.contract import ContractError, canonical_activities, canonical_leads
 from features.init_config import snake
 from features.names import activity_ids, display_names, feature_words, is_safe, safe_id
@@ -147,7 +147,7 @@ def test_an_attribute_named_like_a_derived_feature_is_refused_naming_both(name, 
         parse_config(cfg)
     line = str(err.value).splitlines()[-1]
     assert f"attribute '{name}' (column 'Señority')" in line and f"derived feature '{name}'" in line
-    assert derived in line and f"name = 'crm_{name}'" in line
+    assert derived in line and f"its name = 'crm_{name}'" in line
 
 
 def test_seniority_is_a_fine_attribute_name_when_no_title_attribute_derives_it():
@@ -186,6 +186,30 @@ def test_init_config_never_proposes_a_derived_features_name():
         "mql_month_2",
         "seniority_3",
     ]
+
+
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=30), max_size=5))
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+def test_init_config_writes_any_activity_type_as_valid_toml(types):
+    import tomllib
+
+    from features.names import toml_value
+
+    assert tomllib.loads(f"activity_types = {toml_value(types)}\n")["activity_types"] == types
+
+
+def test_init_config_keeps_an_emoji_type_as_written(tmp_path):
+    from pipelines.onboarding import init_config
+
+    crm = generate(300, 4, 2)
+    acts = crm.activities.replace(
+        {"Activity Type": {"page_view": "Page View: Blog 📝", "webinar": 'Webinar "Live" [ES]'}}
+    )
+    crm.leads.to_csv(tmp_path / "leads.csv", index=False)
+    acts.to_csv(tmp_path / "acts.csv", index=False)
+    init_config(tmp_path / "leads.csv", tmp_path / "acts.csv", tmp_path / "c.toml")
+    types = load_config(tmp_path / "c.toml").features.activity_types
+    assert "Page View: Blog 📝" in types and 'Webinar "Live" [ES]' in types
 
 
 # --- the "other" bucket -------------------------------------------------------------------------------------
