@@ -191,7 +191,7 @@ def feature_words(config: DatasetConfig | dict | None) -> FeatureWords:
     labels = {a.name: a.source for a in config.leads.attributes if a.role in ("categorical", "numeric")}
     plain = {
         "seniority": f"seniority (from {columns.get(spec.title_attribute or '', 'the job title')})",
-        "email_type": f"email type, corporate or free (from {columns.get(spec.email_attribute or '', 'the email')})",
+        "email_type": f"email type (from {columns.get(spec.email_attribute or '', 'the email')})",
         "days_created_to_mql": "days from creation to MQL",
         "mql_month": "month of the MQL",
         "distinct_types_90d": "different activity types, last 90 days",

@@ -362,10 +362,9 @@ def audit_export_fields(
     """The leak audit of the columns that come from the export; stops the run (LeakSuspected) on an alarm."""
     categorical, numeric = feature_columns(config)
     sources = {a.name: a.source for a in config.leads.attributes}
-    sources |= {
-        "seniority": f"seniority (from {config.features.title_attribute})",
-        "email_type": f"email_type (from {config.features.email_attribute})",
-    }
+    # derived from an export column: named with that column as the export writes it ("seniority (from Job Title)")
+    labels = display_names(config)
+    sources |= {c: labels[c] for c in ("seniority", "email_type") if c in labels}
     from_export = config.names_with_role("categorical") + config.names_with_role("numeric")
     from_export += [c for c in ("seniority", "email_type") if c in categorical]
     audit = field_audit(

@@ -366,6 +366,9 @@ def _one_export(crm, drawn, tally: dict) -> None:
     industry = leads[source["Industry"]].to_numpy(dtype=object)
     industry[::7] = [values[i % len(values)] for i in range(len(industry[::7]))]  # drawn category values
     leads[source["Industry"]] = industry
+    titles = leads[source["Job Title"]].to_numpy(dtype=object)
+    titles[::5] = [values[-1 - i % len(values)] for i in range(len(titles[::5]))]  # and job titles
+    leads[source["Job Title"]] = titles
     acts = crm.activities.rename(columns={"Lead ID": "Lead", "Timestamp": "When", "Activity Type": "What"})
     acts["What"] = acts["What"].map(type_of)
     try:
