@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
@@ -277,6 +278,26 @@ def test_reasons_show_the_activity_type_and_the_column_as_the_export_writes_them
     assert feature_label("pricing_view_7d", "es", words) == "Visitas a la página de precios en los últimos 7 días"
 
 
+def test_the_drift_table_and_its_message_name_a_folded_type_in_the_exports_words():
+    from serving import drift
+
+    config = parse_config(_config())
+    kid = f"{safe_id('Page View: Pricing')}_7d"
+    rng = np.random.default_rng(0)
+    then = pd.DataFrame({kid: rng.poisson(1, 400).astype(float), "industry": rng.choice(["a", "b"], 400)})
+    now = pd.DataFrame({kid: rng.poisson(6, 300).astype(float), "industry": rng.choice(["a", "b"], 300)})
+    reference = drift.reference_profile(
+        then, rng.random(400), categorical=["industry"], numeric=[kid], features_by_gain=[kid, "industry"]
+    )
+    extra = {"drift_reference": reference, "dataset_config": config.model_dump(mode="json", by_alias=True)}
+    table, section = drift.check(extra, now, rng.random(300))
+    labels = table.set_index("feature")["label"]
+    assert labels[kid] == "Page View: Pricing, last 7 days" and labels["industry"] == "Industry"
+    assert section["level"] == "alert"
+    assert section["message"].startswith("drift alert: top feature 'Page View: Pricing, last 7 days' PSI")
+    assert section["named"] == {kid: "'Page View: Pricing, last 7 days'"}
+
+
 # --- drawn names and values, through the real path ----------------------------------------------------------
 
 TYPES = ["email_open", "page_view", "pricing_view", "demo_request", "form_fill", "download", "webinar"]
@@ -321,6 +342,8 @@ def exports(draw, crm):
     n_other = draw(st.integers(0, len(RARE)))
     columns = draw(st.lists(NAME, min_size=len(LEAD_COLUMNS), max_size=len(LEAD_COLUMNS), unique=True))
     source = dict(zip(LEAD_COLUMNS, columns, strict=True))
+    act_columns = draw(st.lists(NAME, min_size=3, max_size=3, unique=True))
+    source |= dict(zip(("Lead", "When", "What"), act_columns, strict=True))
     values = draw(st.lists(ANY_TEXT, min_size=1, max_size=4))
     collide = draw(st.one_of(st.none(), st.sampled_from([*DERIVED, "pricing_view_7d"])))
     return type_of, RARE[:n_other], source, values, collide
@@ -346,7 +369,7 @@ def _drawn_config(type_of, other, source, collide) -> dict:
             "sql_at": source["SQL Date"],
             "attributes": attributes,
         },
-        "activities": {"lead_id": "Lead", "occurred_at": "When", "activity_type": "What"},
+        "activities": {"lead_id": source["Lead"], "occurred_at": source["When"], "activity_type": source["What"]},
         "features": {
             "activity_types": [type_of[t] for t in TYPES],
             "other_types": [type_of[t] for t in other],
@@ -369,8 +392,8 @@ def _one_export(crm, drawn, tally: dict) -> None:
     titles = leads[source["Job Title"]].to_numpy(dtype=object)
     titles[::5] = [values[-1 - i % len(values)] for i in range(len(titles[::5]))]  # and job titles
     leads[source["Job Title"]] = titles
-    acts = crm.activities.rename(columns={"Lead ID": "Lead", "Timestamp": "When", "Activity Type": "What"})
-    acts["What"] = acts["What"].map(type_of)
+    acts = crm.activities.rename(columns={"Lead ID": source["Lead"], "Timestamp": source["When"]})
+    acts[source["What"]] = acts.pop("Activity Type").map(type_of)
     try:
         config = parse_config(_drawn_config(type_of, other, source, collide))
     except ConfigError as exc:
