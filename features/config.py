@@ -26,7 +26,9 @@ class Attribute(_Strict):
     """One column of the leads export beyond the id and timestamps."""
 
     source: str = Field(description="column name in the export")
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="canonical snake_case name")
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="canonical snake_case name (its feature's id)"
+    )
     role: Role
 
 

@@ -43,7 +43,7 @@ def snake(name: str, taken: set[str]) -> str:
     (an export's "Seniority" column becomes ``seniority_2``: ``seniority`` is read from the job title)."""
     from features.names import DERIVED_NAMES
 
-    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "col"
+    base = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:48].rstrip("_") or "col"
     base = base if base[0].isalpha() else f"c_{base}"
     out, i = base, 2
     while out in taken or out in DERIVED_NAMES:

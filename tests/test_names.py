@@ -179,6 +179,15 @@ def test_a_monotone_feature_named_by_the_types_text_gets_its_id_in_the_message()
         parse_config(_config(features={**_config()["features"], "monotone_increasing": ["Page View: Pricing_7d"]}))
 
 
+def test_an_attribute_name_is_a_bounded_id_and_init_config_proposes_one():
+    cfg = _config()
+    cfg["leads"]["attributes"] = [*cfg["leads"]["attributes"], {"source": "x", "name": "x" * 65, "role": "numeric"}]
+    with pytest.raises(ConfigError, match="at most 64 characters"):
+        parse_config(cfg)
+    long = snake("Número de visitas a la página de precios en los últimos noventa días " * 3, set())
+    assert SAFE.fullmatch(long) and len(long) <= 48
+
+
 def test_init_config_never_proposes_a_derived_features_name():
     taken: set[str] = set()
     assert [snake(c, taken) for c in ("Seniority", "Email Type", "MQL Month", "Seniority ")] == [
