@@ -107,14 +107,16 @@ def activity_ids(config: DatasetConfig) -> dict[str, str]:
 
 
 def derived_features(config: DatasetConfig) -> dict[str, str]:
-    """Every feature the config derives (not an attribute), with what it is derived from, in plain words."""
+    """Every feature the config derives (not an attribute), with what it is derived from, in plain words.
+
+    The export's names are quoted as Python literals, so a message that quotes one stays on one line."""
     spec = config.features
     source = {a.name: a.source for a in config.leads.attributes}
     out: dict[str, str] = {}
     if spec.title_attribute:
-        out["seniority"] = f"read from the job title column '{source.get(spec.title_attribute, spec.title_attribute)}'"
+        out["seniority"] = f"read from the job title column {source.get(spec.title_attribute, spec.title_attribute)!r}"
     if spec.email_attribute:
-        out["email_type"] = f"read from the email column '{source.get(spec.email_attribute, spec.email_attribute)}'"
+        out["email_type"] = f"read from the email column {source.get(spec.email_attribute, spec.email_attribute)!r}"
     if config.leads.created_at:
         out["days_created_to_mql"] = "days from the creation date to the MQL"
     if config.time == "timestamps":
@@ -122,7 +124,7 @@ def derived_features(config: DatasetConfig) -> dict[str, str]:
     if config.activities is not None:
         for t, kid in activity_ids(config).items():
             for w in spec.windows:
-                out[window_feature(kid, w)] = f"count of activity type '{t}' in the last {w} days"
+                out[window_feature(kid, w)] = f"count of activity type {t!r} in the last {w} days"
         for w in spec.windows:
             out[window_feature("activities", w)] = f"count of all activities in the last {w} days"
         if spec.other_types:
