@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.config import DatasetConfig
+from features.names import OTHER, activity_ids, window_feature
 from features.related import value_columns
 
 DAY_S = 86_400.0
@@ -83,8 +84,11 @@ def feature_columns(config: DatasetConfig) -> tuple[list[str], list[str]]:
         nums = nums + ["mql_month"]
     if config.has_activities:
         windows = config.features.windows
-        nums += [f"{t}_{w}d" for t in config.features.activity_types for w in windows]
+        # ids, not the export's words: LightGBM refuses names such as "Page View: Pricing_7d"
+        nums += [window_feature(kid, w) for kid in activity_ids(config).values() for w in windows]
         nums += [f"activities_{w}d" for w in windows]
+        if config.features.other_types:
+            nums += [window_feature(OTHER, w) for w in windows]
         nums += [f"{v}_sum_{w}d" for v in value_columns(config) for w in windows]
         nums += ["distinct_types_90d", "days_since_last_activity", "engagement_recency_weighted", "velocity_7d_vs_30d"]
     return cats, nums
@@ -173,12 +177,17 @@ def _activity_features(
     per_window = {}
     for w in sorted(set(spec.windows) | {7, 30}):
         per_window[w] = np.bincount(key[age <= w], minlength=n * n_kinds).astype(np.int32).reshape(n, n_kinds)
-    for t in spec.activity_types:
-        j = code_of.get(t)  # a type absent from this batch counts nothing
+    for t, kid in activity_ids(config).items():
+        j = code_of.get(t.strip())  # the export's types are read stripped; a type absent here counts nothing
         for w in spec.windows:
-            out[f"{t}_{w}d"] = per_window[w][:, j].astype(float) if j is not None else np.zeros(n)
+            out[window_feature(kid, w)] = per_window[w][:, j].astype(float) if j is not None else np.zeros(n)
     for w in spec.windows:
         out[f"activities_{w}d"] = per_window[w].sum(axis=1).astype(float)
+    if spec.other_types:
+        # rare types pooled into one count per window: each alone is too thin to learn from
+        pooled = [code_of[t.strip()] for t in spec.other_types if t.strip() in code_of]
+        for w in spec.windows:
+            out[window_feature(OTHER, w)] = per_window[w][:, pooled].sum(axis=1).astype(float)
 
     recent = age <= 90
     # one key per (lead, kind) seen in 90 days; sort and keep the first of each run (np.unique's hashing

@@ -26,7 +26,9 @@ class Attribute(_Strict):
     """One column of the leads export beyond the id and timestamps."""
 
     source: str = Field(description="column name in the export")
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="canonical snake_case name")
+    name: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$", max_length=64, description="canonical snake_case name (its feature's id)"
+    )
     role: Role
 
 
@@ -281,16 +283,22 @@ class DatasetConfig(_Strict):
         if self.features.email_attribute and roles.get(self.features.email_attribute) != "pii":
             raise ValueError(f"features.email_attribute '{self.features.email_attribute}' must name a pii attribute")
         from features.build import feature_columns  # here, not at import: build imports this module
+        from features.names import check_names, unknown_features
 
+        check_names(self)
         cats, nums = feature_columns(self)
         unknown = sorted(set(self.features.monotone_increasing + self.features.monotone_decreasing) - set(cats + nums))
         if unknown:
-            raise ValueError(f"features.monotone_* name columns that are not features: {unknown}")
+            raise ValueError(
+                f"features.monotone_* name columns that are not features: {unknown_features(self, unknown)}"
+            )
         if self.segments and self.segments.by not in cats:
             raise ValueError(f"segments.by '{self.segments.by}' must be a categorical feature (one of {sorted(cats)})")
         persona_unknown = sorted({c.feature for c in self.persona.conditions} - set(cats + nums))
         if persona_unknown:
-            raise ValueError(f"persona conditions name columns that are not features: {persona_unknown}")
+            raise ValueError(
+                f"persona conditions name columns that are not features: {unknown_features(self, persona_unknown)}"
+            )
         return self
 
     @property

@@ -7,7 +7,6 @@ phones, names, companies) become ``pii``; a column the leak audit finds suspicio
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 
@@ -71,12 +70,16 @@ class Proposal:
 
 
 def snake(name: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9]+", "_", _ascii(name).lower()).strip("_") or "col"
+    """A canonical attribute name for an export column, unused so far and never a derived feature's name
+    (an export's "Seniority" column becomes ``seniority_2``: ``seniority`` is read from the job title)."""
+    from features.names import DERIVED_NAMES
+
+    base = re.sub(r"[^a-z0-9]+", "_", _ascii(name).lower()).strip("_")[:48].rstrip("_") or "col"
     base = base if base[0].isalpha() else f"c_{base}"
     if base in ("lead_id", "mql_at", "sql_at", "created_at"):
         base = f"{base}_source"
     out, i = base, 2
-    while out in taken:
+    while out in taken or out in DERIVED_NAMES:
         out, i = f"{base}_{i}", i + 1
     taken.add(out)
     return out
@@ -470,11 +473,9 @@ def add_audit(proposal: Proposal, audit: pd.DataFrame, *, exclude_at: float = 1.
 
 def render_toml(p: Proposal) -> str:
     """The proposal as a commented TOML file, every guess explained."""
+    from features.names import toml_value as q  # an emoji in an activity type must stay valid TOML
+
     c = p.config
-
-    def q(value: object) -> str:
-        return json.dumps(value, ensure_ascii=False)
-
     lines = [
         "# Dataset config written by `leadscore init-config`: a starting point, not a verdict.",
         "# Check every role (categorical, numeric, text, pii, exclude), the outcome, the persona rule and the",

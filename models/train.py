@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from features.build import feature_columns
 from features.config import DatasetConfig, Segments
+from features.names import display_names
 from models import baselines
 from models.leaks import field_audit, stop_if_leaking
 from models.metrics import compare_scorers, fast_auc
@@ -157,7 +158,7 @@ class TrainingResult:
     holdout_proba: np.ndarray
     tier_cutoffs: dict[str, float]
     audit: pd.DataFrame  # every candidate column's leak evidence, most suspicious first
-    importance: pd.DataFrame
+    importance: pd.DataFrame  # feature (id), label (the export's words), gain, auc_alone; most gain first
     best_iteration: int
     notes: list[str] = field(default_factory=list)
     segments: list[dict] = field(default_factory=list)  # one record per segment: own model or global fallback
@@ -361,10 +362,9 @@ def audit_export_fields(
     """The leak audit of the columns that come from the export; stops the run (LeakSuspected) on an alarm."""
     categorical, numeric = feature_columns(config)
     sources = {a.name: a.source for a in config.attributes}
-    sources |= {
-        "seniority": f"seniority (from {config.features.title_attribute})",
-        "email_type": f"email_type (from {config.features.email_attribute})",
-    }
+    # derived from an export column: named with that column as the export writes it ("seniority (from Job Title)")
+    labels = display_names(config)
+    sources |= {c: labels[c] for c in ("seniority", "email_type") if c in labels}
     from_export = config.names_with_role("categorical") + config.names_with_role("numeric")
     from_export += [c for c in ("seniority", "email_type") if c in categorical]
     audit = field_audit(
@@ -425,6 +425,9 @@ def evaluate_model(
     importance = pd.DataFrame(
         {"feature": model.features, "gain": gain, "auc_alone": alone.reindex(model.features).to_numpy()}
     ).sort_values("gain", ascending=False, ignore_index=True)
+    # the export's words beside each id: MLflow's importance table is read by people
+    labels = display_names(config)
+    importance.insert(1, "label", [labels.get(f, f) for f in importance["feature"]])
     typical = X_tr[numeric].median().dropna().round(3).to_dict()
     # what scored batches are compared with: the window the booster learned from, and the holdout's scores
     learned = pd.concat([X_tr, X_cal]) if params.refit else X_tr

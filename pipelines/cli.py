@@ -442,9 +442,11 @@ def _print_drift(s: dict) -> None:
     columns = ("feature", "PSI", "level", "unseen", *(("missing",) if show_missing else ()), "largest shift")
     for col in columns:
         table.add_column(col, justify="right" if col in ("PSI", "unseen") else "left", no_wrap=col != "largest shift")
+    named = d.get("named", {})  # folded activity types, in the export's words
     for r in d["worst"]:
+        name = named.get(r["feature"], r["feature"])
         cells = [
-            f"[bold]{escape(r['feature'])}*[/bold]" if r["top"] else escape(r["feature"]),
+            f"[bold]{escape(name)}*[/bold]" if r["top"] else escape(name),
             f"{r['psi']:.2f}",
             f"[{colour if r['level'] == d['level'] else 'default'}]{r['level']}[/]",
             "-" if r["unseen_now"] is None else f"{r['unseen_now']:.0%}",
@@ -452,7 +454,7 @@ def _print_drift(s: dict) -> None:
         if show_missing:
             cells.append("-" if r["missing_then"] is None else f"{r['missing_then']:.0%} -> {r['missing_now']:.0%}")
         table.add_row(*cells, escape(r["largest_shift"]))
-    top = ", ".join(f"{f} {p:.2f}" for f, p in d["top_features"].items())
+    top = ", ".join(f"{named.get(f, f)} {p:.2f}" for f, p in d["top_features"].items())
     lines = [
         f"[bold]{escape(d['message'])}[/bold]",
         f"Score PSI {d['score_psi']:.3f} ({d['score_level']}); top features (*): {escape(top)}; "
@@ -461,7 +463,7 @@ def _print_drift(s: dict) -> None:
     ]
     others = [r for r in d["worst"] if not r["top"] and r["level"] == "alert"]
     if d["other_alerts"] and d["level"] == "alert":
-        names = ", ".join(f"{r['feature']} {r['psi']:.2f}" for r in others[:5])
+        names = ", ".join(f"{named.get(r['feature'], r['feature'])} {r['psi']:.2f}" for r in others[:5])
         more = len(d["other_alerts"]) - len(others[:5])
         lines.append(escape(f"Also drifted (not top features): {names}" + (f" and {more} more" if more else "")))
     if where:

@@ -19,6 +19,7 @@ from features.build import build_features
 from features.config import DatasetConfig, load_config
 from features.contract import LoadedExport, fingerprint_files, load_export
 from features.limits import check_file_size, check_rows, reject_long_cells
+from features.names import feature_words
 from features.related import related_files
 from models import backtest
 from models import tracking as trk
@@ -863,7 +864,11 @@ def _persona_week(
         return {**summary, "files": {}, "elapsed_s": round(time.perf_counter() - t0, 1)}
     with step(f"Ranking {len(open_ids):,} open leads by the persona rule"):
         scored = persona_list(
-            features.loc[open_ids], export.leads, config.persona, pii_columns=config.names_with_role("pii")
+            features.loc[open_ids],
+            export.leads,
+            config.persona,
+            pii_columns=config.names_with_role("pii"),
+            words=feature_words(config),
         )
     summary["list"] = {"rows": len(scored), "tiers": scored["tier"].value_counts().sort_index().to_dict()}
     if capacity:

@@ -33,6 +33,7 @@ import pandas as pd
 from features.build import build_features
 from features.config import DatasetConfig
 from features.contract import REJECT_COLUMNS, load_export
+from features.names import feature_words
 from features.partitions import Partition
 from features.related import refuse_distributed
 from models.scorer import LeadScoreModel
@@ -159,7 +160,11 @@ def _finish_partition(
         head = pd.read_parquet(Path(work) / "head" / name).set_index("_position").loc[reason_rows]
         feats = head.set_index("lead_id")
         reasons = top_reasons(
-            feats, model.contributions(feats), categories=model.categories, typical=model.extra.get("typical", {})
+            feats,
+            model.contributions(feats),
+            categories=model.categories,
+            typical=model.extra.get("typical", {}),
+            words=feature_words(model.extra.get("dataset_config")),
         )
         rows.loc[reason_rows, REASONS] = reasons.fillna("").to_numpy()
     rows["model_version"] = model_version

@@ -38,10 +38,13 @@ Pure numpy and pandas, no I/O: flows write the table and log it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import pandas as pd
+
+from features.names import FeatureWords, feature_words
 
 EPS = 1e-4  # floor of a bin's share: keeps PSI finite when a bin is empty on one side
 N_BINS = 10  # quantile bins of a numeric feature and of the score
@@ -292,12 +295,15 @@ def top_features(reference: dict, n: int = TOP_FEATURES) -> list[str]:
     return [f for f in reference.get("features_by_gain", []) if f not in CALENDAR_FEATURES][:n]
 
 
-def assess(table: pd.DataFrame, *, worst: int = 5) -> dict:
+def assess(table: pd.DataFrame, *, worst: int = 5, words: FeatureWords | None = None) -> dict:
     """The run's drift verdict from the table: its level, a one-line message and the worst rows.
 
     The run's level is the worst level of the score and the top features. A feature outside the top
     that reaches alert makes an ``ok`` run a ``watch``, never an alert: it is listed, it does not flip the run.
+    ``words``: the dataset's own names, so a feature named by an id the project made up reads as the export
+    writes it.
     """
+    said = partial(_describe, words=words or FeatureWords())
     assessed = table[table["level"].isin(LEVELS)]
     key = assessed[assessed["top"]]
     rank = {lv: i for i, lv in enumerate(LEVELS)}
@@ -315,26 +321,27 @@ def assess(table: pd.DataFrame, *, worst: int = 5) -> dict:
         "level": level,
         "score_psi": float(score["psi"]),
         "score_level": str(score["level"]),
-        "alerts": [_describe(r) for r in key[key["level"] == "alert"].to_dict(orient="records")],
-        "other_alerts": [_describe(r) for r in others.to_dict(orient="records")],
+        "alerts": [said(r) for r in key[key["level"] == "alert"].to_dict(orient="records")],
+        "other_alerts": [said(r) for r in others.to_dict(orient="records")],
         "worst": records,
-        "message": _message(level, key, others),
+        "message": _message(level, key, others, said),
     }
 
 
-def _describe(r: dict) -> str:
-    what = "the score" if r["kind"] == "score" else f"top feature {r['feature']}" if r["top"] else r["feature"]
+def _describe(r: dict, words: FeatureWords) -> str:
+    name = words.named(r["feature"])
+    what = "the score" if r["kind"] == "score" else f"top feature {name}" if r["top"] else name
     return f"{what} PSI {r['psi']:.2f}, most in {r['largest_shift']}"
 
 
-def _message(level: str, key: pd.DataFrame, others: pd.DataFrame) -> str:
+def _message(level: str, key: pd.DataFrame, others: pd.DataFrame, said: Callable[[dict], str]) -> str:
     if level == "alert":
         hits = key[key["level"] == "alert"].to_dict(orient="records")
-        return "drift alert: " + "; ".join(_describe(r) for r in hits)
+        return "drift alert: " + "; ".join(said(r) for r in hits)
     if level == "watch":
         hits = key[key["level"] == "watch"].to_dict(orient="records") + others.to_dict(orient="records")
         more = f"; and {len(hits) - 3} more features" if len(hits) > 3 else ""
-        return "drift watch: " + "; ".join(_describe(r) for r in hits[:3]) + more
+        return "drift watch: " + "; ".join(said(r) for r in hits[:3]) + more
     return "no drift: the score and the top features are below the watch level"
 
 
@@ -358,14 +365,19 @@ def check(
 ) -> tuple[pd.DataFrame | None, dict]:
     """Compare a scored batch with the reference saved in a model's ``extra``: (table, summary section).
 
+    The table has a ``label`` column beside ``feature``: the feature in the export's words.
+
     A model trained before drift checks has no reference: the table is None and the section says so.
     """
     reference = extra.get("drift_reference")
     if not reference:
         return None, no_reference()
     table = compare(reference, features, scores, watch=watch, alert=alert, top_n=top_n)
+    # the export's own words beside each id, from the dataset config saved with the model
+    words = feature_words(extra.get("dataset_config"))
+    table.insert(1, "label", [words.labels.get(f, f) for f in table["feature"]])
     return table, {
-        **assess(table),
+        **assess(table, words=words),
         "rows": len(features),
         "reference": (
             f"features: the {reference['window']} window ({reference['rows']:,} leads); scores: the "
@@ -375,4 +387,6 @@ def check(
             r["feature"]: r["psi"] for r in table[table["top"] & (table["kind"] != "score")].to_dict("records")
         },
         "thresholds": {"watch": watch, "alert": alert},
+        # features whose id the project made up (folded activity types), as messages name them
+        "named": {f: words.named(f) for f in table["feature"] if words.named(f) != f},
     }

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import Persona, PersonaCondition
+from features.names import FeatureWords
 from models.baselines import persona_score
 from serving.reasons import describe
 
@@ -29,12 +30,13 @@ def persona_list(
     *,
     pii_columns: list[str],
     scored_at: datetime | None = None,
+    words: FeatureWords | None = None,
 ) -> pd.DataFrame:
     """Open leads ranked by the share of the persona's conditions they meet.
 
     Same columns as the model's list; ``score`` is that share in percent (not a probability), tiers are
     A = all conditions met, B = at least half, C = some, D = none, and the reasons say which condition
-    each lead meets or misses. ``model_version`` reads "persona-rule".
+    each lead meets or misses, in the dataset's own ``words`` when given. ``model_version`` reads "persona-rule".
     """
     scored_at = scored_at or datetime.now(UTC)
     share = persona_score(features, persona)
@@ -51,7 +53,7 @@ def persona_list(
         met = persona_score(ranked, Persona(description="", conditions=[cond])) == 1
         values = ranked[cond.feature].tolist()
         out[f"reason_{i + 1}"] = [
-            f"{'▲' if ok else '▼'} {describe(cond.feature, v)} ({_rule_text(cond)})"
+            f"{'▲' if ok else '▼'} {describe(cond.feature, v, words=words)} ({_rule_text(cond)})"
             for ok, v in zip(met, values, strict=True)
         ]
     for i in range(len(persona.conditions), 3):

@@ -8,6 +8,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from features.names import OTHER, FeatureWords, other_label
+
 ACTIVITY_WORDS = {  # type: (singular, plural)
     "email_open": ("email opened", "emails opened"),
     "email_click": ("email link clicked", "email links clicked"),
@@ -36,15 +38,26 @@ def _count(n: float, singular: str, plural: str) -> str:
     return f"{n} {singular if n == 1 else plural}"
 
 
-def describe(feature: str, value: object, *, known: list[str] | None = None, typical: float | None = None) -> str:
+def describe(
+    feature: str,
+    value: object,
+    *,
+    known: list[str] | None = None,
+    typical: float | None = None,
+    words: FeatureWords | None = None,
+) -> str:
     """One feature value as an SDR would say it.
 
     ``known``: the categories the model learned for this column (a value outside them is new to it);
-    ``typical``: the median MQL's value, to give a number a reference point.
+    ``typical``: the median MQL's value, to give a number a reference point; ``words``: the dataset's own
+    names (``features.names.feature_words``), so an activity type or a column reads as the export writes
+    it ("3 × Page View: Pricing in the last 7 days", "Company Size: 51-200") rather than as its id.
     """
+    words = words or FeatureWords()
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+    label = words.columns.get(feature, feature.replace("_", " "))
     if known is not None and not missing and str(value) not in known:
-        return f"{feature.replace('_', ' ')} '{value}' is new (no history to learn from)"
+        return f"{label} '{value}' is new (no history to learn from)"
     if feature == "seniority":
         return "no seniority in the job title" if missing else f"job title reads {SENIORITY_WORDS.get(value, value)}"
     if feature == "email_type":
@@ -75,12 +88,23 @@ def describe(feature: str, value: object, *, known: list[str] | None = None, typ
         kind, days = m["kind"], m["days"]
         if kind == "activities":
             singular, plural = "activity", "activities"
+        elif kind == OTHER and words.other:
+            singular, plural = "other activity", "other activities"
+            held = other_label(words.other).removeprefix("other activities ")
+            if missing or value == 0:
+                return f"no {plural} {held} in the last {days} days"
+            return f"{_count(float(value), singular, plural)} {held} in the last {days} days"
+        elif kind not in ACTIVITY_WORDS and kind in words.kinds:
+            # the type as the CRM writes it: "Page View: Pricing" has no plural to make
+            text = words.kinds[kind]
+            if missing or value == 0:
+                return f"no {text} in the last {days} days"
+            return f"{int(round(float(value)))} × {text} in the last {days} days"
         else:
             singular, plural = ACTIVITY_WORDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
         if missing or value == 0:
             return f"no {plural} in the last {days} days"
         return f"{_count(float(value), singular, plural)} in the last {days} days"
-    label = feature.replace("_", " ")
     if missing:
         return f"{label} unknown"
     return f"{label}: {value:g}" if isinstance(value, int | float) else f"{label}: {value}"
@@ -93,8 +117,11 @@ def top_reasons(
     *,
     categories: dict[str, list[str]] | None = None,
     typical: dict[str, float] | None = None,
+    words: FeatureWords | None = None,
 ) -> pd.DataFrame:
-    """The k features that moved each lead's score most, with ▲ (raises) or ▼ (lowers)."""
+    """The k features that moved each lead's score most, with ▲ (raises) or ▼ (lowers).
+
+    ``words``: the dataset's own names (see ``describe``)."""
     categories = categories or {}
     typical = typical or {}
     contrib = contributions.to_numpy()
@@ -110,6 +137,7 @@ def top_reasons(
             arrow = "▲" if contrib[i, j] > 0 else "▼"
             name = names[j]
             value = features.iat[i, features.columns.get_loc(name)]
-            row.append(f"{arrow} {describe(name, value, known=categories.get(name), typical=typical.get(name))}")
+            said = describe(name, value, known=categories.get(name), typical=typical.get(name), words=words)
+            row.append(f"{arrow} {said}")
         rows.append(row)
     return pd.DataFrame(rows, columns=[f"reason_{i + 1}" for i in range(k)], index=features.index)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from features.names import OTHER, FeatureWords, other_label
 from serving.reasons import ACTIVITY_WORDS, SENIORITY_WORDS
 
 if TYPE_CHECKING:
@@ -430,20 +431,33 @@ _VALUE_WORDS = {
 }
 
 
-def feature_label(feature: str, lang: str = "en") -> str:
-    """A feature column's name as a marketer would say it ("Pricing-page visits in the last 7 days")."""
+def feature_label(feature: str, lang: str = "en", words: FeatureWords | None = None) -> str:
+    """A feature column's name as a marketer would say it ("Pricing-page visits in the last 7 days").
+
+    ``words``: the dataset's own names (``features.names.feature_words``): an activity type or a column
+    the project has no words for reads as the export writes it ("Page View: Pricing in the last 7 days").
+    """
     _check_lang(lang)
     i = LANGS.index(lang)
+    words = words or FeatureWords()
     if feature in _FEATURE_NAMES:
         return _FEATURE_NAMES[feature][i]
     kind, _, days = feature.rpartition("_")
     if kind and days.endswith("d") and days[:-1].isdigit():
         d = days[:-1]
+        last = f"en los últimos {d} días" if lang == "es" else f"in the last {d} days"
+        if kind == OTHER and words.other:
+            held = other_label(words.other).removeprefix("other activities ")
+            return f"{'Otras actividades' if lang == 'es' else 'Other activities'} {held} {last}"
+        if kind not in ACTIVITY_WORDS and kind != "activities" and kind in words.kinds:
+            return f"{words.kinds[kind]} {last}"
         if lang == "es":
             what = _ACTIVITY_ES.get(kind, kind.replace("_", " "))
-            return f"{what.capitalize()} en los últimos {d} días"
+            return f"{what.capitalize()} {last}"
         what = "activities" if kind == "activities" else ACTIVITY_WORDS.get(kind, ("", kind.replace("_", " ")))[1]
-        return f"{what.capitalize()} in the last {d} days"
+        return f"{what.capitalize()} {last}"
+    if feature in words.columns:
+        return words.columns[feature]
     return feature.replace("_", " ").capitalize()
 
 
@@ -463,6 +477,7 @@ def factor_insights(
     proba: np.ndarray | None = None,
     lang: str = "en",
     top: int = 8,
+    words: FeatureWords | None = None,
 ) -> pd.DataFrame:
     """The ``top`` features the model leans on most, in plain words, with which way they move scores.
 
@@ -471,7 +486,7 @@ def factor_insights(
     ``effect`` says how scores move with the feature on that window: for a number, the sign of its rank
     correlation with the score (below 0.05 in size: no clear direction); for a category, the categories
     with the highest and the lowest mean score among those holding at least 2% of the window (20 leads
-    at least). Without them, ``effect`` is empty.
+    at least). Without them, ``effect`` is empty. ``words``: the dataset's own names, for ``label``.
     """
     _check_lang(lang)
     t = TEXT[lang]
@@ -485,7 +500,7 @@ def factor_insights(
         rows.append(
             {
                 "feature": feature,
-                "label": feature_label(feature, lang),
+                "label": feature_label(feature, lang, words),
                 "share_of_gain": float(gain) / total if total > 0 else math.nan,
                 "effect": effect,
             }
@@ -1229,6 +1244,7 @@ def render_report(
     generated_at: datetime | None = None,
     volume_source: str = "measured",
     this_week: Mapping[str, object] | None = None,
+    words: FeatureWords | None = None,
 ) -> str:
     """The threshold review page as one self-contained HTML string (inline CSS, JS and SVG; no network).
 
@@ -1243,7 +1259,8 @@ def render_report(
     comes from, "measured" (the window's MQL dates), "setting" or "window" (no dates: the window's size,
     so "per week" reads "per that many MQLs"). ``this_week``: the seed KPIs of the week's list
     (``serving.planning.week_kpis``, plus ``response_by_tier`` from ``response_rate_by_tier``), shown in
-    their own section when given.
+    their own section when given. ``words``: the dataset's own names (``features.names.feature_words``),
+    so "what moves the score" shows activity types and columns as the export writes them.
     """
     _check_lang(lang)
     if volume_source not in ("measured", "setting", "window"):
@@ -1257,7 +1274,9 @@ def render_report(
     bands = score_bands(window)
     gains = cumulative_gains(window)
     cal = calibration_table(window)
-    insights = factor_insights(importance, features=features, proba=p if features is not None else None, lang=lang)
+    insights = factor_insights(
+        importance, features=features, proba=p if features is not None else None, lang=lang, words=words
+    )
     start, start_is_persona = _start_cutoff(table, refs, tier_cutoffs)
     row = table.set_index("cutoff").loc[float(start)]
     overall = float(y.mean())

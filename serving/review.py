@@ -10,6 +10,7 @@ from datetime import datetime
 import pandas as pd
 
 from features.config import DatasetConfig
+from features.names import feature_words
 from models.baselines import persona_score
 from models.metrics import compare_scorers
 from models.scorer import LeadScoreModel
@@ -131,6 +132,7 @@ def render_pages(
             generated_at=generated_at,
             volume_source=source,
             this_week=this_week,
+            words=feature_words(config),
         )
         for lang in langs
     }

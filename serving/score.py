@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features.names import feature_words
 from models.scorer import LeadScoreModel
 from serving.reasons import top_reasons
 
@@ -71,7 +72,12 @@ def score_leads(
     head = features.iloc[order[:reasons_limit]]
     words = (
         top_reasons(
-            head, model.contributions(head), categories=model.categories, typical=model.extra.get("typical", {})
+            head,
+            model.contributions(head),
+            categories=model.categories,
+            typical=model.extra.get("typical", {}),
+            # the export's own words, from the dataset config saved with the model
+            words=feature_words(model.extra.get("dataset_config")),
         ).reindex(head.index)
         if len(head)
         else None
