@@ -71,6 +71,21 @@ def _folded(text: str, digits: int) -> str:
     return f"{base}_{digest}"
 
 
+def value_features(config: DatasetConfig) -> dict[str, str]:
+    """Each event table's value column id (``web_sessions_pages_viewed``) -> its words ("Pages Viewed, web
+    sessions"); its features are ``<id>_sum_<w>d``."""
+    out: dict[str, str] = {}
+    for e in config.events:
+        for v in e.values:
+            folded = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().lower()
+            plain = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")[:_BASE].rstrip("_")
+            # "Pages Viewed" reads web_sessions_pages_viewed; a column that folds to nothing or to another's
+            # name takes the hashed id
+            vid = f"{e.name}_{plain}" if plain and f"{e.name}_{plain}" not in out else f"{e.name}_{_folded(v, _HASH)}"
+            out[vid] = f"{v} ({e.name.replace('_', ' ')})"
+    return out
+
+
 def window_feature(kind_id: str, days: int) -> str:
     """The feature counting activities of kind ``kind_id`` in the last ``days`` days."""
     return f"{kind_id}_{days}d"
@@ -121,7 +136,7 @@ def derived_features(config: DatasetConfig) -> dict[str, str]:
         out["days_created_to_mql"] = "days from the creation date to the MQL"
     if config.time == "timestamps":
         out["mql_month"] = "month of the MQL"
-    if config.activities is not None:
+    if config.has_activities:
         for t, kid in activity_ids(config).items():
             for w in spec.windows:
                 out[window_feature(kid, w)] = f"count of activity type {t!r} in the last {w} days"
@@ -131,6 +146,9 @@ def derived_features(config: DatasetConfig) -> dict[str, str]:
             for w in spec.windows:
                 out[window_feature(OTHER, w)] = f"count of the features.other_types activities in the last {w} days"
         out |= dict.fromkeys(ACTIVITY_DERIVED, "derived from the activity log")
+        for vid, words in value_features(config).items():
+            for w in spec.windows:
+                out[f"{vid}_sum_{w}d"] = f"sum of {words} in the last {w} days"
     return out
 
 
@@ -147,6 +165,7 @@ class FeatureWords:
     other: tuple[str, ...] = ()
     columns: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)  # event value column id -> its words
 
     def named(self, feature: str) -> str:
         """The feature as a message names it: its id where that is the config's own name (``pricing_view_7d``,
@@ -205,7 +224,11 @@ def feature_words(config: DatasetConfig | dict | None) -> FeatureWords:
     for name in derived_features(config):
         if name in plain:
             labels[name] = plain[name]
-    if config.activities is not None:
+    values = value_features(config)
+    for vid, words in values.items():
+        for w in spec.windows:
+            labels[f"{vid}_sum_{w}d"] = f"{words}, sum over the last {w} days"
+    if config.has_activities:
         kinds = {kid: t for t, kid in activity_ids(config).items()}
         for w in spec.windows:
             for kid, t in kinds.items():
@@ -213,7 +236,7 @@ def feature_words(config: DatasetConfig | dict | None) -> FeatureWords:
             labels[window_feature("activities", w)] = f"all activities, last {w} days"
             if spec.other_types:
                 labels[window_feature(OTHER, w)] = f"{other_label(spec.other_types)}, last {w} days"
-    return FeatureWords(kinds=kinds, other=tuple(spec.other_types), columns=columns, labels=labels)
+    return FeatureWords(kinds=kinds, other=tuple(spec.other_types), columns=columns, labels=labels, values=values)
 
 
 def check_names(config: DatasetConfig) -> None:

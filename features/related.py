@@ -16,7 +16,6 @@ Files are read relative to the leads file's folder unless absolute. Rejected row
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -32,19 +31,14 @@ from features.contract import (
     has_offset,
     read_table,
 )
+from features.names import value_features
 
 RESERVED = {"lead_id", "mql_at", "sql_at", "created_at", "outcome"}
 
 
-def safe_id(text: str) -> str:
-    """A snake_case identifier from any text (stand-in for features.names.safe_id of the 'names' branch)."""
-    base = re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "col"
-    return base if base[0].isalpha() else f"c_{base}"
-
-
 def value_columns(config: DatasetConfig) -> list[str]:
     """Names of the event value columns in the canonical activities, e.g. ``web_sessions_pages_viewed``."""
-    return [f"{e.name}_{safe_id(v)}" for e in config.events for v in e.values]
+    return list(value_features(config))
 
 
 def check_references(config: DatasetConfig) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.contract import ContractError, read_table
-from features.related import safe_id
+from features.init_config import snake
 
 OVERLAP = 0.8  # share of a column's distinct values that must be found among the other table's ids
 SAMPLE = 200_000
@@ -39,6 +39,13 @@ class Table:
     delimiter: str
 
 
+def _fold(text: str) -> str:
+    """A table's or column's name folded to snake case, to compare names and name tables ("Contact ID" ->
+    "contact_id")."""
+    base = re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "col"
+    return base if base[0].isalpha() else f"c_{base}"
+
+
 def read_related(path: Path) -> Table:
     """Read a related file as text, sniffed on its own (encoding, separator) as init-config reads the leads."""
     from features.sniff import sniff_file
@@ -47,7 +54,7 @@ def read_related(path: Path) -> Table:
     fmt = sniff_file(path)
     frame = read_table(path, encoding=fmt.encoding, delimiter=fmt.delimiter).frame
     stem = path.name.split(".")[0]
-    return Table(safe_id(stem), path, frame, fmt.encoding, fmt.delimiter)
+    return Table(_fold(stem), path, frame, fmt.encoding, fmt.delimiter)
 
 
 def _clean(col: pd.Series) -> pd.Series:
@@ -79,7 +86,7 @@ def _overlap(child: pd.Series, ids: set[str]) -> float:
 
 
 def _name_bonus(a: str, b: str) -> float:
-    return 0.05 * (safe_id(a) == safe_id(b)) + 0.02 * bool(ID_CUE.search(a))
+    return 0.05 * (_fold(a) == _fold(b)) + 0.02 * bool(ID_CUE.search(a))
 
 
 def find_relations(
@@ -203,7 +210,7 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
         for a in sub.config["leads"]["attributes"]:
             if a["source"] == lk["id"] or (t.name, a["source"]) in keys:
                 continue  # a join key: an id, never a feature
-            name = a["name"] if a["name"] not in taken else safe_id(f"{t.name}_{a['name']}")
+            name = a["name"] if a["name"] not in taken else snake(f"{t.name}_{a['name']}", taken)
             taken.add(name)
             renamed[a["name"]] = name
             attrs.append({**a, "name": name})
@@ -212,8 +219,7 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
         for col in t.frame.columns:  # what propose took for an id, a date or an outcome: kept out, and said
             if col in given or col == lk["id"] or (t.name, col) in keys:
                 continue
-            name = safe_id(f"{t.name}_{col}")
-            taken.add(name)
+            name = snake(f"{t.name}_{col}", taken)
             attrs.append({"source": col, "name": name, "role": "exclude"})
             why = sub.comments.get(col, "")
             proposal.comments[f"{t.name}.{col}"] = (

@@ -79,7 +79,7 @@ def describe(
         return "no activity in the last 30 days" if missing else f"last week's pace {value:.1f}x the 30-day pace"
     m = _SUMMED.match(feature)
     if m:
-        label, days = m["kind"].replace("_", " "), m["days"]
+        label, days = words.values.get(m["kind"], m["kind"].replace("_", " ")), m["days"]
         if missing or value == 0:
             return f"no {label} in the last {days} days"
         return f"{label}: {float(value):g} in the last {days} days"
