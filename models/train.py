@@ -1,4 +1,4 @@
-"""Labels, time-based split, LightGBM training with calibration, and the evaluation against baselines."""
+"""Labels, time-based split, model candidates with calibration, and the evaluation against baselines."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from sklearn.linear_model import LogisticRegression
 from features.build import feature_columns
 from features.config import DatasetConfig, Segments
 from models import baselines
-from models.leaks import field_audit, stop_if_leaking
+from models.candidates import Search
+from models.candidates import search as search_candidates
+from models.leaks import field_audit, flag_time_proxies, stop_if_leaking, time_proxies
+from models.linear import fit_linear
 from models.metrics import compare_scorers, fast_auc
 from models.scorer import LeadScoreModel, as_text, learn_categories, to_matrix
 from serving.drift import reference_profile
@@ -44,6 +47,12 @@ class TrainParams(BaseModel):
         ge=1_000,
         description="the logistic-regression baseline is fitted on at most this many training-window rows "
         "(a random sample, SQL rate kept); its ~100 coefficients do not gain from more",
+    )
+    search_budget_seconds: float = Field(
+        120,
+        ge=0,
+        description="seconds the model search may spend: the default LightGBM and the logistic regression are "
+        "always fitted, the other candidates (more regularised LightGBM settings, other C) only while it lasts",
     )
 
 
@@ -162,6 +171,8 @@ class TrainingResult:
     notes: list[str] = field(default_factory=list)
     segments: list[dict] = field(default_factory=list)  # one record per segment: own model or global fallback
     min_class_count: int | None = None  # the minimum-data floor it was checked against (the gate re-checks it)
+    model_choice: dict = field(default_factory=dict)  # the search's choice, candidates tried, seconds, budget
+    candidates: list[dict] = field(default_factory=list)  # each candidate: calibration and holdout AUC
 
 
 def minimum_data_shortfall(counts: dict[str, tuple[int, int]], floor: int) -> str | None:
@@ -186,8 +197,13 @@ def check_minimum_data(y: np.ndarray, parts: dict[str, np.ndarray], floor: int) 
         raise InsufficientData(message)
 
 
-def lightgbm_params(params: TrainParams, names: list[str], monotone: dict[str, int], *, rows: int) -> dict:
-    """LightGBM's parameters for ``params``: one definition for single-process and Dask training."""
+def lightgbm_params(
+    params: TrainParams, names: list[str], monotone: dict[str, int], *, rows: int, overrides: dict | None = None
+) -> dict:
+    """LightGBM's parameters for ``params``: one definition for single-process and Dask training.
+
+    ``overrides``: a candidate setting of the model search (models/candidates.py) on top of the defaults.
+    """
     return {
         "objective": "binary",
         "learning_rate": params.learning_rate,
@@ -208,7 +224,7 @@ def lightgbm_params(params: TrainParams, names: list[str], monotone: dict[str, i
         "force_row_wise": True,
         "verbosity": -1,
         "num_threads": params.num_threads or auto_threads(rows),
-    }
+    } | (overrides or {})
 
 
 def fit_scorer(
@@ -222,6 +238,7 @@ def fit_scorer(
     monotone: dict[str, int],
     params: TrainParams,
     categories: dict[str, list[str]] | None = None,
+    overrides: dict | None = None,
 ) -> tuple[LeadScoreModel, int]:
     """LightGBM with native categoricals, early stopping and Platt calibration on the calibration window.
 
@@ -230,15 +247,47 @@ def fit_scorer(
     calibrator stays fitted on the first model's out-of-sample margins on the calibration window.
     """
     categories = categories or learn_categories(pd.concat([X_train, X_cal]), categorical)
-    names = categorical + numeric
     M_train = to_matrix(X_train, categorical, numeric, categories)
     M_cal = to_matrix(X_cal, categorical, numeric, categories)
-    lgb_params = lightgbm_params(params, names, monotone, rows=len(X_train))
+    booster, best, margin = fit_booster(
+        M_train, y_train, M_cal, y_cal, categorical=categorical, numeric=numeric, monotone=monotone, params=params,
+        overrides=overrides,
+    )  # fmt: skip
+    booster = finish_booster(
+        booster, best, M_train, y_train, M_cal, y_cal, categorical, numeric, monotone, params, overrides
+    )
+    model = LeadScoreModel(
+        categorical, numeric, categories, booster, platt_scaling(margin, y_cal), float(np.mean(y_train))
+    )
+    return model, best
 
-    def dataset(M: np.ndarray, y: np.ndarray) -> lgb.Dataset:
-        return lgb.Dataset(M, label=y, feature_name=names, categorical_feature=list(range(len(categorical))))
 
-    train_set = dataset(M_train, y_train)
+def platt_scaling(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """(a, b) of p = sigmoid(a * margin + b); monotone, so calibration never reorders leads."""
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def _dataset(M: np.ndarray, y: np.ndarray, names: list[str], n_categorical: int) -> lgb.Dataset:
+    return lgb.Dataset(M, label=y, feature_name=names, categorical_feature=list(range(n_categorical)))
+
+
+def fit_booster(
+    M_train: np.ndarray,
+    y_train: np.ndarray,
+    M_cal: np.ndarray,
+    y_cal: np.ndarray,
+    *,
+    categorical: list[str],
+    numeric: list[str],
+    monotone: dict[str, int],
+    params: TrainParams,
+    overrides: dict | None = None,
+) -> tuple[lgb.Booster, int, np.ndarray]:
+    """LightGBM early-stopped on the calibration window: (booster, best round, calibration-window margin)."""
+    names = categorical + numeric
+    lgb_params = lightgbm_params(params, names, monotone, rows=len(M_train), overrides=overrides)
+    train_set = _dataset(M_train, y_train, names, len(categorical))
     cal_set = lgb.Dataset(M_cal, label=y_cal, reference=train_set)
     booster = lgb.train(
         lgb_params,
@@ -249,23 +298,83 @@ def fit_scorer(
     )
     booster.free_dataset()
     margin = booster.predict(M_cal, raw_score=True, num_iteration=booster.best_iteration)
-    # Platt scaling on the margin: monotone, so calibration never reorders leads
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y_cal)
     best = int(booster.best_iteration or booster.current_iteration())
-    if params.refit:
-        both = dataset(np.vstack([M_train, M_cal]), np.concatenate([y_train, y_cal]))
-        booster = lgb.train(lgb_params, both, num_boost_round=best)
-    else:
-        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return booster, best, margin
+
+
+def finish_booster(
+    booster: lgb.Booster,
+    best: int,
+    M_train: np.ndarray,
+    y_train: np.ndarray,
+    M_cal: np.ndarray,
+    y_cal: np.ndarray,
+    categorical: list[str],
+    numeric: list[str],
+    monotone: dict[str, int],
+    params: TrainParams,
+    overrides: dict | None = None,
+) -> lgb.Booster:
+    """The booster cut at its best round; with ``params.refit``, refitted that many rounds on the training
+    and calibration windows together (with drifting data the newest history matters most)."""
+    if not params.refit:
+        return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    names = categorical + numeric
+    lgb_params = lightgbm_params(params, names, monotone, rows=len(M_train), overrides=overrides)
+    both = _dataset(np.vstack([M_train, M_cal]), np.concatenate([y_train, y_cal]), names, len(categorical))
+    return lgb.train(lgb_params, both, num_boost_round=best)
+
+
+def fit_candidates(
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    X_cal: pd.DataFrame,
+    y_cal: np.ndarray,
+    *,
+    categorical: list[str],
+    numeric: list[str],
+    monotone: dict[str, int],
+    params: TrainParams,
+) -> tuple[LeadScoreModel, int, Search]:
+    """The model search (models/candidates.py): LightGBM settings, the logistic regression and blends fitted
+    on the training window, chosen on the calibration window, then Platt-calibrated there.
+
+    The logistic regression is fitted on at most ``params.logistic_max_rows`` training rows (a sample that
+    keeps the SQL rate). A blend's or the logistic model's booster is the best LightGBM candidate's.
+    """
+    categories = learn_categories(pd.concat([X_train, X_cal]), categorical)
+    M_train = to_matrix(X_train, categorical, numeric, categories)
+    M_cal = to_matrix(X_cal, categorical, numeric, categories)
+    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
+    rows = baselines.sample_rows(y_train, params.logistic_max_rows, params.seed)
+    n_codes = [len(categories[c]) for c in categorical]
+
+    def tree(overrides: dict):
+        return fit_booster(M_train, y_train, M_cal, y_cal, overrides=overrides, **fit)
+
+    def linear(C: float):
+        part = fit_linear(
+            M_train[rows], y_train[rows], n_categorical=len(categorical), n_codes=n_codes, C=C, seed=params.seed
+        )
+        return part, part.margin(M_cal)
+
+    found = search_candidates(y_cal, fit_tree=tree, fit_linear=linear, budget_s=params.search_budget_seconds)
+    best_tree = found.best_tree
+    booster = finish_booster(
+        best_tree.fitted, best_tree.best_iteration, M_train, y_train, M_cal, y_cal, **fit, overrides=best_tree.settings
+    )
+    w = found.tree_weight
     model = LeadScoreModel(
         categorical,
         numeric,
         categories,
         booster,
-        (float(platt.coef_[0, 0]), float(platt.intercept_[0])),
+        platt_scaling(found.chosen.cal_margin, y_cal),
         float(np.mean(y_train)),
+        linear=None if w >= 1 else found.best_linear.fitted,
+        tree_weight=w,
     )
-    return model, best
+    return model, best_tree.best_iteration, found
 
 
 def default_tier_cutoffs(proba: np.ndarray) -> dict[str, float]:
@@ -287,8 +396,9 @@ def train_and_evaluate(
 ) -> TrainingResult:
     """Train on the older mature leads and evaluate model and baselines on the newest window.
 
-    ``logistic=False`` leaves out the logistic-regression baseline (a third of the time on small data);
-    the model is the same. The back-test, which replays many weeks and reports only the persona rule, uses it.
+    The model is chosen among candidates on the calibration window (``fit_candidates``). ``logistic=False``
+    skips the search and the logistic-regression baseline: the default LightGBM alone, as the back-test,
+    which replays many weeks and reports only the persona rule, uses it.
     """
     categorical, numeric = feature_columns(config)
     lab = labels.set_index("lead_id").loc[features.index]
@@ -302,7 +412,8 @@ def train_and_evaluate(
             "the persona rule stays in place"
         )
     split = evaluation_split(mql, y, config=config, params=params)
-    notes = []
+    numeric, left_out = time_features(numeric, mql)
+    notes = [left_out] if left_out else []
     if config.time == "none":
         notes.append(
             "no timestamps: a random stratified split; the figures are optimistic, as if the future "
@@ -324,18 +435,20 @@ def train_and_evaluate(
 
     X_tr, y_tr = X[parts["train"]], y[parts["train"]]
     X_cal, y_cal = X[parts["calibration"]], y[parts["calibration"]]
-    audit = audit_export_fields(X_tr, y_tr, X_cal, y_cal, config=config, seed=params.seed)
+    audit = audit_export_fields(X_tr, y_tr, X_cal, y_cal, config=config, seed=params.seed, numeric=numeric)
 
     monotone = {f: 1 for f in config.features.monotone_increasing} | {
         f: -1 for f in config.features.monotone_decreasing
     }
-    model, best = fit_scorer(
-        X_tr, y_tr, X_cal, y_cal, categorical=categorical, numeric=numeric, monotone=monotone, params=params
-    )
+    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
+    found = None
+    if logistic:
+        model, best, found = fit_candidates(X_tr, y_tr, X_cal, y_cal, **fit)
+    else:
+        model, best = fit_scorer(X_tr, y_tr, X_cal, y_cal, **fit)
     Xh, yh = X[parts["holdout"]], y[parts["holdout"]]
     segment_records = []
     if config.segments:
-        fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
         segment_records = train_segments(model, X, y, parts, config.segments, fit)
     return evaluate_model(
         model,
@@ -352,14 +465,48 @@ def train_and_evaluate(
         best=best,
         logistic=logistic,
         segment_records=segment_records,
+        search=found,
+    )
+
+
+MONTH_HISTORY_DAYS = 730  # month of year needs two full years, or it stands in for the year itself
+
+
+def time_features(numeric: list[str], mql: pd.Series) -> tuple[list[str], str | None]:
+    """The numeric features without those that encode time itself when the labelled history is too short
+    to support them, and a note saying what was left out (None when nothing was).
+
+    With one year of history ``mql_month`` tells the newest months (the holdout's, never seen in training)
+    from the oldest: it measures the year, not a season. The feature table keeps the column; the model's own
+    feature list leaves it out, so scoring follows.
+    """
+    if "mql_month" not in numeric or len(mql) == 0:
+        return numeric, None
+    span = int((mql.max() - mql.min()).days)
+    if span >= MONTH_HISTORY_DAYS:
+        return numeric, None
+    return [c for c in numeric if c != "mql_month"], (
+        f"mql_month (month of the MQL) left out of the model: the labelled history spans {span} days, less "
+        f"than two full years ({MONTH_HISTORY_DAYS}), so the month would stand in for the year itself"
     )
 
 
 def audit_export_fields(
-    X_tr: pd.DataFrame, y_tr: np.ndarray, X_cal: pd.DataFrame, y_cal: np.ndarray, *, config: DatasetConfig, seed: int
+    X_tr: pd.DataFrame,
+    y_tr: np.ndarray,
+    X_cal: pd.DataFrame,
+    y_cal: np.ndarray,
+    *,
+    config: DatasetConfig,
+    seed: int,
+    numeric: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The leak audit of the columns that come from the export; stops the run (LeakSuspected) on an alarm."""
-    categorical, numeric = feature_columns(config)
+    """The leak audit of the columns that come from the export; stops the run (LeakSuspected) on an alarm.
+
+    ``numeric``: the model's numeric features when they differ from the config's (``time_features``).
+    """
+    categorical, all_numeric = feature_columns(config)
+    numeric = all_numeric if numeric is None else numeric
     sources = {a.name: a.source for a in config.leads.attributes}
     sources |= {
         "seniority": f"seniority (from {config.features.title_attribute})",
@@ -400,17 +547,30 @@ def evaluate_model(
     segment_records: list[dict] | None = None,
     extra: dict | None = None,
     sampled: bool = False,
+    search: Search | None = None,
 ) -> TrainingResult:
     """The model against the baselines on the holdout, its importance and drift reference: the part of
     training after the fit, shared by the single-process and the Dask paths (``sampled``: X_tr is a sample
-    of the training window)."""
-    categorical, numeric = feature_columns(config)
+    of the training window). With ``search`` (the model search), each candidate's holdout AUC is reported
+    and the logistic-regression baseline is the search's logistic candidate, the one that could ship."""
+    categorical, numeric = model.categorical, model.numeric
     proba = model.predict_proba(Xh)
     stop_if_leaking(audit, model_auc=fast_auc(yh, proba))
 
     persona = baselines.persona_score(Xh, config.persona)
     scores = {"model": proba, "persona_rule": persona}
-    if logistic:
+    candidates, choice = [], {}
+    if search is not None:
+        candidates, linear_margin = candidate_holdout(search, model.matrix(Xh), yh)
+        scores["logistic_regression"] = 1.0 / (1.0 + np.exp(-linear_margin))
+        choice = search.summary()
+        skipped = choice["skipped"]
+        notes.append(
+            f"model chosen on the calibration window: {choice['chosen']} (calibration AUC "
+            f"{choice['calibration_auc']:.3f}) among {choice['tried']} candidates tried in {choice['seconds']:.0f} s"
+            + (f"; not tried (time budget {choice['budget_s']:g} s): {', '.join(skipped)}" if skipped else "")
+        )
+    elif logistic:
         rows = baselines.sample_rows(y_tr, params.logistic_max_rows, params.seed)
         lr = baselines.fit_logistic(X_tr.iloc[rows], y_tr[rows], categorical, numeric, params.seed)
         scores["logistic_regression"] = baselines.predict_logistic(lr, Xh, categorical)
@@ -425,6 +585,10 @@ def evaluate_model(
     importance = pd.DataFrame(
         {"feature": model.features, "gain": gain, "auc_alone": alone.reindex(model.features).to_numpy()}
     ).sort_values("gain", ascending=False, ignore_index=True)
+    if config.time != "none":
+        proxies = time_proxies(X_tr, pd.concat([X_cal, Xh]), weight_shares(model, X_cal), categorical, params.seed)
+        audit, flagged = flag_time_proxies(audit, proxies)
+        notes.extend(flagged)
     typical = X_tr[numeric].median().dropna().round(3).to_dict()
     # what scored batches are compared with: the window the booster learned from, and the holdout's scores
     learned = pd.concat([X_tr, X_cal]) if params.refit else X_tr
@@ -460,7 +624,44 @@ def evaluate_model(
         notes=notes,
         segments=segment_records or [],
         min_class_count=params.min_class_count,
+        model_choice=choice,
+        candidates=candidates,
     )
+
+
+def candidate_holdout(search: Search, Mh: np.ndarray, yh: np.ndarray) -> tuple[list[dict], np.ndarray]:
+    """Each candidate's record with its holdout AUC (reported only, never used to choose), and the
+    logistic candidate's holdout margin (the logistic-regression baseline)."""
+    margins = {}
+    for c in search.candidates:
+        if c.kind == "lightgbm":
+            margins[c.name] = c.fitted.predict(Mh, raw_score=True, num_iteration=c.best_iteration)
+        elif c.kind == "logistic":
+            margins[c.name] = c.fitted.margin(Mh)
+    for c in search.candidates:
+        if c.kind == "blend":
+            w = c.settings["tree_weight"]
+            margins[c.name] = w * margins[c.settings["tree"]] + (1 - w) * margins[c.settings["logistic"]]
+    records = [
+        c.record() | {"holdout_auc": round(fast_auc(yh, margins[c.name]), 4), "chosen": c is search.chosen}
+        for c in search.candidates
+    ]
+    return records, margins[search.best_linear.name]
+
+
+WEIGHT_SAMPLE = 5_000
+
+
+def weight_shares(model: LeadScoreModel, X: pd.DataFrame) -> pd.Series:
+    """Each feature's share of the model's weight: its share of the booster's gain for a LightGBM model,
+    of the mean absolute contribution (on at most WEIGHT_SAMPLE rows of ``X``) for a logistic or blend."""
+    if model.kind == "lightgbm":
+        gain = pd.Series(model.booster.feature_importance(importance_type="gain"), index=model.features)
+    else:
+        sample = X.iloc[:WEIGHT_SAMPLE]
+        gain = model.contributions(sample).abs().mean() if len(sample) else pd.Series(0.0, index=model.features)
+    total = float(gain.sum())
+    return gain / total if total > 0 else gain * 0.0
 
 
 def train_segments(
