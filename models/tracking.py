@@ -232,6 +232,13 @@ def log_training(
                 {f"model_vs_{baseline}.auc_diff{k.removeprefix('diff')}": v for k, v in c.items() if k != "verdict"}
             )
             mlflow.set_tag(f"model_vs_{baseline}", c["verdict"])
+        for c in result.candidates:  # every candidate of the model search, chosen on the calibration window
+            mlflow.log_metrics({f"candidate.{c['name']}.{k}": c[k] for k in ("calibration_auc", "holdout_auc")})
+        if result.model_choice:
+            mlflow.set_tag("model_chosen", f"{result.model_choice['chosen']} ({result.model_choice['kind']})")
+            mlflow.log_metrics(
+                {"search.seconds": result.model_choice["seconds"], "search.tried": result.model_choice["tried"]}
+            )
         top = result.audit.iloc[0] if len(result.audit) else None
         mlflow.set_tags(
             {
@@ -251,6 +258,8 @@ def log_training(
                         "notes": result.notes,
                         "leak_audit": result.audit.head(10).to_dict(orient="records"),
                         "segments": result.segments,
+                        "model_choice": result.model_choice,
+                        "candidates": result.candidates,
                     },
                     indent=1,
                 )
@@ -408,7 +417,14 @@ def decide(
         else:
             champion = _champion_facts(tracking, result, now)
     verdict = promotion.judge(
-        policy, version=version, challenger_auc=challenger_auc, rows=rows, champion=champion, refused=refused, now=now
+        policy,
+        version=version,
+        challenger_auc=challenger_auc,
+        rows=rows,
+        champion=champion,
+        refused=refused,
+        versus_logistic=getattr(result, "comparisons", {}).get("logistic_regression"),
+        now=now,
     )
     return GateDecision(
         verdict.outcome == "promoted",
