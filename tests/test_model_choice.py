@@ -169,3 +169,45 @@ def test_the_model_drops_mql_month_with_one_year_and_keeps_it_with_25_months(mon
     result = train_and_evaluate(features, labels, config=config, params=FAST)
     assert ("mql_month" in result.model.features) is kept
     assert any(n.startswith("mql_month (month of the MQL) left out") for n in result.notes) is not kept
+
+
+def test_the_audit_flags_a_feature_that_stands_in_for_time():
+    from models.leaks import flag_time_proxies, time_proxies
+
+    old = pd.DataFrame({"batch": np.arange(1.0, 51.0), "industry": ["a", "b"] * 25})
+    new = pd.DataFrame({"batch": np.arange(51.0, 81.0), "industry": ["a", "b"] * 15})
+    shares = pd.Series({"industry": 0.3, "batch": 0.7})
+    proxies = time_proxies(old, new, shares, categorical=["industry"])
+    assert proxies.round(3).to_dict(orient="records") == [
+        {"feature": "industry", "time_auc": 0.5, "weight_share": 0.3},
+        {"feature": "batch", "time_auc": 1.0, "weight_share": 0.7},
+    ]
+    audit = pd.DataFrame({"feature": ["industry"], "source": ["Industry"], "evidence": ["AUC alone 0.55"]})
+    audit = audit.assign(suspicion=0.1)
+    flagged, notes = flag_time_proxies(audit, proxies)
+    why = (
+        "stands in for time: alone it tells the newer leads from the training window with AUC 1.00, and it holds "
+        "70% of the model's weight"
+    )
+    assert flagged["evidence"].tolist() == ["AUC alone 0.55", why]  # a row added: batch was not audited
+    assert notes == [f"'batch' {why}: its weight may not hold on new leads; consider leaving it out (role exclude)"]
+    # a feature that moved with time but carries little weight is not flagged
+    assert flag_time_proxies(audit, proxies.assign(weight_share=[0.9, 0.1]))[1] == []
+
+
+def test_training_flags_a_record_number_that_stands_in_for_time():
+    leads, config = additive_export(2500, seed=4)
+    # conversion doubles over the year, and a record number that only counts leads carries it
+    rng = np.random.default_rng(5)
+    late = np.linspace(0, 1, len(leads)) > rng.random(len(leads)) * 1.6
+    leads.loc[late, "sql_at"] = leads.loc[late, "mql_at"] + pd.Timedelta(days=2)
+    leads["record"] = np.arange(len(leads), dtype=float)
+    data = config.model_dump(by_alias=True)
+    data["leads"]["attributes"].append({"source": "Record", "name": "record", "role": "numeric"})
+    config = parse_config(data)
+    features = build_features(leads, None, config=config)
+    labels = label_leads(leads, horizon_days=30, as_of=leads["mql_at"].max() + pd.Timedelta(days=40))
+    result = train_and_evaluate(features, labels, config=config, params=FAST)
+    row = result.audit.set_index("feature").loc["record"]
+    assert row["time_auc"] == pytest.approx(1.0) and "stands in for time" in row["evidence"]
+    assert any(n.startswith("'record' stands in for time") for n in result.notes)
