@@ -188,3 +188,23 @@ def search(
     best_blend = max(blends, key=lambda c: c.calibration_auc)
     chosen = best_blend if best_blend.calibration_auc > single.calibration_auc else single
     return Search(done, chosen, best_tree, best_linear, time.perf_counter() - t0, skipped, budget_s)
+
+
+def candidate_holdout(search: Search, Mh: np.ndarray, yh: np.ndarray) -> tuple[list[dict], np.ndarray]:
+    """Each candidate's record with its holdout AUC (reported only, never used to choose), and the
+    logistic candidate's holdout margin (the logistic-regression baseline)."""
+    margins = {}
+    for c in search.candidates:
+        if c.kind == "lightgbm":
+            margins[c.name] = c.fitted.predict(Mh, raw_score=True, num_iteration=c.best_iteration)
+        elif c.kind == "logistic":
+            margins[c.name] = c.fitted.margin(Mh)
+    for c in search.candidates:
+        if c.kind == "blend":
+            w = c.settings["tree_weight"]
+            margins[c.name] = w * margins[c.settings["tree"]] + (1 - w) * margins[c.settings["logistic"]]
+    records = [
+        c.record() | {"holdout_auc": round(fast_auc(yh, margins[c.name]), 4), "chosen": c is search.chosen}
+        for c in search.candidates
+    ]
+    return records, margins[search.best_linear.name]

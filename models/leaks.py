@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.metrics import fast_auc
-from models.scorer import learn_categories, to_matrix
+from models.scorer import LeadScoreModel, learn_categories, to_matrix
 
 STOP_AUC = 0.95
 NAME_CUES = re.compile(
@@ -250,3 +250,18 @@ def flag_time_proxies(audit: pd.DataFrame, proxies: pd.DataFrame) -> tuple[pd.Da
             f"'{r.feature}' {why}: its weight may not hold on new leads; consider leaving it out (role exclude)"
         )
     return audit, notes
+
+
+WEIGHT_SAMPLE = 5_000
+
+
+def weight_shares(model: LeadScoreModel, X: pd.DataFrame) -> pd.Series:
+    """Each feature's share of the model's weight: its share of the booster's gain for a LightGBM model,
+    of the mean absolute contribution (on at most WEIGHT_SAMPLE rows of ``X``) for a logistic or blend."""
+    if model.kind == "lightgbm":
+        gain = pd.Series(model.booster.feature_importance(importance_type="gain"), index=model.features)
+    else:
+        sample = X.iloc[:WEIGHT_SAMPLE]
+        gain = model.contributions(sample).abs().mean() if len(sample) else pd.Series(0.0, index=model.features)
+    total = float(gain.sum())
+    return gain / total if total > 0 else gain * 0.0

@@ -648,13 +648,18 @@ def train(
             "--dask",
             help="train with lightgbm.dask on the Dask scheduler at this address (tcp://host:8786), or 'local' "
             "for a cluster on this machine; needs pip install 'leadscore\\[dask]'. Trees are close to, not "
-            "identical with, single-process training (see README)",
-            show_default="single-process LightGBM",
+            "identical with, single-process training, and there is no model search: the default LightGBM is the "
+            "model (see README)",
+            show_default="single process, with the model search",
         ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion."""
+    """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion.
+
+    The model is chosen on the calibration window among LightGBM settings, a logistic regression and their
+    blends, within LEADSCORE_TRAIN__SEARCH_BUDGET_SECONDS.
+    """
     _environment()
     if dask:
         _require_dask(as_json)
