@@ -397,11 +397,17 @@ def evaluate_model(
 
     gain = model.booster.feature_importance(importance_type="gain")
     alone = audit.set_index("feature")["auc_alone"]
+    shares = weight_shares(model, X_cal)  # the booster's gain share, or the shipped logistic/blend's weight
     importance = pd.DataFrame(
-        {"feature": model.features, "gain": gain, "auc_alone": alone.reindex(model.features).to_numpy()}
-    ).sort_values("gain", ascending=False, ignore_index=True)
+        {
+            "feature": model.features,
+            "gain": gain,
+            "weight_share": shares.reindex(model.features).to_numpy(),
+            "auc_alone": alone.reindex(model.features).to_numpy(),
+        }
+    ).sort_values(["weight_share", "gain"], ascending=False, ignore_index=True)
     if config.time != "none":
-        proxies = time_proxies(X_tr, pd.concat([X_cal, Xh]), weight_shares(model, X_cal), categorical, params.seed)
+        proxies = time_proxies(X_tr, pd.concat([X_cal, Xh]), shares, categorical, params.seed)
         audit, flagged = flag_time_proxies(audit, proxies)
         notes.extend(flagged)
     typical = X_tr[numeric].median().dropna().round(3).to_dict()
