@@ -211,3 +211,34 @@ def test_training_flags_a_record_number_that_stands_in_for_time():
     row = result.audit.set_index("feature").loc["record"]
     assert row["time_auc"] == pytest.approx(1.0) and "stands in for time" in row["evidence"]
     assert any(n.startswith("'record' stands in for time") for n in result.notes)
+
+
+def test_weekly_with_no_champion_and_a_model_worse_than_logistic_publishes_the_persona_list(prefect_harness, tmp_path):
+    """The gate keeps the only model as challenger: the list is ranked by the persona rule and says why.
+
+    This history (seed 21, its open leads drifted) is one where the search chose a blend on the
+    calibration window that its holdout shows clearly worse than the logistic regression.
+    """
+    from mlflow.tracking import MlflowClient
+
+    from features.synthetic import generate
+    from models import promotion
+    from pipelines.flows import weekly_flow
+    from pipelines.settings import Settings
+    from tests.conftest import SYNTHETIC_CONFIG
+    from tests.test_drift import drift_open_leads
+
+    leads, acts = drift_open_leads(generate(3000, 12, 21))
+    leads.to_csv(tmp_path / "leads.csv", index=False)
+    acts.to_csv(tmp_path / "acts.csv", index=False)
+    ws = tmp_path / "ws"
+    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 1})
+    s = weekly_flow(tmp_path / "leads.csv", tmp_path / "acts.csv", SYNTHETIC_CONFIG, settings)
+    assert s["model_vs_baselines"]["logistic_regression"]["verdict"] == "worse"
+    assert (s["status"], s["scored_with"], s["gate"]["rule"]) == ("persona_rule", "persona-rule", "worse-than-logistic")
+    assert s["training"].startswith("no champion yet, and this run's model v1 was not promoted: kept as challenger")
+    listed = pd.read_csv(s["files"]["csv"])
+    assert len(listed) == s["list"]["rows"] > 0
+    client = MlflowClient(settings.resolved_tracking_uri())
+    assert client.get_model_version("lead-scoring", "1").aliases == ["challenger"]
+    assert client.get_model_version("lead-scoring", "1").tags["gate_rule"] == promotion.WORSE_THAN_LOGISTIC
