@@ -176,7 +176,9 @@ def fit_candidates(
     on the training window, chosen on the calibration window, then Platt-calibrated there.
 
     The logistic regression is fitted on at most ``params.logistic_max_rows`` training rows (a sample that
-    keeps the SQL rate). A blend's or the logistic model's booster is the best LightGBM candidate's.
+    keeps the SQL rate). A blend's or the logistic model's booster is the best LightGBM candidate's. With
+    ``params.refit`` only the booster is refitted on the training and calibration windows; the logistic part
+    and the blend weight stay as chosen.
     """
     categories = learn_categories(pd.concat([X_train, X_cal]), categorical)
     M_train = to_matrix(X_train, categorical, numeric, categories)
