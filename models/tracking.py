@@ -272,7 +272,11 @@ def log_training(
             mlflow.set_tag("predictor", f"{compiled['predictor']}: {compiled['note']}")
             mlflow.log_metric("compile_predictor_s", compiled["compile_s"])
             print(f"predictor: {compiled['predictor']} ({compiled['note']})")
-            sample = result.holdout_features.head(50)
+            # the columns the model reads (a feature the model left out, such as mql_month with one year of
+            # history, is not asked of an online caller)
+            m = result.model
+            used = [c for c in dict.fromkeys([*m.features, m.segment_by]) if c in result.holdout_features.columns]
+            sample = result.holdout_features[used].head(50)
             signature = infer_signature(_signature_frame(sample), result.model.predict_proba(sample))
             with warnings.catch_warnings():
                 # no input example on purpose: nothing row-level leaves the workspace
