@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from features.config import Persona
+from models.linear import LinearPart, fit_linear
+from models.scorer import learn_categories, to_matrix
 
 
 def persona_score(features: pd.DataFrame, persona: Persona) -> np.ndarray:
@@ -52,43 +51,34 @@ def sample_rows(y: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(keep))
 
 
-def fit_logistic(X: pd.DataFrame, y: np.ndarray, categorical: list[str], numeric: list[str], seed: int) -> Pipeline:
-    """A plain, well-regularised logistic regression on the same feature table."""
-    pre = ColumnTransformer(
-        [
-            (
-                "num",
-                make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                    FunctionTransformer(_signed_log1p),
-                    StandardScaler(),
-                ),
-                numeric,
-            ),
-            (
-                "cat",
-                make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="(missing)", keep_empty_features=True),
-                    OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=20),
-                ),
-                categorical,
-            ),
-        ]
-    )
-    model = Pipeline([("pre", pre), ("lr", LogisticRegression(C=0.5, max_iter=2000, random_state=seed))])
-    return model.fit(_as_object(X, categorical), y)
+@dataclass
+class LogisticBaseline:
+    """The logistic-regression baseline: the same plain-number model a LeadScoreModel can ship
+    (models/linear.py) on the same float matrix, with its own category codes."""
+
+    categorical: list[str]
+    numeric: list[str]
+    categories: dict[str, list[str]]
+    part: LinearPart
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        margin = self.part.margin(to_matrix(X, self.categorical, self.numeric, self.categories))
+        return 1.0 / (1.0 + np.exp(-margin))
 
 
-def predict_logistic(model: Pipeline, X: pd.DataFrame, categorical: list[str]) -> np.ndarray:
-    return model.predict_proba(_as_object(X, categorical))[:, 1]
+def fit_logistic(
+    X: pd.DataFrame, y: np.ndarray, categorical: list[str], numeric: list[str], seed: int, *, C: float = 0.5
+) -> LogisticBaseline:
+    """A plain, well-regularised logistic regression on the same feature table: one-hot categories
+    (codes seen fewer than 20 times pooled, missing its own slot), numerics median-imputed with a missing
+    indicator, signed log1p and standardised; L2 with ``C``."""
+    categories = learn_categories(X, categorical)
+    M = to_matrix(X, categorical, numeric, categories)
+    n_codes = [len(categories[c]) for c in categorical]
+    part = fit_linear(M, np.asarray(y), n_categorical=len(categorical), n_codes=n_codes, C=C, seed=seed)
+    return LogisticBaseline(categorical, numeric, categories, part)
 
 
-def _signed_log1p(a: np.ndarray) -> np.ndarray:
-    return np.sign(a) * np.log1p(np.abs(a))
-
-
-def _as_object(X: pd.DataFrame, categorical: list[str]) -> pd.DataFrame:
-    out = X.copy()
-    for c in categorical:
-        out[c] = out[c].astype(object).where(out[c].notna(), np.nan)
-    return out
+def predict_logistic(model: LogisticBaseline, X: pd.DataFrame, categorical: list[str] | None = None) -> np.ndarray:
+    """The baseline's probabilities (``categorical`` is kept for the old signature; the model knows its own)."""
+    return model.predict_proba(X)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from models.metrics import fast_auc
-from models.scorer import learn_categories, to_matrix
+from models.scorer import LeadScoreModel, learn_categories, to_matrix
 
 STOP_AUC = 0.95
 NAME_CUES = re.compile(
@@ -199,3 +199,69 @@ def _stop_message(rows: pd.DataFrame, why: str) -> str:
         f"leak alarm, run stopped: {why}, too good to be true for MQL-to-SQL. Most likely responsible: {named}. "
         "If a column is written after the outcome, set its role to exclude in the dataset config."
     )
+
+
+TIME_AUC = 0.8  # a feature that tells the training window from the newer windows this well on its own...
+TIME_SHARE = 0.2  # ...and holds this share of the model's weight stands in for time
+TIME_SAMPLE = 20_000
+
+
+def time_proxies(
+    X_old: pd.DataFrame, X_new: pd.DataFrame, shares: pd.Series, categorical: list[str], seed: int = 0
+) -> pd.DataFrame:
+    """How well each model feature tells the newer windows from the training window on its own.
+
+    ``time_auc``: max(AUC, 1 - AUC) of the feature for "is newer" (training window against calibration and
+    holdout; features only, no labels); ``weight_share``: its share of the model's weight (``shares``). A
+    feature high on both earns its weight by standing in for time: its values moved with the calendar, and
+    the model learned the period, not the lead.
+    """
+    both = pd.concat([X_old[shares.index], X_new[shares.index]])
+    newer = np.r_[np.zeros(len(X_old), dtype=int), np.ones(len(X_new), dtype=int)]
+    if len(both) > TIME_SAMPLE:
+        keep = np.sort(np.random.default_rng(seed).choice(len(both), TIME_SAMPLE, replace=False))
+        both, newer = both.iloc[keep], newer[keep]
+    rows = [
+        {"feature": f, "time_auc": single_auc(both[f], newer, f in categorical), "weight_share": float(shares[f])}
+        for f in shares.index
+    ]
+    return pd.DataFrame(rows, columns=["feature", "time_auc", "weight_share"])
+
+
+def flag_time_proxies(audit: pd.DataFrame, proxies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The audit with each feature's ``time_auc`` and ``weight_share``, the evidence of the features that
+    stand in for time (rows added for features the leak audit did not cover), and one note per such feature."""
+    flagged = proxies[(proxies["time_auc"] >= TIME_AUC) & (proxies["weight_share"] >= TIME_SHARE)]
+    audit = audit.merge(proxies, on="feature", how="left") if len(audit) else audit.assign(time_auc=[], weight_share=[])
+    notes = []
+    for r in flagged.itertuples():
+        why = (
+            f"stands in for time: alone it tells the newer leads from the training window with AUC "
+            f"{r.time_auc:.2f}, and it holds {r.weight_share:.0%} of the model's weight"
+        )
+        at = audit["feature"] == r.feature
+        if at.any():
+            audit.loc[at, "evidence"] = audit.loc[at, "evidence"] + "; " + why
+        else:
+            extra = {"feature": r.feature, "source": r.feature, "evidence": why, "suspicion": 0.0}
+            extra |= {"time_auc": r.time_auc, "weight_share": r.weight_share}
+            audit = pd.concat([audit, pd.DataFrame([extra])], ignore_index=True)
+        notes.append(
+            f"'{r.feature}' {why}: its weight may not hold on new leads; consider leaving it out (role exclude)"
+        )
+    return audit, notes
+
+
+WEIGHT_SAMPLE = 5_000
+
+
+def weight_shares(model: LeadScoreModel, X: pd.DataFrame) -> pd.Series:
+    """Each feature's share of the model's weight: its share of the booster's gain for a LightGBM model,
+    of the mean absolute contribution (on at most WEIGHT_SAMPLE rows of ``X``) for a logistic or blend."""
+    if model.kind == "lightgbm":
+        gain = pd.Series(model.booster.feature_importance(importance_type="gain"), index=model.features)
+    else:
+        sample = X.iloc[:WEIGHT_SAMPLE]
+        gain = model.contributions(sample).abs().mean() if len(sample) else pd.Series(0.0, index=model.features)
+    total = float(gain.sum())
+    return gain / total if total > 0 else gain * 0.0

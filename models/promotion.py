@@ -8,11 +8,14 @@ The rules, in the order they are checked:
 1. Never promote a model the leak alarm or the minimum-data check would stop, nor a version a person
    rolled back. Training stops before registering such a model; the gate checks again, from the
    training result itself, so that no other code path can promote one.
-2. No champion yet: the new version becomes champion.
-3. The champion cannot score the new feature table (the dataset config changed): it is replaced.
-4. A person rolled the champion back less than ``rollback_hold_days`` ago: new versions stay challengers.
-5. The new version's AUC is at least the champion's minus ``tolerance``, both on the same newest leads.
-6. The champion is older than ``max_champion_age_days`` (since it was registered): it is replaced.
+2. The new version's own holdout shows it clearly worse than the logistic-regression baseline (the 95%
+   interval of the AUC difference lies below 0): it stays a challenger, whether or not a champion exists
+   (with none, ``weekly`` ranks the list by the persona rule, as when there is too little data).
+3. No champion yet: the new version becomes champion.
+4. The champion cannot score the new feature table (the dataset config changed): it is replaced.
+5. A person rolled the champion back less than ``rollback_hold_days`` ago: new versions stay challengers.
+6. The new version's AUC is at least the champion's minus ``tolerance``, both on the same newest leads.
+7. The champion is older than ``max_champion_age_days`` (since it was registered): it is replaced.
 Otherwise the new version is kept as challenger.
 """
 
@@ -37,6 +40,7 @@ AUC_LOW = "auc-below-tolerance"
 LEAK = "leak-alarm"
 MIN_DATA = "minimum-data"
 ROLLED_BACK = "rolled-back-version"
+WORSE_THAN_LOGISTIC = "worse-than-logistic"
 
 
 class PromotionPolicy(BaseModel):
@@ -97,12 +101,26 @@ def judge(
     rows: int,
     champion: ChampionFacts | None,
     refused: list[tuple[str, str]] = (),
+    versus_logistic: dict | None = None,
     now: datetime,
 ) -> Verdict:
-    """Apply the rules above to version ``version``; the reason names the rule that decided."""
+    """Apply the rules above to version ``version``; the reason names the rule that decided.
+
+    ``versus_logistic``: the training result's comparison of the model with the logistic-regression
+    baseline on its holdout (``diff``, ``low``, ``high``, ``verdict``), when there is one.
+    """
     if refused:
         rule, why = refused[0]
         return Verdict("refused", rule, f"refused, never champion: {'; '.join(w for _, w in refused)}")
+    if versus_logistic is not None and versus_logistic.get("verdict") == "worse":
+        v = versus_logistic
+        stays = f"champion v{champion.version} stays" if champion is not None else "no champion yet"
+        return Verdict(
+            "kept",
+            WORSE_THAN_LOGISTIC,
+            f"kept as challenger: on its own holdout it is clearly worse than the logistic-regression baseline "
+            f"(AUC {v['diff']:+.3f}, 95% interval {v['low']:+.3f} to {v['high']:+.3f}); {stays}",
+        )
     if champion is None:
         return Verdict("promoted", FIRST_MODEL, "first model: becomes champion")
     c = champion

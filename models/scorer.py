@@ -1,4 +1,4 @@
-"""The trained scorer: category mapping, LightGBM booster and Platt calibrator in one object.
+"""The trained scorer: category mapping, LightGBM booster, optional linear part and Platt calibrator.
 
 It owns the preprocessing so that LightGBM never sees pandas string or category columns (which break
 a model logged with MLflow's LightGBM flavour): categories become fixed integer codes learned at fit
@@ -6,6 +6,10 @@ time, unseen or missing values become missing. It is saved as plain files (JSON 
 model), never pickled. This module imports only numpy, pandas and lightgbm, so a served model needs
 nothing else; a compiled predictor saved with the model (models/compiled.py, the optional ``fast`` extra)
 is used for scores where it loads, and the booster everywhere else.
+
+The margin is ``w * tree_margin + (1 - w) * linear_margin``: ``w = 1`` (no linear part, as in every model
+saved before the linear part existed) is the booster alone; ``w = 0`` the logistic regression
+(models/linear.py) alone; in between a blend. Training chooses ``w`` on the calibration window.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.compiled import load_compiled
+from models.linear import LinearPart
 
 SPEC_FILE = "scorer.json"
 BOOSTER_FILE = "booster.txt"
@@ -99,6 +104,16 @@ class LeadScoreModel:
     # compiled raw-margin predictor (models/compiled.py) when one was saved and loads here; else the booster
     compiled: object | None = field(default=None, repr=False, compare=False)
     predictor_note: str = field(default="no compiled predictor saved with the model", compare=False)
+    # the regularised logistic regression on the same matrix, and the tree part's weight in the margin
+    linear: LinearPart | None = None
+    tree_weight: float = 1.0
+
+    @property
+    def kind(self) -> str:
+        """``lightgbm``, ``logistic`` or ``blend``: which part(s) make the margin."""
+        if self.linear is None or self.tree_weight >= 1:
+            return "lightgbm"
+        return "logistic" if self.tree_weight <= 0 else "blend"
 
     @property
     def predictor(self) -> str:
@@ -138,10 +153,30 @@ class LeadScoreModel:
                 own[rows] = child_fn(child, X[rows])
         return own
 
-    def _own_margin(self, X: pd.DataFrame) -> np.ndarray:
+    def _tree_margin(self, M: np.ndarray) -> np.ndarray:
         if self.compiled is not None:
-            return self.compiled.predict(self.matrix(X))
-        return self.booster.predict(self.matrix(X), raw_score=True)
+            return self.compiled.predict(M)
+        return self.booster.predict(M, raw_score=True)
+
+    def _own_margin(self, X: pd.DataFrame) -> np.ndarray:
+        M = self.matrix(X)
+        kind, w = self.kind, self.tree_weight
+        if kind == "lightgbm":  # exactly the booster's margin, as before the linear part existed
+            return self._tree_margin(M)
+        if kind == "logistic":
+            return self.linear.margin(M)
+        return w * self._tree_margin(M) + (1 - w) * self.linear.margin(M)
+
+    def _own_contributions(self, X: pd.DataFrame) -> np.ndarray:
+        """Per-feature contributions and, last, the base (TreeSHAP's expected value, the linear base)."""
+        M = self.matrix(X)
+        kind, w = self.kind, self.tree_weight
+        if kind == "lightgbm":
+            return self.booster.predict(M, pred_contrib=True)
+        linear = np.column_stack([self.linear.contributions(M), np.full(len(M), self.linear.base)])
+        if kind == "logistic":
+            return linear
+        return w * self.booster.predict(M, pred_contrib=True) + (1 - w) * linear
 
     def _own_proba(self, X: pd.DataFrame) -> np.ndarray:
         a, b = self.calibration
@@ -157,11 +192,17 @@ class LeadScoreModel:
         """The global model's probabilities, ignoring segments (to compare the two)."""
         return self._own_proba(X)
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-lead TreeSHAP contributions to the raw margin (of the model that scores the lead)."""
-        contrib = self.booster.predict(self.matrix(X), pred_contrib=True)[:, :-1]
-        contrib = self._routed(X, contrib, lambda m, part: m.booster.predict(m.matrix(part), pred_contrib=True)[:, :-1])
-        return pd.DataFrame(contrib, columns=self.features, index=X.index)
+    def contributions(self, X: pd.DataFrame, *, with_base: bool = False) -> pd.DataFrame:
+        """Per-lead contributions to the raw margin (of the model that scores the lead).
+
+        TreeSHAP for the booster, the exact centred linear terms for the logistic part (one-hot pieces
+        summed back to their feature), weighted as in the margin. ``with_base`` adds a last column
+        ``(base)``: the contributions plus it are the margin.
+        """
+        contrib = self._routed(X, self._own_contributions(X), lambda m, part: m._own_contributions(part))
+        columns = self.features + ["(base)"]
+        out = pd.DataFrame(contrib, columns=columns, index=X.index)
+        return out if with_base else out.drop(columns="(base)")
 
     def save(self, directory: str | Path) -> Path:
         directory = Path(directory)
@@ -179,6 +220,9 @@ class LeadScoreModel:
             # folders are numbered: segment names are the config's words, not file names
             "segments": {name: f"segments/{i}" for i, name in enumerate(self.segments)},
         }
+        if self.linear is not None:  # absent in a LightGBM-only model: its scorer.json stays as before
+            spec["linear"] = self.linear.to_dict()
+            spec["tree_weight"] = self.tree_weight
         for name, child in self.segments.items():
             child.save(directory / spec["segments"][name])
         (directory / SPEC_FILE).write_text(json.dumps(spec, indent=1, default=str), encoding="utf-8")
@@ -203,4 +247,6 @@ class LeadScoreModel:
             {name: cls.load(directory / sub) for name, sub in spec.get("segments", {}).items()},
             compiled,
             note,
+            LinearPart.from_dict(spec["linear"]) if spec.get("linear") else None,
+            float(spec.get("tree_weight", 1.0)),
         )

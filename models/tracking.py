@@ -232,6 +232,13 @@ def log_training(
                 {f"model_vs_{baseline}.auc_diff{k.removeprefix('diff')}": v for k, v in c.items() if k != "verdict"}
             )
             mlflow.set_tag(f"model_vs_{baseline}", c["verdict"])
+        for c in result.candidates:  # every candidate of the model search, chosen on the calibration window
+            mlflow.log_metrics({f"candidate.{c['name']}.{k}": c[k] for k in ("calibration_auc", "holdout_auc")})
+        if result.model_choice:
+            mlflow.set_tag("model_chosen", f"{result.model_choice['chosen']} ({result.model_choice['kind']})")
+            mlflow.log_metrics(
+                {"search.seconds": result.model_choice["seconds"], "search.tried": result.model_choice["tried"]}
+            )
         top = result.audit.iloc[0] if len(result.audit) else None
         mlflow.set_tags(
             {
@@ -251,6 +258,8 @@ def log_training(
                         "notes": result.notes,
                         "leak_audit": result.audit.head(10).to_dict(orient="records"),
                         "segments": result.segments,
+                        "model_choice": result.model_choice,
+                        "candidates": result.candidates,
                     },
                     indent=1,
                 )
@@ -263,7 +272,11 @@ def log_training(
             mlflow.set_tag("predictor", f"{compiled['predictor']}: {compiled['note']}")
             mlflow.log_metric("compile_predictor_s", compiled["compile_s"])
             print(f"predictor: {compiled['predictor']} ({compiled['note']})")
-            sample = result.holdout_features.head(50)
+            # the columns the model reads (a feature the model left out, such as mql_month with one year of
+            # history, is not asked of an online caller)
+            m = result.model
+            used = [c for c in dict.fromkeys([*m.features, m.segment_by]) if c in result.holdout_features.columns]
+            sample = result.holdout_features[used].head(50)
             signature = infer_signature(_signature_frame(sample), result.model.predict_proba(sample))
             with warnings.catch_warnings():
                 # no input example on purpose: nothing row-level leaves the workspace
@@ -408,7 +421,14 @@ def decide(
         else:
             champion = _champion_facts(tracking, result, now)
     verdict = promotion.judge(
-        policy, version=version, challenger_auc=challenger_auc, rows=rows, champion=champion, refused=refused, now=now
+        policy,
+        version=version,
+        challenger_auc=challenger_auc,
+        rows=rows,
+        champion=champion,
+        refused=refused,
+        versus_logistic=getattr(result, "comparisons", {}).get("logistic_regression"),
+        now=now,
     )
     return GateDecision(
         verdict.outcome == "promoted",

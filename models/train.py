@@ -1,23 +1,30 @@
-"""Labels, time-based split, LightGBM training with calibration, and the evaluation against baselines."""
+"""Labels, time-based split, model candidates with calibration, and the evaluation against baselines."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from sklearn.linear_model import LogisticRegression
 
 from features.build import feature_columns
 from features.config import DatasetConfig, Segments
 from features.names import display_names
 from models import baselines
-from models.leaks import field_audit, stop_if_leaking
+from models.candidates import Search, candidate_holdout
+from models.fitting import (  # noqa: F401  (fit_booster, finish_booster, lightgbm_params: imported from here too)
+    auto_threads,
+    finish_booster,
+    fit_booster,
+    fit_candidates,
+    fit_scorer,
+    lightgbm_params,
+    platt_scaling,
+)
+from models.leaks import field_audit, flag_time_proxies, stop_if_leaking, time_proxies, weight_shares
 from models.metrics import compare_scorers, fast_auc
-from models.scorer import LeadScoreModel, as_text, learn_categories, to_matrix
+from models.scorer import LeadScoreModel, as_text
 from serving.drift import reference_profile
 
 TIER_SHARES = {"A": 0.10, "B": 0.20, "C": 0.30}  # default cut-offs: top 10%, next 20%, next 30%, rest is D
@@ -46,15 +53,12 @@ class TrainParams(BaseModel):
         description="the logistic-regression baseline is fitted on at most this many training-window rows "
         "(a random sample, SQL rate kept); its ~100 coefficients do not gain from more",
     )
-
-
-def auto_threads(rows: int) -> int:
-    """Threads worth using for LightGBM on this many rows.
-
-    Measured here: on 6k rows, two threads while another process held a core took 8.2 s against 0.25 s
-    for one thread (OpenMP threads spin-waiting for a busy core). Small data gains nothing from more.
-    """
-    return max(1, min(os.cpu_count() or 1, rows // 50_000))
+    search_budget_seconds: float = Field(
+        120,
+        ge=0,
+        description="seconds the model search may spend: the default LightGBM and the logistic regression are "
+        "always fitted, the other candidates (more regularised LightGBM settings, other C) only while it lasts",
+    )
 
 
 class TrainingDataError(ValueError):
@@ -163,6 +167,8 @@ class TrainingResult:
     notes: list[str] = field(default_factory=list)
     segments: list[dict] = field(default_factory=list)  # one record per segment: own model or global fallback
     min_class_count: int | None = None  # the minimum-data floor it was checked against (the gate re-checks it)
+    model_choice: dict = field(default_factory=dict)  # the search's choice, candidates tried, seconds, budget
+    candidates: list[dict] = field(default_factory=list)  # each candidate: calibration and holdout AUC
 
 
 def minimum_data_shortfall(counts: dict[str, tuple[int, int]], floor: int) -> str | None:
@@ -187,88 +193,6 @@ def check_minimum_data(y: np.ndarray, parts: dict[str, np.ndarray], floor: int) 
         raise InsufficientData(message)
 
 
-def lightgbm_params(params: TrainParams, names: list[str], monotone: dict[str, int], *, rows: int) -> dict:
-    """LightGBM's parameters for ``params``: one definition for single-process and Dask training."""
-    return {
-        "objective": "binary",
-        "learning_rate": params.learning_rate,
-        "num_leaves": params.num_leaves,
-        "min_data_in_leaf": params.min_data_in_leaf,
-        "feature_fraction": params.feature_fraction,
-        "bagging_fraction": params.bagging_fraction,
-        "bagging_freq": 1,
-        "lambda_l2": params.lambda_l2,
-        "cat_smooth": 20.0,
-        "cat_l2": 10.0,
-        "min_data_per_group": 50,
-        "max_cat_to_onehot": 8,
-        "monotone_constraints": [monotone.get(n, 0) for n in names],
-        "monotone_constraints_method": "advanced",
-        "seed": params.seed,
-        "deterministic": True,
-        "force_row_wise": True,
-        "verbosity": -1,
-        "num_threads": params.num_threads or auto_threads(rows),
-    }
-
-
-def fit_scorer(
-    X_train: pd.DataFrame,
-    y_train: np.ndarray,
-    X_cal: pd.DataFrame,
-    y_cal: np.ndarray,
-    *,
-    categorical: list[str],
-    numeric: list[str],
-    monotone: dict[str, int],
-    params: TrainParams,
-    categories: dict[str, list[str]] | None = None,
-) -> tuple[LeadScoreModel, int]:
-    """LightGBM with native categoricals, early stopping and Platt calibration on the calibration window.
-
-    With ``params.refit`` the number of rounds found by early stopping is then used to refit on the
-    training and calibration windows together: with drifting data the newest history matters most. The
-    calibrator stays fitted on the first model's out-of-sample margins on the calibration window.
-    """
-    categories = categories or learn_categories(pd.concat([X_train, X_cal]), categorical)
-    names = categorical + numeric
-    M_train = to_matrix(X_train, categorical, numeric, categories)
-    M_cal = to_matrix(X_cal, categorical, numeric, categories)
-    lgb_params = lightgbm_params(params, names, monotone, rows=len(X_train))
-
-    def dataset(M: np.ndarray, y: np.ndarray) -> lgb.Dataset:
-        return lgb.Dataset(M, label=y, feature_name=names, categorical_feature=list(range(len(categorical))))
-
-    train_set = dataset(M_train, y_train)
-    cal_set = lgb.Dataset(M_cal, label=y_cal, reference=train_set)
-    booster = lgb.train(
-        lgb_params,
-        train_set,
-        num_boost_round=params.max_rounds,
-        valid_sets=[cal_set],
-        callbacks=[lgb.early_stopping(params.early_stopping_rounds, verbose=False)],
-    )
-    booster.free_dataset()
-    margin = booster.predict(M_cal, raw_score=True, num_iteration=booster.best_iteration)
-    # Platt scaling on the margin: monotone, so calibration never reorders leads
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y_cal)
-    best = int(booster.best_iteration or booster.current_iteration())
-    if params.refit:
-        both = dataset(np.vstack([M_train, M_cal]), np.concatenate([y_train, y_cal]))
-        booster = lgb.train(lgb_params, both, num_boost_round=best)
-    else:
-        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    model = LeadScoreModel(
-        categorical,
-        numeric,
-        categories,
-        booster,
-        (float(platt.coef_[0, 0]), float(platt.intercept_[0])),
-        float(np.mean(y_train)),
-    )
-    return model, best
-
-
 def default_tier_cutoffs(proba: np.ndarray) -> dict[str, float]:
     """Score cut-offs (0-100) putting the top 10% / next 20% / next 30% of the window in A / B / C."""
     cum, out = 0.0, {}
@@ -288,8 +212,9 @@ def train_and_evaluate(
 ) -> TrainingResult:
     """Train on the older mature leads and evaluate model and baselines on the newest window.
 
-    ``logistic=False`` leaves out the logistic-regression baseline (a third of the time on small data);
-    the model is the same. The back-test, which replays many weeks and reports only the persona rule, uses it.
+    The model is chosen among candidates on the calibration window (``fit_candidates``). ``logistic=False``
+    skips the search and the logistic-regression baseline: the default LightGBM alone, as the back-test,
+    which replays many weeks and reports only the persona rule, uses it.
     """
     categorical, numeric = feature_columns(config)
     lab = labels.set_index("lead_id").loc[features.index]
@@ -303,7 +228,8 @@ def train_and_evaluate(
             "the persona rule stays in place"
         )
     split = evaluation_split(mql, y, config=config, params=params)
-    notes = []
+    numeric, left_out = time_features(numeric, mql)
+    notes = [left_out] if left_out else []
     if config.time == "none":
         notes.append(
             "no timestamps: a random stratified split; the figures are optimistic, as if the future "
@@ -325,18 +251,20 @@ def train_and_evaluate(
 
     X_tr, y_tr = X[parts["train"]], y[parts["train"]]
     X_cal, y_cal = X[parts["calibration"]], y[parts["calibration"]]
-    audit = audit_export_fields(X_tr, y_tr, X_cal, y_cal, config=config, seed=params.seed)
+    audit = audit_export_fields(X_tr, y_tr, X_cal, y_cal, config=config, seed=params.seed, numeric=numeric)
 
     monotone = {f: 1 for f in config.features.monotone_increasing} | {
         f: -1 for f in config.features.monotone_decreasing
     }
-    model, best = fit_scorer(
-        X_tr, y_tr, X_cal, y_cal, categorical=categorical, numeric=numeric, monotone=monotone, params=params
-    )
+    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
+    found = None
+    if logistic:
+        model, best, found = fit_candidates(X_tr, y_tr, X_cal, y_cal, **fit)
+    else:
+        model, best = fit_scorer(X_tr, y_tr, X_cal, y_cal, **fit)
     Xh, yh = X[parts["holdout"]], y[parts["holdout"]]
     segment_records = []
     if config.segments:
-        fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
         segment_records = train_segments(model, X, y, parts, config.segments, fit)
     return evaluate_model(
         model,
@@ -353,14 +281,48 @@ def train_and_evaluate(
         best=best,
         logistic=logistic,
         segment_records=segment_records,
+        search=found,
+    )
+
+
+MONTH_HISTORY_DAYS = 730  # month of year needs two full years, or it stands in for the year itself
+
+
+def time_features(numeric: list[str], mql: pd.Series) -> tuple[list[str], str | None]:
+    """The numeric features without those that encode time itself when the labelled history is too short
+    to support them, and a note saying what was left out (None when nothing was).
+
+    With one year of history ``mql_month`` tells the newest months (the holdout's, never seen in training)
+    from the oldest: it measures the year, not a season. The feature table keeps the column; the model's own
+    feature list leaves it out, so scoring follows.
+    """
+    if "mql_month" not in numeric or len(mql) == 0:
+        return numeric, None
+    span = int((mql.max() - mql.min()).days)
+    if span >= MONTH_HISTORY_DAYS:
+        return numeric, None
+    return [c for c in numeric if c != "mql_month"], (
+        f"mql_month (month of the MQL) left out of the model: the labelled history spans {span} days, less "
+        f"than two full years ({MONTH_HISTORY_DAYS}), so the month would stand in for the year itself"
     )
 
 
 def audit_export_fields(
-    X_tr: pd.DataFrame, y_tr: np.ndarray, X_cal: pd.DataFrame, y_cal: np.ndarray, *, config: DatasetConfig, seed: int
+    X_tr: pd.DataFrame,
+    y_tr: np.ndarray,
+    X_cal: pd.DataFrame,
+    y_cal: np.ndarray,
+    *,
+    config: DatasetConfig,
+    seed: int,
+    numeric: list[str] | None = None,
 ) -> pd.DataFrame:
-    """The leak audit of the columns that come from the export; stops the run (LeakSuspected) on an alarm."""
-    categorical, numeric = feature_columns(config)
+    """The leak audit of the columns that come from the export; stops the run (LeakSuspected) on an alarm.
+
+    ``numeric``: the model's numeric features when they differ from the config's (``time_features``).
+    """
+    categorical, all_numeric = feature_columns(config)
+    numeric = all_numeric if numeric is None else numeric
     sources = {a.name: a.source for a in config.attributes}
     # derived from an export column: named with that column as the export writes it ("seniority (from Job Title)")
     labels = display_names(config)
@@ -400,17 +362,30 @@ def evaluate_model(
     segment_records: list[dict] | None = None,
     extra: dict | None = None,
     sampled: bool = False,
+    search: Search | None = None,
 ) -> TrainingResult:
     """The model against the baselines on the holdout, its importance and drift reference: the part of
     training after the fit, shared by the single-process and the Dask paths (``sampled``: X_tr is a sample
-    of the training window)."""
-    categorical, numeric = feature_columns(config)
+    of the training window). With ``search`` (the model search), each candidate's holdout AUC is reported
+    and the logistic-regression baseline is the search's logistic candidate, the one that could ship."""
+    categorical, numeric = model.categorical, model.numeric
     proba = model.predict_proba(Xh)
     stop_if_leaking(audit, model_auc=fast_auc(yh, proba))
 
     persona = baselines.persona_score(Xh, config.persona)
     scores = {"model": proba, "persona_rule": persona}
-    if logistic:
+    candidates, choice = [], {}
+    if search is not None:
+        candidates, linear_margin = candidate_holdout(search, model.matrix(Xh), yh)
+        scores["logistic_regression"] = 1.0 / (1.0 + np.exp(-linear_margin))
+        choice = search.summary()
+        skipped = choice["skipped"]
+        notes.append(
+            f"model chosen on the calibration window: {choice['chosen']} (calibration AUC "
+            f"{choice['calibration_auc']:.3f}) among {choice['tried']} candidates tried in {choice['seconds']:.0f} s"
+            + (f"; not tried (time budget {choice['budget_s']:g} s): {', '.join(skipped)}" if skipped else "")
+        )
+    elif logistic:
         rows = baselines.sample_rows(y_tr, params.logistic_max_rows, params.seed)
         lr = baselines.fit_logistic(X_tr.iloc[rows], y_tr[rows], categorical, numeric, params.seed)
         scores["logistic_regression"] = baselines.predict_logistic(lr, Xh, categorical)
@@ -422,12 +397,22 @@ def evaluate_model(
 
     gain = model.booster.feature_importance(importance_type="gain")
     alone = audit.set_index("feature")["auc_alone"]
+    shares = weight_shares(model, X_cal)  # the booster's gain share, or the shipped logistic/blend's weight
     importance = pd.DataFrame(
-        {"feature": model.features, "gain": gain, "auc_alone": alone.reindex(model.features).to_numpy()}
-    ).sort_values("gain", ascending=False, ignore_index=True)
+        {
+            "feature": model.features,
+            "gain": gain,
+            "weight_share": shares.reindex(model.features).to_numpy(),
+            "auc_alone": alone.reindex(model.features).to_numpy(),
+        }
+    ).sort_values(["weight_share", "gain"], ascending=False, ignore_index=True)
     # the export's words beside each id: MLflow's importance table is read by people
     labels = display_names(config)
     importance.insert(1, "label", [labels.get(f, f) for f in importance["feature"]])
+    if config.time != "none":
+        proxies = time_proxies(X_tr, pd.concat([X_cal, Xh]), shares, categorical, params.seed)
+        audit, flagged = flag_time_proxies(audit, proxies)
+        notes.extend(flagged)
     typical = X_tr[numeric].median().dropna().round(3).to_dict()
     # what scored batches are compared with: the window the booster learned from, and the holdout's scores
     learned = pd.concat([X_tr, X_cal]) if params.refit else X_tr
@@ -463,6 +448,8 @@ def evaluate_model(
         notes=notes,
         segments=segment_records or [],
         min_class_count=params.min_class_count,
+        model_choice=choice,
+        candidates=candidates,
     )
 
 

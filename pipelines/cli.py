@@ -296,8 +296,10 @@ def _print_training(s: dict) -> None:
     )
     for col in ("", "AUC", "95% int.", "PR-AUC", "top20%", "lift10", "ECE", "Brier"):
         table.add_column(col, justify="right" if col else "left", no_wrap=True)
+    kind = s.get("model_choice", {}).get("kind", "lightgbm")
     names = {
-        "model": "LightGBM" + (" (segmented)" if "global_model" in s["metrics"] else ""),
+        "model": {"lightgbm": "LightGBM", "logistic": "shipped logistic", "blend": "blend"}[kind]
+        + (" (segmented)" if "global_model" in s["metrics"] else ""),
         "global_model": "LightGBM global",
         "logistic_regression": "logistic regr.",
         "persona_rule": "persona rule",
@@ -331,6 +333,12 @@ def _print_training(s: dict) -> None:
             f"Model vs {names[key]}: AUC {c['diff']:+.3f} (95% interval {c['low']:+.3f} to {c['high']:+.3f}): "
             f"[{colour}]{c['verdict']}[/{colour}]"
         )
+    if s.get("candidates"):
+        tried = ", ".join(
+            f"{c['name']} {c['calibration_auc']:.3f}/{c['holdout_auc']:.3f}" + (" (chosen)" if c["chosen"] else "")
+            for c in s["candidates"]
+        )
+        console.print(f"[dim]Candidates, AUC on the calibration window (chooses) / holdout (reports): {tried}[/dim]")
     _print_segments(s.get("segments", []))
     p = s["metrics"]["persona_rule"]
     console.print(
@@ -675,13 +683,18 @@ def train(
             "--dask",
             help="train with lightgbm.dask on the Dask scheduler at this address (tcp://host:8786), or 'local' "
             "for a cluster on this machine; needs pip install 'leadscore\\[dask]'. Trees are close to, not "
-            "identical with, single-process training (see README)",
-            show_default="single-process LightGBM",
+            "identical with, single-process training, and there is no model search: the default LightGBM is the "
+            "model (see README)",
+            show_default="single process, with the model search",
         ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion."""
+    """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion.
+
+    The model is chosen on the calibration window among LightGBM settings, a logistic regression and their
+    blends, within LEADSCORE_TRAIN__SEARCH_BUDGET_SECONDS.
+    """
     _environment()
     if dask:
         _require_dask(as_json)

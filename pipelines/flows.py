@@ -366,7 +366,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         with step(f"Training with lightgbm.dask on {dask}, calibrating and evaluating against the baselines"):
             result = dask_train_task(features, labels, config, settings, dask)
     else:
-        with step("Training LightGBM, calibrating and evaluating against the baselines"):
+        with step("Training the candidate models, calibrating and evaluating against the baselines"):
             result = train_task(features, labels, config, settings)
     facts = {
         "dataset": config.name,
@@ -399,6 +399,7 @@ def _train_and_register(export, features, labels, as_of, config, settings, input
         "metrics": result.metrics,
         "model_vs_baselines": result.comparisons,
         "best_iteration": result.best_iteration,
+        **({"model_choice": result.model_choice, "candidates": result.candidates} if result.candidates else {}),
         "notes": notes,
         **({"segments": result.segments} if result.segments else {}),
         "leak_suspects": result.audit.head(3)[["source", "suspicion", "evidence"]].round(2).to_dict(orient="records"),
@@ -583,7 +584,16 @@ def weekly_flow(
             export, features, labels, stamp, config, settings, str(exc), t0, capacity or settings.capacity, cached
         )
     decision, tracking = t["decision"], t["tracking"]
-    # the gate only keeps a new version out when a champion exists (a leaky run stopped before here)
+    if not decision.promoted and decision.previous_champion is None:
+        # no champion to fall back on (this run's model is clearly worse than the logistic regression): the
+        # persona rule ranks the list, as with too little data; the version is kept as challenger
+        why = f"no champion yet, and this run's model v{decision.version} was not promoted: {decision.reason}"
+        week = _persona_week(
+            export, features, labels, stamp, config, settings, why, t0, capacity or settings.capacity, cached,
+            extra={k: v for k, v in t["summary"].items() if k != "tier_cutoffs"},
+        )  # fmt: skip
+        _retrying(apply_decision_task, settings)(tracking, t["run_id"], decision)
+        return week
     uri = (
         f"models:/{tracking.model_name}/{decision.version}"
         if decision.promoted
@@ -842,7 +852,17 @@ def backtest_flow(
 
 
 def _persona_week(
-    export, features, labels, stamp, config, settings, why: str, t0: float, capacity=None, cached: dict | None = None
+    export,
+    features,
+    labels,
+    stamp,
+    config,
+    settings,
+    why: str,
+    t0: float,
+    capacity=None,
+    cached: dict | None = None,
+    extra: dict | None = None,
 ) -> dict:
     """Too little history to train: the persona rule ranks this week's list, and everything says so.
 
@@ -858,6 +878,7 @@ def _persona_week(
         "training": why,
         "scored_with": PERSONA_VERSION,
         "features": cached or {"cache": "off"},
+        **(extra or {}),  # a trained model the gate did not promote: its figures and the gate's decision
     }
     if open_ids.empty:
         summary["list"] = {"rows": 0, "note": "no open leads in this export: the previous list was kept"}

@@ -1,4 +1,4 @@
-"""Per-lead reasons in plain words, from LightGBM's TreeSHAP contributions."""
+"""Per-lead reasons in plain words, from the model's contributions (TreeSHAP, exact linear terms, or both)."""
 
 from __future__ import annotations
 

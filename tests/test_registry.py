@@ -6,6 +6,7 @@ twice, list, roll back, score) runs real Prefect flows on a real SQLite MLflow s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -133,6 +134,28 @@ def test_a_leaky_or_too_small_result_is_refused_even_with_no_champion(kwargs, ru
 
 def test_a_clean_result_has_no_refusal():
     assert promotion.refusals(fake_result()) == []
+
+
+WORSE = {"diff": -0.095, "low": -0.131, "high": -0.058, "verdict": "worse"}
+
+
+@pytest.mark.parametrize("champ", [None, champion(0.50)])
+def test_a_model_clearly_worse_than_the_logistic_regression_stays_a_challenger(champ):
+    # whatever the champion's AUC (here far lower) and even with no champion at all
+    v = verdict(0.90, champ, versus_logistic=WORSE)
+    assert (v.outcome, v.rule) == ("kept", promotion.WORSE_THAN_LOGISTIC)
+    assert v.reason == (
+        "kept as challenger: on its own holdout it is clearly worse than the logistic-regression baseline "
+        "(AUC -0.095, 95% interval -0.131 to -0.058); " + ("no champion yet" if champ is None else "champion v1 stays")
+    )
+    # a leak still refuses outright, before this rule
+    assert verdict(0.90, champ, versus_logistic=WORSE, refused=[(promotion.LEAK, "x")]).outcome == "refused"
+
+
+@pytest.mark.parametrize("versus", ["no clear difference", "better"])
+def test_a_model_not_clearly_worse_than_the_logistic_regression_goes_on_to_the_other_rules(versus):
+    v = verdict(0.6, None, versus_logistic={"diff": -0.01, "low": -0.03, "high": 0.01, "verdict": versus})
+    assert (v.outcome, v.rule) == ("promoted", promotion.FIRST_MODEL)
 
 
 def test_the_policy_comes_from_the_settings_and_the_old_name_still_works(monkeypatch):
@@ -379,3 +402,28 @@ def test_scoring_another_models_version_logs_its_drift_and_writes_the_list(two_v
     assert s["model_version"] == "1" and out.is_file()
     monitor = MlflowClient(settings.resolved_tracking_uri()).get_run(s["drift"]["mlflow"]["monitor_run_id"])
     assert monitor.data.tags[trk.DRIFT_MONITOR_TAG] == "lead-scoring"
+
+
+def test_a_first_model_worse_than_the_logistic_regression_becomes_challenger_not_champion(two_versions):
+    """Real MLflow: a registered model with no champion yet, which its holdout shows worse than logistic."""
+    settings, *_ = two_versions
+    client = MlflowClient(settings.resolved_tracking_uri())
+    mv = client.get_model_version("lead-scoring", "1")
+    tracking = dataclasses.replace(settings.tracking("synthetic"), model_name="fresh")  # a name with no champion
+    result = fake_result()
+    result.comparisons = {"logistic_regression": WORSE}
+    version = trk.register(tracking, mv.source, mv.run_id, result, by=trk.DEFAULT_SETTER, dataset="synthetic")
+    decision = trk.decide(tracking, version, result, now=NOW)
+    assert (decision.promoted, decision.outcome, decision.rule, decision.alias) == (
+        False,
+        "kept",
+        promotion.WORSE_THAN_LOGISTIC,
+        trk.CHALLENGER,
+    )
+    assert decision.previous_champion is None and decision.reason.endswith("no champion yet")
+    run = client.create_run(tracking.experiment_id())
+    trk.apply_decision(tracking, run.info.run_id, decision)
+    assert client.get_model_version("fresh", version).aliases == [trk.CHALLENGER]
+    assert client.get_model_version("fresh", version).tags["gate_rule"] == promotion.WORSE_THAN_LOGISTIC
+    assert trk.champion_version(tracking) is None
+    assert client.get_run(run.info.run_id).data.tags["gate_decision"] == decision.reason
