@@ -51,9 +51,8 @@ def cli(args: list[str], *, timeout: int = 1800) -> tuple[dict, float]:
         cwd=ROOT,
     )
     elapsed = time.perf_counter() - t0
-    text = out.stdout.strip().splitlines()
     try:
-        payload = json.loads(text[-1]) if text else {}
+        payload = json.loads(out.stdout) if out.stdout.strip() else {}
     except json.JSONDecodeError:
         payload = {}
     if out.returncode != 0:
@@ -90,7 +89,11 @@ def weekly_args(leads: Path, acts: Path | None, config: Path, workspace: Path) -
 
 def auc_by_scorer(summary: dict) -> dict[str, float]:
     """Holdout AUC of every scorer the summary reports (model, baselines, candidates)."""
-    return {name: m["auc"] for name, m in (summary.get("metrics") or {}).items() if isinstance(m, dict) and "auc" in m}
+    out = {name: m["roc_auc"] for name, m in (summary.get("metrics") or {}).items() if "roc_auc" in m}
+    for c in summary.get("candidates") or []:  # the model search's candidates, each scored on the holdout too
+        if c.get("holdout_auc") is not None:
+            out[f"candidate {c['name']}"] = c["holdout_auc"]
+    return out
 
 
 def open_lead_aucs(workspace: Path, truth_path: Path) -> tuple[float | None, float | None, int]:
@@ -132,7 +135,7 @@ def config_edits(proposed: Path, committed: Path) -> list[str]:
 def row(name: str, edits: str, summary: dict, seconds: float, aucs: tuple) -> dict:
     inputs = summary.get("inputs", {})
     scores = auc_by_scorer(summary)
-    lgb_default = next((v for k, v in scores.items() if "lightgbm" in k.lower() and "default" in k.lower()), None)
+    lgb_default = scores.get("candidate lightgbm_default")
     list_auc, bayes, n_open = aucs
     gate = summary.get("gate") or {}
     return {
@@ -149,6 +152,7 @@ def row(name: str, edits: str, summary: dict, seconds: float, aucs: tuple) -> di
             if "model" in scores and "logistic_regression" in scores
             else None
         ),
+        "chosen": (summary.get("model_choice") or {}).get("chosen"),
         "champion": gate.get("promoted"),
         "open_leads_scored": n_open,
         "list_auc_open": list_auc,
@@ -232,6 +236,7 @@ def main() -> None:
         ("logistic_auc", "logistic AUC"),
         ("lightgbm_default_auc", "default LightGBM AUC"),
         ("shipped_minus_logistic", "shipped - logistic"),
+        ("chosen", "chosen on calibration"),
         ("champion", "champion"),
         ("list_auc_open", "list AUC (open)"),
         ("bayes_auc_open", "Bayes AUC (open)"),
