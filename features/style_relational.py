@@ -16,13 +16,10 @@ leads became an SQL): a leak for init-config's audit to catch.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from features.synthetic import SyntheticCRM
-from serving.output import atomic_write
 
 EMAIL_TYPES = ["email_open", "email_click", "unsubscribe"]
 WEB_TYPES = ["page_view", "pricing_view"]
@@ -103,17 +100,3 @@ def relational_tables(crm: SyntheticCRM, *, seed: int = 7) -> dict[str, pd.DataF
         "engagements": engagements.reset_index(drop=True),
         "truth": crm.truth,
     }
-
-
-def write_relational(crm: SyntheticCRM, out: Path, *, gzip: bool = False, seed: int = 7) -> dict[str, str]:
-    """Write the relational export's CSV files (atomically) to ``out``; return file stem -> path."""
-    ext = ".csv.gz" if gzip else ".csv"
-    files = {}
-    for stem, df in relational_tables(crm, seed=seed).items():
-        comp = "gzip" if gzip else None
-        files[stem] = str(
-            atomic_write(
-                Path(out) / f"{stem}{ext}", lambda tmp, df=df, c=comp: df.to_csv(tmp, index=False, compression=c)
-            )
-        )
-    return files

@@ -298,12 +298,13 @@ def test_events_with_values_after_the_cutoff_never_change_any_feature(data):
 
 @pytest.fixture(scope="module")
 def relational(tmp_path_factory):
-    from features.style_relational import write_relational
+    from features.style_relational import relational_tables
     from features.synthetic import generate
 
     crm = generate(1500, 12, 3)
     folder = tmp_path_factory.mktemp("relational")
-    write_relational(crm, folder)
+    for stem, frame in relational_tables(crm).items():  # as `generate --style relational` writes them
+        frame.to_csv(folder / f"{stem}.csv", index=False)
     return crm, folder
 
 
