@@ -127,3 +127,29 @@ def test_off_compiles_nothing(segmented, tmp_path):
     assert not (folder / compiled.OBJECT_FILE).exists()
     loaded = LeadScoreModel.load(folder)
     assert loaded.predictor == "lightgbm" and loaded.predictor_reason == "no compiled predictor saved with the model"
+
+
+def test_a_blend_scores_its_tree_part_with_the_compiled_predictor(segmented, saved, tmp_path):
+    from models.linear import fit_linear
+
+    model, X = segmented
+    folder, _ = saved
+    blend = tmp_path / "blend"
+    shutil.copytree(folder, blend)
+    spec = json.loads((blend / "scorer.json").read_text())
+    M = model.matrix(X)
+    y = (np.nan_to_num(M[:, 2]) > 0).astype(int)  # any labels: the linear part's coefficients are not the point
+    part = fit_linear(M, y, n_categorical=2, n_codes=[len(model.categories[c]) for c in ("region", "source")])
+    spec |= {"linear": part.to_dict(), "tree_weight": 0.25}
+    (blend / "scorer.json").write_text(json.dumps(spec))
+    fast = LeadScoreModel.load(blend)
+    assert fast.predictor == "compiled" and fast.kind == "blend"
+    slow = LeadScoreModel.load(blend)
+    for m in (slow, *slow.segments.values()):
+        m.compiled = None
+    np.testing.assert_allclose(fast.margin(X), slow.margin(X), rtol=0, atol=1e-9)
+    # the global (blend) model's own scores: its compiled tree part and its linear part, weighted
+    margin = 0.25 * model.booster.predict(M, raw_score=True) + 0.75 * part.margin(M)
+    a, b = fast.calibration
+    np.testing.assert_allclose(fast.global_proba(X), 1 / (1 + np.exp(-(a * margin + b))), rtol=0, atol=1e-9)
+    assert fast.compiled is not None and not np.allclose(margin, model.booster.predict(M, raw_score=True))

@@ -242,3 +242,10 @@ def test_weekly_with_no_champion_and_a_model_worse_than_logistic_publishes_the_p
     client = MlflowClient(settings.resolved_tracking_uri())
     assert client.get_model_version("lead-scoring", "1").aliases == ["challenger"]
     assert client.get_model_version("lead-scoring", "1").tags["gate_rule"] == promotion.WORSE_THAN_LOGISTIC
+    # every candidate's figures and the choice reach MLflow
+    run = client.get_run(s["mlflow"]["run_id"])
+    for c in s["candidates"]:
+        assert run.data.metrics[f"candidate.{c['name']}.holdout_auc"] == c["holdout_auc"]
+        assert run.data.metrics[f"candidate.{c['name']}.calibration_auc"] == c["calibration_auc"]
+    assert run.data.tags["model_chosen"] == f"{s['model_choice']['chosen']} ({s['model_choice']['kind']})"
+    assert run.data.metrics["search.tried"] == s["model_choice"]["tried"] == len(s["candidates"])
