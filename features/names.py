@@ -1,8 +1,8 @@
 """Feature names: a safe identifier for any name an export uses, and the user's own words for people.
 
 An export's activity types are the CRM's words: ``Page View: Pricing``, ``Form Submission: "Demo" [EN]``,
-emoji, accents. LightGBM refuses JSON characters in a feature name, and Parquet and MLflow have rules of
-their own, so every feature has an internal id matching ``^[a-z][a-z0-9_]*$``; whatever a person reads
+emoji, accents. LightGBM refuses JSON characters in a feature name and MLflow's metric names allow few
+characters, so every feature has an internal id matching ``^[a-z][a-z0-9_]*$``; whatever a person reads
 (the list's reasons, the review page, the drift table, MLflow's importance table) shows the original words.
 
 A name that already is a short safe id is its own id, so configs such as the synthetic one
