@@ -37,7 +37,7 @@ DATASETS = {  # folder/file under ../shared/datasets -> the committed config a p
     "x_education": ("x_education_leads/Leads.csv", "x_education.toml"),
     "uci_bank": ("uci_bank_marketing/bank-additional-full.csv", "uci_bank.toml"),
 }
-DEFAULT_STYLES = "hubspot,excel-es,relational"
+DEFAULT_STYLES = "leadscore,hubspot,excel-es,relational"
 
 
 def cli(args: list[str], *, timeout: int = 1800) -> tuple[dict, float]:
