@@ -1,9 +1,16 @@
 """Which model ships: candidates fitted on the training window and chosen on the calibration window.
 
+The calibration window is cut in two halves (``split_calibration``): by MQL time when the export has
+timestamps, else at random (stratified, fixed seed). The older half tunes: every LightGBM candidate is
+early-stopped on it and the logistic regression's C is chosen there. The newer half compares: the
+candidates are chosen on it, blend weights included, so no candidate is judged on the rows that tuned it
+(early stopping on the same rows used to favour LightGBM). The chosen model is then Platt-calibrated on
+the whole window (models/fitting.py).
+
 The candidates, in a fixed order: LightGBM with the settings' defaults, the regularised logistic
 regression (both always fitted), then LightGBM with more (and less) regularisation, only while the
 time budget lasts, then blends of the best LightGBM and the logistic regression. The measure is the
-calibration-window AUC; among LightGBM settings within ``TIE`` of the best, the least flexible wins;
+AUC on the comparing half; among LightGBM settings within ``TIE`` of the best, the least flexible wins;
 a blend ships only if it beats both of its parts. The holdout is never read here: it only reports.
 """
 
@@ -14,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from models.metrics import fast_auc
 
@@ -58,7 +66,11 @@ LIGHTGBM_SETTINGS: list[tuple[str, int, dict]] = [
 
 @dataclass
 class Candidate:
-    """One fitted candidate: its margin on the calibration window and what made it."""
+    """One fitted candidate: its margin on the whole calibration window and what made it.
+
+    ``calibration_auc`` is measured on the comparing half of the window only (the one that chooses);
+    ``tuning_auc``, for the logistic regression, on the tuning half (the one that chose its C).
+    """
 
     name: str
     kind: str  # lightgbm, logistic, blend
@@ -69,6 +81,7 @@ class Candidate:
     flex: int = 0
     best_iteration: int | None = None
     fitted: object = field(default=None, repr=False)  # the booster or LinearPart
+    tuning_auc: float | None = None
 
     def record(self) -> dict:
         out = {
@@ -78,7 +91,50 @@ class Candidate:
             "calibration_auc": round(self.calibration_auc, 4),
             "seconds": round(self.seconds, 2),
         }
+        out |= {"tuning_auc": round(self.tuning_auc, 4)} if self.tuning_auc is not None else {}
         return out | ({"best_iteration": self.best_iteration} if self.best_iteration is not None else {})
+
+
+@dataclass
+class Halves:
+    """The calibration window's two halves: ``tune`` rows early-stop LightGBM and choose C, ``compare`` rows
+    choose among the candidates. ``how``: "time" (older / newer by MQL), "random" (stratified, fixed seed)
+    or "whole" (too few SQLs or non-SQLs to halve: both are the whole window, as before the halves)."""
+
+    tune: np.ndarray  # boolean masks over the calibration rows
+    compare: np.ndarray
+    how: str
+
+    def describe(self) -> str:
+        if self.how == "whole":
+            return "the whole calibration window (too few SQLs or non-SQLs to halve it)"
+        tuned = "LightGBM early-stopped and the logistic regression's C chosen on the "
+        if self.how == "time":
+            return f"the newer half of the calibration window ({tuned}older half)"
+        return f"a random half of the calibration window ({tuned}other half)"
+
+
+def _both_classes(y: np.ndarray, rows: np.ndarray) -> bool:
+    return 0 < int(y[rows].sum()) < int(rows.sum())
+
+
+def split_calibration(y: np.ndarray, mql: pd.Series | None = None, *, seed: int = 42) -> Halves:
+    """Cut the calibration window (labels ``y``) in two: by MQL time (``mql``, older half tunes, newer half
+    compares) or, without timestamps or when a time half lacks SQLs or non-SQLs, at random keeping the SQL
+    rate in each half; with too few of a class for that, the whole window does both."""
+    if mql is not None and len(y):
+        newer = (pd.Series(mql).reset_index(drop=True) >= pd.Series(mql).quantile(0.5)).to_numpy()
+        if _both_classes(y, newer) and _both_classes(y, ~newer):
+            return Halves(~newer, newer, "time")
+    rng = np.random.default_rng(seed)
+    compare = np.zeros(len(y), dtype=bool)
+    for cls in (0, 1):
+        idx = rng.permutation(np.flatnonzero(y == cls))
+        compare[idx[len(idx) // 2 :]] = True
+    if _both_classes(y, compare) and _both_classes(y, ~compare):
+        return Halves(~compare, compare, "random")
+    whole = np.ones(len(y), dtype=bool)
+    return Halves(whole, whole, "whole")
 
 
 @dataclass
@@ -92,6 +148,7 @@ class Search:
     seconds: float
     skipped: list[str]
     budget_s: float
+    halves: Halves | None = None
 
     @property
     def tree_weight(self) -> float:
@@ -108,7 +165,16 @@ class Search:
             "skipped": self.skipped,
             "seconds": round(self.seconds, 1),
             "budget_s": self.budget_s,
-        }
+        } | (
+            {
+                "compared_on": self.halves.describe(),
+                "halves": self.halves.how,
+                "tune_rows": int(self.halves.tune.sum()),
+                "compare_rows": int(self.halves.compare.sum()),
+            }
+            if self.halves is not None
+            else {}
+        )
 
 
 def _pick_tree(trees: list[Candidate]) -> Candidate:
@@ -124,31 +190,48 @@ def search(
     fit_linear: Callable[[float], tuple[object, np.ndarray]],
     budget_s: float,
     settings: list[tuple[str, int, dict]] | None = None,
+    halves: Halves | None = None,
 ) -> Search:
-    """Fit the candidates in order and choose one on the calibration window (labels ``y_cal``).
+    """Fit the candidates in order and choose one on the comparing half of the calibration window.
 
-    ``fit_tree(overrides) -> (booster, best_iteration, calibration margin)`` and ``fit_linear(C) ->
-    (LinearPart, calibration margin)`` fit on the training window. The default LightGBM and the logistic
-    regression (its first C) are always fitted; every other candidate starts only if the time spent so
-    far plus the default LightGBM's own time stays within ``budget_s``, so the budget is overrun by at
-    most one fit.
+    ``y_cal``: the whole window's labels; ``halves``: its tuning and comparing rows (``split_calibration``;
+    None: a stratified random cut). ``fit_tree(overrides) -> (booster, best_iteration, margin)`` fits on the
+    training window, early-stopped on the tuning half; ``fit_linear(C) -> (LinearPart, margin)`` fits on
+    the training window; both margins cover the whole calibration window (Platt scaling reads it). The C
+    kept is the best on the tuning half; LightGBM settings, the logistic regression and the blends' weights
+    are compared on the comparing half. The default LightGBM and the logistic regression (its first C) are
+    always fitted; every other candidate starts only if the time spent so far plus the default LightGBM's
+    own time stays within ``budget_s``, so the budget is overrun by at most one fit.
     """
     settings = settings if settings is not None else LIGHTGBM_SETTINGS
+    halves = halves if halves is not None else split_calibration(y_cal)
+    y_cmp, y_tune = y_cal[halves.compare], y_cal[halves.tune]
     t0 = time.perf_counter()
     done: list[Candidate] = []
     skipped: list[str] = []
 
+    def compared(margin: np.ndarray) -> float:
+        return fast_auc(y_cmp, margin[halves.compare])
+
     def tree(name: str, flex: int, overrides: dict) -> Candidate:
         t = time.perf_counter()
         booster, best, margin = fit_tree(overrides)
-        auc = fast_auc(y_cal, margin)
+        auc = compared(margin)
         return Candidate(name, "lightgbm", overrides, margin, auc, time.perf_counter() - t, flex, best, booster)
 
     def linear(C: float) -> Candidate:
         t = time.perf_counter()
         part, margin = fit_linear(C)
-        auc = fast_auc(y_cal, margin)
-        return Candidate(f"logistic_C{C:g}", "logistic", {"C": C}, margin, auc, time.perf_counter() - t, fitted=part)
+        return Candidate(
+            f"logistic_C{C:g}",
+            "logistic",
+            {"C": C},
+            margin,
+            compared(margin),
+            time.perf_counter() - t,
+            fitted=part,
+            tuning_auc=fast_auc(y_tune, margin[halves.tune]),
+        )
 
     first = tree(*settings[0])
     done.append(first)
@@ -170,7 +253,8 @@ def search(
             skipped.append(name)
     trees = [c for c in done if c.kind == "lightgbm"]
     best_tree = _pick_tree(trees)
-    best_linear = max((c for c in done if c.kind == "logistic"), key=lambda c: c.calibration_auc)
+    # C is tuned like LightGBM's rounds, on the tuning half: the comparing half judges every candidate unseen
+    best_linear = max((c for c in done if c.kind == "logistic"), key=lambda c: c.tuning_auc)
     for w in BLEND_WEIGHTS:  # no fit: a weighted sum of two margins already computed
         margin = w * best_tree.cal_margin + (1 - w) * best_linear.cal_margin
         done.append(
@@ -179,7 +263,7 @@ def search(
                 "blend",
                 {"tree_weight": w, "tree": best_tree.name, "logistic": best_linear.name},
                 margin,
-                fast_auc(y_cal, margin),
+                compared(margin),
                 0.0,
             )
         )
@@ -187,7 +271,7 @@ def search(
     blends = [c for c in done if c.kind == "blend"]
     best_blend = max(blends, key=lambda c: c.calibration_auc)
     chosen = best_blend if best_blend.calibration_auc > single.calibration_auc else single
-    return Search(done, chosen, best_tree, best_linear, time.perf_counter() - t0, skipped, budget_s)
+    return Search(done, chosen, best_tree, best_linear, time.perf_counter() - t0, skipped, budget_s, halves)
 
 
 def candidate_holdout(search: Search, Mh: np.ndarray, yh: np.ndarray) -> tuple[list[dict], np.ndarray]:

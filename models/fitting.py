@@ -1,7 +1,9 @@
 """Fitting the model: LightGBM early-stopped on the calibration window, the model search, Platt scaling.
 
 models/train.py cuts the windows and evaluates; this module fits. ``fit_candidates`` runs the search of
-models/candidates.py with LightGBM and logistic-regression fits on the training window.
+models/candidates.py with LightGBM and logistic-regression fits on the training window, early-stopped and
+tuned on the older half of the calibration window, compared on the newer half. ``fit_scorer`` (the default
+LightGBM alone: the back-test, segment models) early-stops on the whole calibration window, as before.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from models.baselines import sample_rows
-from models.candidates import Search
+from models.candidates import Search, split_calibration
 from models.candidates import search as search_candidates
 from models.linear import fit_linear
 from models.scorer import LeadScoreModel, learn_categories, to_matrix
@@ -171,14 +173,18 @@ def fit_candidates(
     numeric: list[str],
     monotone: dict[str, int],
     params: TrainParams,
+    mql_cal: pd.Series | None = None,
 ) -> tuple[LeadScoreModel, int, Search]:
     """The model search (models/candidates.py): LightGBM settings, the logistic regression and blends fitted
-    on the training window, chosen on the calibration window, then Platt-calibrated there.
+    on the training window, chosen on half the calibration window, then Platt-calibrated on all of it.
 
-    The logistic regression is fitted on at most ``params.logistic_max_rows`` training rows (a sample that
+    The calibration window is cut by ``mql_cal`` (its MQL times; None: at random, stratified, with
+    ``params.seed``): every LightGBM candidate is early-stopped on the older half and the logistic
+    regression's C is chosen there; the candidates and blend weights are compared on the newer half. The
+    logistic regression is fitted on at most ``params.logistic_max_rows`` training rows (a sample that
     keeps the SQL rate). A blend's or the logistic model's booster is the best LightGBM candidate's. With
-    ``params.refit`` only the booster is refitted on the training and calibration windows; the logistic part
-    and the blend weight stay as chosen.
+    ``params.refit`` only the booster is refitted on the training and whole calibration windows; the
+    logistic part and the blend weight stay as chosen.
     """
     categories = learn_categories(pd.concat([X_train, X_cal]), categorical)
     M_train = to_matrix(X_train, categorical, numeric, categories)
@@ -186,9 +192,12 @@ def fit_candidates(
     fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
     rows = sample_rows(y_train, params.logistic_max_rows, params.seed)
     n_codes = [len(categories[c]) for c in categorical]
+    halves = split_calibration(y_cal, mql_cal, seed=params.seed)
+    M_tune, y_tune = M_cal[halves.tune], y_cal[halves.tune]
 
     def tree(overrides: dict):
-        return fit_booster(M_train, y_train, M_cal, y_cal, overrides=overrides, **fit)
+        booster, best, _ = fit_booster(M_train, y_train, M_tune, y_tune, overrides=overrides, **fit)
+        return booster, best, booster.predict(M_cal, raw_score=True, num_iteration=best)
 
     def linear(C: float):
         part = fit_linear(
@@ -196,7 +205,9 @@ def fit_candidates(
         )
         return part, part.margin(M_cal)
 
-    found = search_candidates(y_cal, fit_tree=tree, fit_linear=linear, budget_s=params.search_budget_seconds)
+    found = search_candidates(
+        y_cal, fit_tree=tree, fit_linear=linear, budget_s=params.search_budget_seconds, halves=halves
+    )
     best_tree = found.best_tree
     booster = finish_booster(
         best_tree.fitted, best_tree.best_iteration, M_train, y_train, M_cal, y_cal, **fit, overrides=best_tree.settings
@@ -207,7 +218,7 @@ def fit_candidates(
         numeric,
         categories,
         booster,
-        platt_scaling(found.chosen.cal_margin, y_cal),
+        platt_scaling(found.chosen.cal_margin, y_cal),  # the whole window: both halves
         float(np.mean(y_train)),
         linear=None if w >= 1 else found.best_linear.fitted,
         tree_weight=w,

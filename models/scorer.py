@@ -9,7 +9,8 @@ is used for scores where it loads, and the booster everywhere else.
 
 The margin is ``w * tree_margin + (1 - w) * linear_margin``: ``w = 1`` (no linear part, as in every model
 saved before the linear part existed) is the booster alone; ``w = 0`` the logistic regression
-(models/linear.py) alone; in between a blend. Training chooses ``w`` on the calibration window.
+(models/linear.py) alone; in between a blend. Training chooses ``w`` on the newer half of the calibration
+window (models/candidates.py).
 """
 
 from __future__ import annotations

@@ -212,7 +212,8 @@ def train_and_evaluate(
 ) -> TrainingResult:
     """Train on the older mature leads and evaluate model and baselines on the newest window.
 
-    The model is chosen among candidates on the calibration window (``fit_candidates``). ``logistic=False``
+    The model is chosen among candidates on the calibration window (``fit_candidates``: tuned on its older
+    half, compared on its newer half, calibrated on all of it). ``logistic=False``
     skips the search and the logistic-regression baseline: the default LightGBM alone, as the back-test,
     which replays many weeks and reports only the persona rule, uses it.
     """
@@ -259,7 +260,8 @@ def train_and_evaluate(
     fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
     found = None
     if logistic:
-        model, best, found = fit_candidates(X_tr, y_tr, X_cal, y_cal, **fit)
+        mql_cal = None if config.time == "none" else mql[parts["calibration"]]  # row order: mql_at is the order
+        model, best, found = fit_candidates(X_tr, y_tr, X_cal, y_cal, **fit, mql_cal=mql_cal)
     else:
         model, best = fit_scorer(X_tr, y_tr, X_cal, y_cal, **fit)
     Xh, yh = X[parts["holdout"]], y[parts["holdout"]]
@@ -381,7 +383,7 @@ def evaluate_model(
         choice = search.summary()
         skipped = choice["skipped"]
         notes.append(
-            f"model chosen on the calibration window: {choice['chosen']} (calibration AUC "
+            f"model chosen on {choice['compared_on']}: {choice['chosen']} (AUC there "
             f"{choice['calibration_auc']:.3f}) among {choice['tried']} candidates tried in {choice['seconds']:.0f} s"
             + (f"; not tried (time budget {choice['budget_s']:g} s): {', '.join(skipped)}" if skipped else "")
         )

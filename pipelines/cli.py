@@ -338,7 +338,8 @@ def _print_training(s: dict) -> None:
             f"{c['name']} {c['calibration_auc']:.3f}/{c['holdout_auc']:.3f}" + (" (chosen)" if c["chosen"] else "")
             for c in s["candidates"]
         )
-        console.print(f"[dim]Candidates, AUC on the calibration window (chooses) / holdout (reports): {tried}[/dim]")
+        head = "Candidates, AUC on the comparing half of the calibration window (chooses) / holdout (reports)"
+        console.print(f"[dim]{head}: {tried}[/dim]")
     _print_segments(s.get("segments", []))
     p = s["metrics"]["persona_rule"]
     console.print(
@@ -693,7 +694,7 @@ def train(
     """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion.
 
     The model is chosen on the calibration window among LightGBM settings, a logistic regression and their
-    blends, within LEADSCORE_TRAIN__SEARCH_BUDGET_SECONDS.
+    blends (tuned on its older half, compared on its newer half), within LEADSCORE_TRAIN__SEARCH_BUDGET_SECONDS.
     """
     _environment()
     if dask:

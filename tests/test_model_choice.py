@@ -13,9 +13,18 @@ import pytest
 
 from features.build import build_features
 from features.config import parse_config
+from models.candidates import split_calibration
 from models.linear import fit_linear
 from models.scorer import LeadScoreModel
-from models.train import TrainParams, fit_candidates, label_leads, time_features, train_and_evaluate
+from models.train import (
+    TrainParams,
+    evaluation_split,
+    fit_candidates,
+    label_leads,
+    platt_scaling,
+    time_features,
+    train_and_evaluate,
+)
 
 N_SIGNALS = 20
 
@@ -79,7 +88,76 @@ def test_a_logistic_world_ships_the_logistic_regression_or_a_blend(additive):
     # budget 0: the default LightGBM and the first logistic regression only (blends cost no fit)
     assert [c["name"] for c in result.candidates if c["kind"] != "blend"] == ["lightgbm_default", "logistic_C0.5"]
     assert result.model_choice["tried"] == 5 and "lightgbm_regularised" in result.model_choice["skipped"]
-    assert any("model chosen on the calibration window" in n for n in result.notes)
+    assert result.model_choice["halves"] == "time"
+    newer = (
+        "model chosen on the newer half of the calibration window (LightGBM early-stopped and the logistic "
+        "regression's C chosen on the older half)"
+    )
+    assert any(n.startswith(newer) for n in result.notes)
+
+
+def test_split_calibration_halves_by_time_else_at_random_else_keeps_the_whole_window():
+    y = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 1])
+    mql = pd.Series(pd.date_range("2025-01-01", periods=10, freq="D")).sample(frac=1, random_state=0)
+    mql = mql.set_axis([f"L{i}" for i in range(10)])  # any index: the mask follows the rows' order
+    halves = split_calibration(y, mql, seed=0)
+    assert halves.how == "time"
+    assert halves.compare.tolist() == (mql >= pd.Timestamp("2025-01-05 12:00")).tolist()
+    assert halves.tune.tolist() == (~halves.compare).tolist()
+    # the newer half holds no SQL: a stratified random cut instead, the SQL rate kept in each half
+    late_zero = np.array([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+    ordered = pd.Series(pd.date_range("2025-01-01", periods=10, freq="D"))
+    halves = split_calibration(late_zero, ordered, seed=0)
+    assert halves.how == "random" and halves.compare.sum() == 5 and late_zero[halves.compare].sum() == 2
+    assert not (halves.tune & halves.compare).any()
+    # no timestamps: the same random cut, fixed by the seed
+    again = split_calibration(late_zero, None, seed=0)
+    assert again.how == "random" and again.compare.tolist() == halves.compare.tolist()
+    # one SQL cannot be in both halves: the whole window tunes and compares, as before the halves
+    one = split_calibration(np.array([0, 0, 1, 0]), None, seed=0)
+    assert one.how == "whole" and one.tune.all() and one.compare.all()
+    assert "too few SQLs" in one.describe()
+
+
+def _calibration_halves(features, labels, config, params):
+    lab = labels.set_index("lead_id").loc[features.index]
+    mature = (lab["state"] == "mature").to_numpy()
+    mql, y = lab["mql_at"][mature], lab["label"].to_numpy()[mature]
+    cal = mql[evaluation_split(mql, y, config=config, params=params) == "calibration"]
+    newer = cal >= cal.quantile(0.5)
+    return cal.index[~newer.to_numpy()], cal.index[newer.to_numpy()]
+
+
+def test_the_candidates_are_tuned_on_the_older_half_and_compared_on_the_newer(additive):
+    features, labels, config = additive
+    params = FAST.model_copy(update={"search_budget_seconds": 60})
+    first = train_and_evaluate(features, labels, config=config, params=params)
+    older, newer = _calibration_halves(features, labels, config, params)
+    assert (first.model_choice["tune_rows"], first.model_choice["compare_rows"]) == (len(older), len(newer))
+    # the newer half's labels permuted: early stopping and C (tuned on the older half) do not move,
+    # the comparison (read on the newer half) does
+    shuffled = labels.set_index("lead_id")
+    rng = np.random.default_rng(0)
+    shuffled.loc[newer, "label"] = rng.permutation(shuffled.loc[newer, "label"].to_numpy())
+    second = train_and_evaluate(features, shuffled.reset_index(), config=config, params=params)
+    tuned = [(c["name"], c.get("best_iteration"), c.get("tuning_auc")) for c in first.candidates]
+    assert [(c["name"], c.get("best_iteration"), c.get("tuning_auc")) for c in second.candidates] == tuned
+    assert all(c["kind"] != "logistic" or c["tuning_auc"] > 0.5 for c in first.candidates)
+    compared = {c["name"]: c["calibration_auc"] for c in first.candidates}
+    assert all(compared[c["name"]] != c["calibration_auc"] for c in second.candidates)
+    # Platt scaling reads the whole window: the chosen margin on both halves
+    X_cal = features.loc[older.append(newer)]
+    y_cal = labels.set_index("lead_id").loc[X_cal.index, "label"].to_numpy()
+    assert first.model.calibration == platt_scaling(first.model.margin(X_cal), y_cal)
+
+
+def test_without_timestamps_the_halves_are_random_and_stratified(additive):
+    features, labels, config = additive
+    untimed = config.model_copy(update={"time": "none"})  # the labels are as they were: only the split changes
+    result = train_and_evaluate(features, labels, config=untimed, params=FAST)
+    choice = result.model_choice
+    assert choice["halves"] == "random" and choice["compared_on"].startswith("a random half of the calibration")
+    assert abs(choice["tune_rows"] - choice["compare_rows"]) <= 2
 
 
 def test_the_choice_never_reads_the_holdout_labels(additive):
@@ -216,8 +294,9 @@ def test_training_flags_a_record_number_that_stands_in_for_time():
 def test_weekly_with_no_champion_and_a_model_worse_than_logistic_publishes_the_persona_list(prefect_harness, tmp_path):
     """The gate keeps the only model as challenger: the list is ranked by the persona rule and says why.
 
-    This history (seed 21, its open leads drifted) is one where the search chose a blend on the
-    calibration window that its holdout shows clearly worse than the logistic regression.
+    This history (seed 21, its open leads drifted) is one where the search chooses a candidate on the
+    calibration window (the default LightGBM; a blend before the window was halved) that its holdout shows
+    clearly worse than the logistic regression.
     """
     from mlflow.tracking import MlflowClient
 

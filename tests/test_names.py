@@ -389,7 +389,7 @@ def _drawn_config(type_of, other, source, collide) -> dict:
     }
 
 
-def _one_export(crm, drawn, tally: dict) -> None:
+def _one_export(crm, drawn, tally: dict, search: bool = False) -> None:
     from models.train import TrainParams, default_as_of, labels_for, train_and_evaluate
     from serving.score import score_leads
 
@@ -424,8 +424,14 @@ def _one_export(crm, drawn, tally: dict) -> None:
     assert list(feats.columns) == cats + nums and len(set(feats.columns)) == len(feats.columns)
     assert all(is_safe(c) for c in feats.columns)
     params = TrainParams(num_threads=1, max_rounds=40, early_stopping_rounds=10, min_data_in_leaf=10)
+    if search:  # a flexible default LightGBM on 700 leads: the logistic regression or a blend often wins
+        params = params.model_copy(update={"min_data_in_leaf": 5, "num_leaves": 31, "search_budget_seconds": 0})
     labels = labels_for(canon, config, default_as_of(canon, canon_acts))
-    result = train_and_evaluate(feats, labels, config=config, params=params, logistic=False)
+    result = train_and_evaluate(feats, labels, config=config, params=params, logistic=search)
+    if search:
+        kinds = {c["kind"] for c in result.candidates}
+        assert kinds == {"lightgbm", "logistic", "blend"} and result.model.kind == result.model_choice["kind"]
+        tally[f"shipped {result.model.kind}"] = tally.get(f"shipped {result.model.kind}", 0) + 1
     words = display_names(config)
     # the model's own features (mql_month is left out with under two years of history)
     assert result.importance.set_index("feature")["label"].to_dict() == {f: words[f] for f in result.model.features}
@@ -455,7 +461,7 @@ def _one_export(crm, drawn, tally: dict) -> None:
     tally["trained and scored"] += 1
 
 
-def _run_drawn(n: int):
+def _run_drawn(n: int, search: bool = False):
     tally: dict[str, int] = {"refused": 0, "trained and scored": 0, "reasons in the type's words": 0}
 
     @settings(
@@ -468,7 +474,7 @@ def _run_drawn(n: int):
     )
     @given(data=st.data())
     def run(data, crm):
-        _one_export(crm, data.draw(exports(crm)), tally)
+        _one_export(crm, data.draw(exports(crm)), tally, search)
 
     return run, tally
 
@@ -478,6 +484,15 @@ def test_drawn_names_and_values_are_trained_and_scored_or_refused_clearly(crm):
     run(crm=crm)
     # ~18 s here: 15 drawn exports, each trained and scored
     assert tally["refused"] > 0 and tally["trained and scored"] >= 5 and tally["reasons in the type's words"] > 0, tally
+
+
+def test_drawn_names_meet_the_model_search_its_logistic_regression_and_blends(crm):
+    """The search (logistic=True) on drawn names: its linear part and blends read the same safe ids, and a
+    shipped logistic or blend model gives its reasons in the export's words too."""
+    run, tally = _run_drawn(6, search=True)
+    run(crm=crm)
+    shipped_linear = tally.get("shipped logistic", 0) + tally.get("shipped blend", 0)
+    assert tally["trained and scored"] >= 3 and shipped_linear > 0, tally
 
 
 @pytest.mark.slow
