@@ -82,6 +82,13 @@ class Lookup(_Strict):
     attributes: list[Attribute] = []
     delimiter: str | None = Field(None, min_length=1, max_length=1, description="default: the config's delimiter")
     encoding: str | None = Field(None, description="default: the config's encoding")
+    decimal: str | None = Field(None, min_length=1, max_length=1, description="default: the config's decimal")
+    thousands: str | None = Field(None, min_length=1, max_length=1, description="default: the config's thousands")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        return value if value is None else _encoding(value)
 
 
 class EventTable(_Strict):
@@ -101,6 +108,16 @@ class EventTable(_Strict):
     values: list[str] = Field([], description="numeric columns summed per window, e.g. ['Pages Viewed']")
     delimiter: str | None = Field(None, min_length=1, max_length=1)
     encoding: str | None = None
+    timestamp_format: str | list[str] | None = Field(
+        None, description="this table's own date format(s) when they differ from the config's timestamp_format"
+    )
+    decimal: str | None = Field(None, min_length=1, max_length=1, description="default: the config's decimal")
+    thousands: str | None = Field(None, min_length=1, max_length=1, description="default: the config's thousands")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        return value if value is None else _encoding(value)
 
     @model_validator(mode="after")
     def _type_given_once(self) -> EventTable:

@@ -408,3 +408,74 @@ def test_an_activities_file_and_event_tables_are_counted_together(tmp_path):
     # one open from the activities file (the other is after the cutoff) and one from email_events
     assert f.loc["L1", ["open_7d", "web_sessions_7d", "web_sessions_pages_viewed_sum_7d"]].tolist() == [2, 1, 3]
     assert export.rows_in["activities"] == 2
+
+
+def test_each_related_table_is_read_with_its_own_date_format_and_decimal_mark(tmp_path):
+    import copy
+
+    data = copy.deepcopy(BASE)
+    data["timestamp_format"] = "%d/%m/%Y %H:%M:%S"
+    data["decimal"], data["thousands"] = ",", "."
+    data["lookups"][1].update(decimal=".", thousands=",")
+    data["events"][0].update(timestamp_format="ISO8601", decimal=".")
+    data["events"][1].update(timestamp_format="%m/%d/%Y")
+    config = parse_config(data)
+    leads = write_export(
+        tmp_path,
+        leads_csv=LEADS.replace("2026-03-10 12:00:00", "10/03/2026 12:00:00")
+        .replace("2026-03-20 12:00:00", "20/03/2026 12:00:00")
+        .replace("2026-03-21 12:00:00", "21/03/2026 12:00:00")
+        .replace("2026-03-25 00:00:00", "25/03/2026 00:00:00"),
+        accounts_csv=ACCOUNTS.replace(",120,", ',"1,234.5",'),
+        web_csv=WEB.replace("L1,2026-03-09 12:00:00,3,1", "L1,2026-03-09 12:00:00,2.5,1"),
+        emails_csv="Contact,When,Event\nC1,03/09/2026,open\nC1,02/01/2026,click\nC2,03/20/2026,open\n",
+    )
+    export = load_export(leads, None, config)
+    # only the rows that were bad before: a missing and a duplicate contact, 'many', an unknown lead
+    assert sorted(export.rejects["table"]) == ["contacts", "contacts", "web_sessions", "web_sessions"], export.rejects
+    assert export.leads.set_index("lead_id").loc["L1", "employees"] == 1234.5
+    f = build_features(export.leads, export.activities, config=config)
+    assert f.loc["L1", ["web_sessions_pages_viewed_sum_7d", "open_7d", "click_30d"]].tolist() == [2.5, 1, 0]
+
+
+def test_two_event_value_columns_that_fold_alike_keep_their_own_sums(tmp_path, rel_config):
+    import copy
+
+    from features.names import value_ids
+
+    data = copy.deepcopy(BASE)
+    data["events"][1] = {"name": "web", "file": "web2.csv", "key": "Lead", "occurred_at": "Start"}
+    data["events"][1]["values"] = ["Sessions Pages"]
+    data["events"][0]["values"] = ["Pages Viewed"]
+    data["events"][0]["name"] = "web_sessions"
+    data["events"][0]["values"] = ["Pages"]
+    data["features"]["activity_types"] = ["web_sessions", "web"]
+    config = parse_config(data)
+    ids = value_ids(config)
+    assert ids[("web_sessions", "Pages")] == "web_sessions_pages"
+    assert ids[("web", "Sessions Pages")].startswith("web_sessions_pages_") and len(set(ids.values())) == 2
+    leads = write_export(tmp_path, web_csv="Lead,Start,Pages\nL1,2026-03-09 12:00:00,3\n")
+    (tmp_path / "web2.csv").write_text("Lead,Start,Sessions Pages\nL1,2026-03-09 13:00:00,5\n", encoding="utf-8")
+    export = load_export(leads, None, config)
+    f = build_features(export.leads, export.activities, config=config)
+    assert f.loc["L1", ["web_sessions_pages_sum_7d", f"{ids[('web', 'Sessions Pages')]}_sum_7d"]].tolist() == [3, 5]
+
+
+def test_an_activity_type_named_like_a_value_sum_gets_its_own_id():
+    import copy
+
+    data = copy.deepcopy(BASE)
+    data["features"]["activity_types"].append("web_sessions_pages_viewed_sum")
+    cats, nums = feature_columns(parse_config(data))
+    assert len(set(cats + nums)) == len(cats + nums)
+    assert nums.count("web_sessions_pages_viewed_sum_7d") == 1
+
+
+def test_a_related_table_with_an_unknown_encoding_is_refused_in_one_line():
+    import copy
+
+    for table in ("lookups", "events"):
+        data = copy.deepcopy(BASE)
+        data[table][0]["encoding"] = "foo"
+        with pytest.raises(ConfigError, match="unknown encoding 'foo'"):
+            parse_config(data)
