@@ -187,7 +187,7 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
     Lookup attributes get roles as the leads' columns do (``features.init_config.propose``); their
     names stay unique across all tables. Every activity type of the event tables is counted.
     """
-    from features.init_config import propose, split_types
+    from features.init_config import propose, set_persona, split_types
 
     config = proposal.config
     tables = [read_related(p) for p in paths]
@@ -205,6 +205,8 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
         if ("leads", a["source"]) in keys:
             a["role"] = "exclude"  # a join key: an id, never a feature
             proposal.comments[a["source"]] = "the key of a lookup: an id, never a feature"
+    if any(a["role"] == "exclude" and ("leads", a["source"]) in keys for a in config["leads"]["attributes"]):
+        set_persona(proposal)  # the placeholder rule may have named a key that is now excluded
     features = config.setdefault("features", {})
     for lk in lookups:
         t = lk.pop("_t")

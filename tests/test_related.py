@@ -479,3 +479,43 @@ def test_a_related_table_with_an_unknown_encoding_is_refused_in_one_line():
         data[table][0]["encoding"] = "foo"
         with pytest.raises(ConfigError, match="unknown encoding 'foo'"):
             parse_config(data)
+
+
+def test_init_config_reads_each_related_table_its_own_way_and_pools_rare_types_once(tmp_path):
+    """dd/mm/yyyy leads with ISO events, a lookup and an event table with a decimal comma, an emoji column, and a
+    rare type found in both the activities file and an event table."""
+    from features.config import load_config
+    from pipelines.onboarding import init_config
+
+    n = 120
+    rows = ["Lead ID,Account,Source,MQL Date,Converted"]
+    rows += [
+        f"L{i},A{i % 10},{'ab'[i % 3 // 2]},{1 + i % 28:02d}/{1 + i % 6:02d}/2026 10:00,{'yes' if i % 4 == 0 else 'no'}"
+        for i in range(n)
+    ]
+    (tmp_path / "leads.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    accounts = ["Account ID;Revenue;📝 Tier;Email"]
+    accounts += [f"A{i};{i * 1000 + 7},5;{'ab'[i % 2]};a{i}@x{i}.es" for i in range(10)]
+    (tmp_path / "accounts.csv").write_text("\n".join(accounts) + "\n", encoding="utf-8")
+    web = ["Lead;Start;Pages"] + [f"L{i % n};2026-01-{1 + i % 28:02d}T09:00:00;{i % 7},5" for i in range(300)]
+    (tmp_path / "web.csv").write_text("\n".join(web) + "\n", encoding="utf-8")
+    calls = ["Lead,Date,Type"] + [f"L{i % n},2026-01-{1 + i % 28:02d}T09:00:00,call" for i in range(200)]
+    (tmp_path / "calls.csv").write_text("\n".join(calls + ["L1,2026-01-02T09:00:00,fax"]) + "\n", encoding="utf-8")
+    acts = ["Lead,At,Kind"] + [f"L{i % n},{1 + i % 28:02d}/01/2026 09:00,open" for i in range(400)]
+    (tmp_path / "acts.csv").write_text("\n".join(acts + ["L2,03/01/2026 09:00,fax"]) + "\n", encoding="utf-8")
+    out = tmp_path / "c.toml"
+    related = [tmp_path / f"{f}.csv" for f in ("accounts", "web", "calls")]
+    summary = init_config(tmp_path / "leads.csv", tmp_path / "acts.csv", out, related=related)
+    config = load_config(out)  # valid TOML with the emoji column, and a config that validates
+    assert config.features.other_types == ["fax"] and "fax" not in config.features.activity_types
+    assert {"open", "call", "web"} <= set(config.features.activity_types)
+    web_table = next(e for e in config.events if e.name == "web")
+    assert (web_table.timestamp_format, web_table.decimal) == ("ISO8601", ",")
+    assert config.lookups[0].decimal == ","
+    assert any(a.source == "📝 Tier" for a in config.lookups[0].attributes)
+    export = load_export(tmp_path / "leads.csv", tmp_path / "acts.csv", config)
+    assert export.rejects.empty, export.rejects.head()
+    assert len(export.activities) == 300 + 201 + 401
+    revenue = next(a.name for a in config.attributes if a.source == "accounts.Revenue")
+    assert export.leads.set_index("lead_id").loc["L3", revenue] == 3007.5
+    assert summary["pii"] == ["accounts.Email"] and summary["roles"]["pii"] == 1
