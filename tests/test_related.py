@@ -519,3 +519,16 @@ def test_init_config_reads_each_related_table_its_own_way_and_pools_rare_types_o
     revenue = next(a.name for a in config.attributes if a.source == "accounts.Revenue")
     assert export.leads.set_index("lead_id").loc["L3", revenue] == 3007.5
     assert summary["pii"] == ["accounts.Email"] and summary["roles"]["pii"] == 1
+
+
+def test_the_feature_cache_code_fingerprint_covers_every_features_module_it_imports():
+    import re
+
+    from pipelines.feature_cache import CODE_FILES, FEATURES_DIR
+
+    imported = set()
+    for name in CODE_FILES:
+        text = (FEATURES_DIR / name).read_text(encoding="utf-8")
+        imported |= {f"{m}.py" for m in re.findall(r"from features\.(\w+) import", text)}
+        imported |= {f"{m}.py" for m in re.findall(r"from features import (\w+)", text)}
+    assert imported <= set(CODE_FILES), sorted(imported - set(CODE_FILES))
