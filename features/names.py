@@ -184,7 +184,16 @@ class FeatureWords:
         kind, _, days = feature.rpartition("_")
         if kind in self.kinds and self.kinds[kind] != kind and days[:-1].isdigit():
             return repr(self.labels.get(feature, feature))
+        if self.value_sum(feature) is not None:  # an event value's sum: its column's words
+            return repr(self.labels.get(feature, feature))
         return feature
+
+    def value_sum(self, feature: str) -> tuple[str, int] | None:
+        """(the value column's words, the window in days) for an event value's sum feature, else None."""
+        vid, sep, days = feature.rpartition("_sum_")
+        if sep and vid in self.values and days.endswith("d") and days[:-1].isdigit():
+            return self.values[vid], int(days[:-1])
+        return None
 
 
 def other_label(types: tuple[str, ...] | list[str], most: int = 3) -> str:
@@ -220,10 +229,13 @@ def feature_words(config: DatasetConfig | dict | None) -> FeatureWords:
             return FeatureWords()
     spec = config.features
     columns = {a.name: a.source for a in config.attributes}
-    labels = {a.name: a.source for a in config.attributes if a.role in ("categorical", "numeric")}
+    # a lookup's column reads "Industry (accounts)" to people, not the joined leads' "accounts.Industry"
+    shown = {a.name: a.source for a in config.leads.attributes}
+    shown |= {a.name: f"{a.source} ({t.name})" for t in config.lookups for a in t.attributes}
+    labels = {a.name: shown[a.name] for a in config.attributes if a.role in ("categorical", "numeric")}
     plain = {
-        "seniority": f"seniority (from {columns.get(spec.title_attribute or '', 'the job title')})",
-        "email_type": f"email type (from {columns.get(spec.email_attribute or '', 'the email')})",
+        "seniority": f"seniority (from {shown.get(spec.title_attribute or '', 'the job title')})",
+        "email_type": f"email type (from {shown.get(spec.email_attribute or '', 'the email')})",
         "days_created_to_mql": "days from creation to MQL",
         "mql_month": "month of the MQL",
         "distinct_types_90d": "different activity types, last 90 days",

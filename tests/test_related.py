@@ -532,3 +532,22 @@ def test_the_feature_cache_code_fingerprint_covers_every_features_module_it_impo
         imported |= {f"{m}.py" for m in re.findall(r"from features\.(\w+) import", text)}
         imported |= {f"{m}.py" for m in re.findall(r"from features import (\w+)", text)}
     assert imported <= set(CODE_FILES), sorted(imported - set(CODE_FILES))
+
+
+def test_value_sums_and_lookup_columns_read_in_the_exports_words(rel_config):
+    from features.names import feature_words
+    from models.leaks import time_proxy_lever
+    from serving.report import feature_label
+
+    words = feature_words(rel_config)
+    sums = "web_sessions_pages_viewed_sum_7d"
+    assert feature_label(sums, "en", words) == "Pages Viewed (web sessions): sum over the last 7 days"
+    assert feature_label(sums, "es", words) == "Pages Viewed (web sessions): suma de los últimos 7 días"
+    assert words.named(sums) == "'Pages Viewed (web sessions), sum over the last 7 days'"
+    assert feature_label("industry", "en", words) == "Industry (accounts)"
+    levers = {f: time_proxy_lever(f, rel_config) for f in ("industry", sums, "open_30d")}
+    assert levers == {
+        "industry": "consider leaving it out (role = 'exclude' on column 'accounts.Industry')",
+        sums: "to leave it out, remove 'Pages Viewed' from the values of event table 'web_sessions'",
+        "open_30d": "to pool it with the rare types, move 'open' to features.other_types",
+    }
