@@ -224,6 +224,7 @@ def load_events(
     and warnings.
 
     ``joined`` is the leads' raw rows with the lookups joined on (``join_lookups``), ``leads`` the valid leads.
+    Called only for a config with event tables.
     """
     missing = set(config.missing_values)
     valid = pd.Index(leads["lead_id"].astype(object))

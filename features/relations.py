@@ -68,10 +68,14 @@ def _unique(col: pd.Series) -> bool:
 
 
 def _is_date(col: pd.Series) -> bool:
+    """Dates in one format init-config can name (``sniff.guess_date``), so the table is read as it was found."""
+    from features.sniff import guess_date
+
     v = _clean(col).head(500)
     if not len(v) or v.str.fullmatch(NUMBER).mean() > 0.5 or v.str.contains(DATE_SHAPE).mean() < 0.95:
         return False
-    return pd.to_datetime(v, errors="coerce", format="mixed").notna().mean() > 0.95
+    guess = guess_date(v)
+    return guess is not None and guess.share > 0.95
 
 
 def _is_number(col: pd.Series) -> bool:

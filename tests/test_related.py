@@ -551,3 +551,13 @@ def test_value_sums_and_lookup_columns_read_in_the_exports_words(rel_config):
         sums: "to leave it out, remove 'Pages Viewed' from the values of event table 'web_sessions'",
         "open_30d": "to pool it with the rare types, move 'open' to features.other_types",
     }
+
+
+def test_related_names_fold_accents_like_the_leads_columns():
+    from features.relations import _fold
+
+    assert [_fold("Categoría"), _fold("Contact ID"), _fold("2024 Pedidos")] == [
+        "categoria",
+        "contact_id",
+        "c_2024_pedidos",
+    ]
