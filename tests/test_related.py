@@ -561,3 +561,12 @@ def test_related_names_fold_accents_like_the_leads_columns():
         "contact_id",
         "c_2024_pedidos",
     ]
+
+
+def test_a_related_table_with_the_same_decimal_and_thousands_mark_is_refused():
+    import copy
+
+    data = copy.deepcopy(BASE)
+    data["lookups"][1].update(decimal=",", thousands=",")
+    with pytest.raises(ConfigError, match="'accounts': thousands and decimal are both ','"):
+        parse_config(data)
