@@ -6,7 +6,7 @@ import codecs
 import hashlib
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -67,6 +67,11 @@ class ActivitiesMapping(_Strict):
         return value if value is None else _encoding(value)
 
 
+def _marks_differ(table: Lookup | EventTable) -> None:
+    if table.decimal is not None and table.decimal == table.thousands:
+        raise ValueError(f"'{table.name}': thousands and decimal are both {table.decimal!r}: numbers could not be read")
+
+
 class Lookup(_Strict):
     """A table joined onto the leads by key (contacts, accounts): its attributes become lead attributes.
 
@@ -82,6 +87,18 @@ class Lookup(_Strict):
     attributes: list[Attribute] = []
     delimiter: str | None = Field(None, min_length=1, max_length=1, description="default: the config's delimiter")
     encoding: str | None = Field(None, description="default: the config's encoding")
+    decimal: str | None = Field(None, min_length=1, max_length=1, description="default: the config's decimal")
+    thousands: str | None = Field(None, min_length=1, max_length=1, description="default: the config's thousands")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        return value if value is None else _encoding(value)
+
+    @model_validator(mode="after")
+    def _readable_numbers(self) -> Self:
+        _marks_differ(self)
+        return self
 
 
 class EventTable(_Strict):
@@ -101,6 +118,21 @@ class EventTable(_Strict):
     values: list[str] = Field([], description="numeric columns summed per window, e.g. ['Pages Viewed']")
     delimiter: str | None = Field(None, min_length=1, max_length=1)
     encoding: str | None = None
+    timestamp_format: str | list[str] | None = Field(
+        None, description="this table's own date format(s) when they differ from the config's timestamp_format"
+    )
+    decimal: str | None = Field(None, min_length=1, max_length=1, description="default: the config's decimal")
+    thousands: str | None = Field(None, min_length=1, max_length=1, description="default: the config's thousands")
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        return value if value is None else _encoding(value)
+
+    @model_validator(mode="after")
+    def _readable_numbers(self) -> Self:
+        _marks_differ(self)
+        return self
 
     @model_validator(mode="after")
     def _type_given_once(self) -> EventTable:

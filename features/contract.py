@@ -624,11 +624,9 @@ def canonical_leads(
 
 def _as_dot_decimal(values: pd.Series, config: DatasetConfig) -> pd.Series:
     """'1.234,5' -> '1234.5' under decimal ',' and thousands '.'; untouched with the defaults."""
-    if config.thousands:
-        values = values.str.replace(config.thousands, "", regex=False)
-    if config.decimal != ".":
-        values = values.str.replace(config.decimal, ".", regex=False)
-    return values
+    from features.sniff import dot_decimal
+
+    return dot_decimal(values, config.decimal, config.thousands)
 
 
 def canonical_activities(

@@ -67,6 +67,7 @@ class Proposal:
     comments: dict[str, str] = field(default_factory=dict)  # source column -> why its role was chosen
     notes: dict[str, str] = field(default_factory=dict)  # top-level key -> why it was guessed
     common: dict[str, object] = field(default_factory=dict)  # attribute name -> most common value (persona)
+    type_counts: dict[str, int] = field(default_factory=dict)  # activity type -> rows (activities file)
 
 
 def snake(name: str, taken: set[str]) -> str:
@@ -263,6 +264,7 @@ def propose(
     config["outcome"] = outcome
     config["leads"] = leads
     formats = [dates[leads[k]] for k in ("mql_at", "sql_at", "created_at") if k in leads]
+    type_counts: dict[str, int] = {}
     activities_map = None
     if activities is not None and config["time"] == "timestamps":
         ids = set(frame[leads["lead_id"]].astype("str").str.strip()) if "lead_id" in leads else set()
@@ -278,14 +280,8 @@ def propose(
         notes.update({f"activities.{k}": v for k, v in why_acts.items()})
         comments["(activities)"] = "the activity types counted: features.activity_types and other_types"
         kinds = activities[activities_map["activity_type"]].astype("str").str.strip().value_counts()
-        kinds = kinds[~kinds.index.isin(PLACEHOLDERS)]
-        enough = (kinds >= RARE_TYPE[0] * kinds.sum()) | (kinds >= RARE_TYPE[1])
-        features["activity_types"] = [str(k) for k in kinds.index[enough]]
-        notes["activity_types"] = f"{enough.sum()} types, each counted per window (most frequent first)"
-        features["other_types"] = [str(k) for k in kinds.index[~enough]]
-        notes["other_types"] = (
-            f"{(~enough).sum()} types under 0.5% of the activities and {RARE_TYPE[1]} rows: counted together as 'other'"
-        )
+        type_counts = {str(k): int(n) for k, n in kinds[~kinds.index.isin(PLACEHOLDERS)].items()}
+        split_types(type_counts, features, notes)
     elif activities is not None:
         comments["(activities)"] = "an activities file needs MQL timestamps: it is left out of this config"
     if formats:
@@ -295,22 +291,31 @@ def propose(
     if activities_map is not None:
         config["activities"] = activities_map
     common = {a["name"]: profiles[a["source"]].get("common") for a in leads["attributes"] if a["role"] == "categorical"}
+
+    def dotted(values: pd.Series) -> pd.Series:
+        return sniff.dot_decimal(values, decimal, thousands)
+
     medians = {
-        a["name"]: float(
-            pd.to_numeric(_dotted(profiles[a["source"]]["values"], decimal, thousands), errors="coerce").median()
-        )
+        a["name"]: float(pd.to_numeric(dotted(profiles[a["source"]]["values"]), errors="coerce").median())
         for a in leads["attributes"]
         if a["role"] == "numeric"
     }
-    proposal = Proposal(config, audit, comments, notes, {**common, **medians})
+    proposal = Proposal(config, audit, comments, notes, {**common, **medians}, type_counts)
     set_persona(proposal)
     return proposal
 
 
-def _dotted(values: pd.Series, decimal: str, thousands: str | None) -> pd.Series:
-    if thousands:
-        values = values.str.replace(thousands, "", regex=False)
-    return values.str.replace(decimal, ".", regex=False) if decimal != "." else values
+def split_types(counts: dict[str, int], features: dict, notes: dict[str, str]) -> None:
+    """Set features.activity_types (types counted on their own, most frequent first) and other_types (rare
+    types pooled in one 'other' count) from rows per type, with their notes; the one place that splits."""
+    kinds = pd.Series(counts, dtype="int64").sort_values(ascending=False, kind="stable")
+    enough = (kinds >= RARE_TYPE[0] * kinds.sum()) | (kinds >= RARE_TYPE[1])
+    features["activity_types"] = [str(k) for k in kinds.index[enough]]
+    notes["activity_types"] = f"{enough.sum()} types, each counted per window (most frequent first)"
+    features["other_types"] = [str(k) for k in kinds.index[~enough]]
+    notes["other_types"] = (
+        f"{(~enough).sum()} types under 0.5% of the activities and {RARE_TYPE[1]} rows: counted together as 'other'"
+    )
 
 
 def set_persona(proposal: Proposal) -> None:

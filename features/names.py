@@ -71,19 +71,29 @@ def _folded(text: str, digits: int) -> str:
     return f"{base}_{digest}"
 
 
-def value_features(config: DatasetConfig) -> dict[str, str]:
-    """Each event table's value column id (``web_sessions_pages_viewed``) -> its words ("Pages Viewed, web
-    sessions"); its features are ``<id>_sum_<w>d``."""
-    out: dict[str, str] = {}
+def value_ids(config: DatasetConfig) -> dict[tuple[str, str], str]:
+    """Each event table's value column, as (table name, column), -> its id (``web_sessions_pages_viewed``) over
+    the whole config: the one place that decides it, so the loader and the features agree."""
+    out: dict[tuple[str, str], str] = {}
+    taken: set[str] = set()
     for e in config.events:
-        for v in e.values:
+        for v in dict.fromkeys(e.values):
             folded = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode().lower()
             plain = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")[:_BASE].rstrip("_")
             # "Pages Viewed" reads web_sessions_pages_viewed; a column that folds to nothing or to another's
-            # name takes the hashed id
-            vid = f"{e.name}_{plain}" if plain and f"{e.name}_{plain}" not in out else f"{e.name}_{_folded(v, _HASH)}"
-            out[vid] = f"{v} ({e.name.replace('_', ' ')})"
+            # name (web + "Sessions Pages" and web_sessions + "Pages") takes the hashed id
+            vid = f"{e.name}_{plain}" if plain and f"{e.name}_{plain}" not in taken else ""
+            if not vid:
+                vid = f"{e.name}_{_folded(v, _HASH)}"
+            out[(e.name, v)] = vid
+            taken.add(vid)
     return out
+
+
+def value_features(config: DatasetConfig) -> dict[str, str]:
+    """Each event table's value column id (``web_sessions_pages_viewed``) -> its words ("Pages Viewed, web
+    sessions"); its features are ``<id>_sum_<w>d``."""
+    return {vid: f"{v} ({name.replace('_', ' ')})" for (name, v), vid in value_ids(config).items()}
 
 
 def window_feature(kind_id: str, days: int) -> str:
@@ -102,6 +112,7 @@ def activity_ids(config: DatasetConfig) -> dict[str, str]:
     types = list(dict.fromkeys(config.features.activity_types))
     windows = config.features.windows
     reserved = {window_feature(k, w) for k in ("activities", OTHER) for w in windows} | set(ACTIVITY_DERIVED)
+    reserved |= {f"{vid}_sum_{w}d" for vid in value_ids(config).values() for w in windows}
     ids = {t: safe_id(t) for t in types}
     for _ in range(3):  # a 16-digit hash does not meet again in practice; bounded all the same
         owners: dict[str, list[str]] = {}
@@ -173,7 +184,16 @@ class FeatureWords:
         kind, _, days = feature.rpartition("_")
         if kind in self.kinds and self.kinds[kind] != kind and days[:-1].isdigit():
             return repr(self.labels.get(feature, feature))
+        if self.value_sum(feature) is not None:  # an event value's sum: its column's words
+            return repr(self.labels.get(feature, feature))
         return feature
+
+    def value_sum(self, feature: str) -> tuple[str, int] | None:
+        """(the value column's words, the window in days) for an event value's sum feature, else None."""
+        vid, sep, days = feature.rpartition("_sum_")
+        if sep and vid in self.values and days.endswith("d") and days[:-1].isdigit():
+            return self.values[vid], int(days[:-1])
+        return None
 
 
 def other_label(types: tuple[str, ...] | list[str], most: int = 3) -> str:
@@ -209,10 +229,13 @@ def feature_words(config: DatasetConfig | dict | None) -> FeatureWords:
             return FeatureWords()
     spec = config.features
     columns = {a.name: a.source for a in config.attributes}
-    labels = {a.name: a.source for a in config.attributes if a.role in ("categorical", "numeric")}
+    # a lookup's column reads "Industry (accounts)" to people, not the joined leads' "accounts.Industry"
+    shown = {a.name: a.source for a in config.leads.attributes}
+    shown |= {a.name: f"{a.source} ({t.name})" for t in config.lookups for a in t.attributes}
+    labels = {a.name: shown[a.name] for a in config.attributes if a.role in ("categorical", "numeric")}
     plain = {
-        "seniority": f"seniority (from {columns.get(spec.title_attribute or '', 'the job title')})",
-        "email_type": f"email type (from {columns.get(spec.email_attribute or '', 'the email')})",
+        "seniority": f"seniority (from {shown.get(spec.title_attribute or '', 'the job title')})",
+        "email_type": f"email type (from {shown.get(spec.email_attribute or '', 'the email')})",
         "days_created_to_mql": "days from creation to MQL",
         "mql_month": "month of the MQL",
         "distinct_types_90d": "different activity types, last 90 days",
@@ -266,6 +289,31 @@ def check_names(config: DatasetConfig) -> None:
                 f"attribute '{a.name}' (column {a.source!r}) has the name of the derived feature '{a.name}' "
                 f"({derived[a.name]}); rename the attribute (its name = 'crm_{a.name}', for example)"
             )
+    _refuse_twice(config)
+
+
+def _refuse_twice(config: DatasetConfig) -> None:
+    """Refuse a feature name that two sources give (a type's count and an event value's sum, say), naming both."""
+    from features.build import feature_columns
+
+    cats, nums = feature_columns(config)
+    names = cats + nums
+    twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+    if not twice:
+        return
+    sources: dict[str, list[str]] = {}
+    for a in config.attributes:
+        sources.setdefault(a.name, []).append(f"attribute column {a.source!r}")
+    if config.has_activities:
+        for t, kid in activity_ids(config).items():
+            for w in config.features.windows:
+                sources.setdefault(window_feature(kid, w), []).append(f"activity type {t!r}")
+        for (e, v), vid in value_ids(config).items():
+            for w in config.features.windows:
+                sources.setdefault(f"{vid}_sum_{w}d", []).append(f"value {v!r} of event table '{e}'")
+    name = twice[0]
+    given = " and ".join(sources.get(name, [])) or "two features of the config"
+    raise ValueError(f"feature '{name}' would be made twice, by {given}; rename one of them")
 
 
 def unknown_features(config: DatasetConfig, names: list[str]) -> str:

@@ -31,7 +31,7 @@ from features.contract import (
     has_offset,
     read_table,
 )
-from features.names import value_features
+from features.names import value_features, value_ids
 
 RESERVED = {"lead_id", "mql_at", "sql_at", "created_at", "outcome"}
 
@@ -62,9 +62,10 @@ def check_references(config: DatasetConfig) -> None:
     reserved = sorted(set(names) & RESERVED)
     if reserved:
         raise ValueError(f"attribute names reserved for the contract: {reserved}")
-    values = value_columns(config)
-    if len(set(values)) < len(values):
-        raise ValueError(f"event value columns give the same feature name twice: {values}")
+    for e in config.events:
+        twice = sorted({v for v in e.values if e.values.count(v) > 1})
+        if twice:
+            raise ValueError(f"event table '{e.name}': values lists {twice} twice; list each column once")
 
 
 def table_path(file: str, leads_path: str | Path) -> Path:
@@ -85,6 +86,23 @@ def refuse_distributed(config: DatasetConfig) -> None:
             f"dataset config '{config.name}' declares lookups or event tables, which --dask does not support yet; "
             "run without --dask"
         )
+
+
+def _own_reading(config: DatasetConfig, table) -> DatasetConfig:
+    """The config as one related table is read: its own timestamp_format, decimal and thousands where given."""
+    update = {k: getattr(table, k) for k in ("timestamp_format", "decimal", "thousands") if getattr(table, k, None)}
+    if "decimal" in update and "thousands" not in update:
+        update["thousands"] = None  # a table that names its own decimal mark groups thousands its own way too
+    return config.model_copy(update=update) if update else config
+
+
+def _as_leads_number(values: pd.Series, table, config: DatasetConfig) -> pd.Series:
+    """A lookup's number texts rewritten as the leads' own numbers read ('1.234,5' -> '1234.5' -> '1234,5'
+    under leads with a decimal comma), so canonical_leads reads the joined column with the top-level setting."""
+    from features.sniff import dot_decimal
+
+    dotted = dot_decimal(values, table.decimal or config.decimal, table.thousands)
+    return dotted.str.replace(".", config.decimal, regex=False) if config.decimal != "." else dotted
 
 
 def _read(file: str, leads_path: str | Path, config: DatasetConfig, encoding: str | None, delimiter: str | None):
@@ -162,6 +180,12 @@ def join_lookups(
         rejects.append(_rejects(t.name, table, reasons, None))
         keep = ids.notna() & ~dupe
         body = table.frame[keep.to_numpy()].copy()
+        if t.decimal or t.thousands:
+            for a in t.attributes:
+                if a.role == "numeric":
+                    body[a.source] = _as_leads_number(body[a.source].astype("str"), t, config).where(
+                        body[a.source].notna()
+                    )
         body.index = pd.Index(ids[keep].to_numpy(dtype=object))
         body.columns = [f"{t.name}.{c}" for c in body.columns]
         clash = sorted(set(body.columns) & set(frame.columns))
@@ -200,12 +224,14 @@ def load_events(
     and warnings.
 
     ``joined`` is the leads' raw rows with the lookups joined on (``join_lookups``), ``leads`` the valid leads.
+    Called only for a config with event tables.
     """
     missing = set(config.missing_values)
     valid = pd.Index(leads["lead_id"].astype(object))
     raw_ids = _lead_ids(joined, config)
     frames, rejects, rows_in, warnings = [], [], {}, []
     lead_zoned = bool(config.leads.mql_at) and has_offset(joined.frame[config.leads.mql_at])
+    ids = value_ids(config)
     for e in config.events:
         path, table = _read(e.file, leads_path, config, e.encoding, e.delimiter)
         rows_in[e.name] = table.rows_in
@@ -215,7 +241,8 @@ def load_events(
         keys = _text(df[e.key], missing)
         for idx in np.flatnonzero(keys.isna().to_numpy()):
             reasons.setdefault(idx, []).append(f"{e.key}: missing")
-        at = _parse_ts(df[e.occurred_at], config, "occurred_at", reasons, required=True)
+        own = _own_reading(config, e)
+        at = _parse_ts(df[e.occurred_at], own, "occurred_at", reasons, required=True)
         if has_offset(df[e.occurred_at]) != lead_zoned:
             warnings.append(
                 f"{'leads' if lead_zoned else e.name} timestamps carry time-zone offsets and the "
@@ -226,9 +253,10 @@ def load_events(
         for idx in np.flatnonzero(kind.isna().to_numpy()):
             reasons.setdefault(idx, []).append("activity_type: missing")
         out = pd.DataFrame({"row": np.arange(len(df)), "key": keys, "occurred_at": at, "activity_type": kind})
-        for v, col in zip(e.values, value_columns(config.model_copy(update={"events": [e]})), strict=True):
+        for v in e.values:
+            col = ids[(e.name, v)]
             text = _text(df[v], missing)
-            num = pd.to_numeric(_as_dot_decimal(text, config), errors="coerce")
+            num = pd.to_numeric(_as_dot_decimal(text, own), errors="coerce")
             bad = text.notna() & (num.isna() | ~np.isfinite(num.fillna(0)))
             for idx in np.flatnonzero(bad.to_numpy()):
                 reasons.setdefault(idx, []).append(f"{v}: not a finite number ({text.iat[idx][:40]!r})")
@@ -252,12 +280,6 @@ def load_events(
         rejects.append(_rejects(e.name, table, reasons, keys if e.matches == "lead_id" else None))
         good = merged[~merged["row"].isin(list(reasons))]
         frames.append(good.drop(columns=["row", "key"]))
-    if not frames:
-        return (
-            pd.DataFrame(columns=["lead_id", "occurred_at", "activity_type"]),
-            pd.DataFrame(columns=REJECT_COLUMNS),
-            {},
-        )
     acts = pd.concat(frames, ignore_index=True)
     acts["lead_id"] = acts["lead_id"].astype(object)
     acts["occurred_at"] = acts["occurred_at"].astype("datetime64[ns]")

@@ -10,7 +10,6 @@ A table that fits neither is left out, and the written config says so.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,13 @@ from pathlib import Path
 import pandas as pd
 
 from features.contract import ContractError, read_table
-from features.init_config import snake
+from features.init_config import _ascii, snake
+from features.names import toml_value
 
 OVERLAP = 0.8  # share of a column's distinct values that must be found among the other table's ids
 SAMPLE = 200_000
 DATE_SHAPE = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
-NUMBER = r"-?\d+(?:\.\d+)?"
+NUMBER = r"-?\d+(?:\.\d+)?"  # a value that reads as a number is not a date
 ID_CUE = re.compile(r"(^|[^a-z])(id|key|code|uuid|number|n[uú]mero|c[oó]digo)($|[^a-z])", re.IGNORECASE)
 TIME_CUE = re.compile(r"time|date|fecha|start|at$|when|occurred", re.IGNORECASE)
 
@@ -42,7 +42,7 @@ class Table:
 def _fold(text: str) -> str:
     """A table's or column's name folded to snake case, to compare names and name tables ("Contact ID" ->
     "contact_id")."""
-    base = re.sub(r"[^a-z0-9]+", "_", str(text).lower()).strip("_") or "col"
+    base = re.sub(r"[^a-z0-9]+", "_", _ascii(str(text)).lower()).strip("_") or "col"
     return base if base[0].isalpha() else f"c_{base}"
 
 
@@ -68,15 +68,22 @@ def _unique(col: pd.Series) -> bool:
 
 
 def _is_date(col: pd.Series) -> bool:
+    """Dates in one format init-config can name (``sniff.guess_date``), so the table is read as it was found."""
+    from features.sniff import guess_date
+
     v = _clean(col).head(500)
     if not len(v) or v.str.fullmatch(NUMBER).mean() > 0.5 or v.str.contains(DATE_SHAPE).mean() < 0.95:
         return False
-    return pd.to_datetime(v, errors="coerce", format="mixed").notna().mean() > 0.95
+    guess = guess_date(v)
+    return guess is not None and guess.share > 0.95
 
 
 def _is_number(col: pd.Series) -> bool:
+    """Numbers with a decimal point or a decimal comma ('126,5'), as init-config reads the leads' numbers."""
+    from features.sniff import number_marks
+
     v = _clean(col)
-    return len(v) > 0 and v.str.fullmatch(NUMBER).mean() > 0.98
+    return len(v) > 0 and max(number_marks(v)[:2]) > 0.98
 
 
 def _overlap(child: pd.Series, ids: set[str]) -> float:
@@ -184,7 +191,7 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
     Lookup attributes get roles as the leads' columns do (``features.init_config.propose``); their
     names stay unique across all tables. Every activity type of the event tables is counted.
     """
-    from features.init_config import propose
+    from features.init_config import propose, set_persona, split_types
 
     config = proposal.config
     tables = [read_related(p) for p in paths]
@@ -202,6 +209,8 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
         if ("leads", a["source"]) in keys:
             a["role"] = "exclude"  # a join key: an id, never a feature
             proposal.comments[a["source"]] = "the key of a lookup: an id, never a feature"
+    if any(a["role"] == "exclude" and ("leads", a["source"]) in keys for a in config["leads"]["attributes"]):
+        set_persona(proposal)  # the placeholder rule may have named a key that is now excluded
     features = config.setdefault("features", {})
     for lk in lookups:
         t = lk.pop("_t")
@@ -229,25 +238,31 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
             if key not in features and sub.config.get("features", {}).get(key) in renamed:
                 features[key] = renamed[sub.config["features"][key]]
         lk["attributes"] = attrs
+        marks = (sub.config.get("decimal", "."), sub.config.get("thousands"))
+        if marks != (config.get("decimal", "."), config.get("thousands")):  # read as its own numbers are written
+            lk["decimal"] = marks[0]
+            if marks[1]:
+                lk["thousands"] = marks[1]
         if t.encoding != config.get("encoding", "utf-8"):
             lk["encoding"] = t.encoding
         if t.delimiter != config.get("delimiter", ","):
             lk["delimiter"] = t.delimiter
-    types = list(features.get("activity_types", []))
+    counts = dict(proposal.type_counts)  # the activities file's types, counted with the event tables'
     by_name = {t.name: t for t in tables}
     for ev in events:
         t = by_name[ev["name"]]
         if "activity_type" in ev:
-            kinds = _clean(t.frame[ev["activity_type"]]).value_counts().index
-            types += [str(k) for k in kinds if str(k) not in types]
-        elif ev["name"] not in types:
-            types.append(ev["name"])
+            for k, n in _clean(t.frame[ev["activity_type"]]).value_counts().items():
+                counts[str(k)] = counts.get(str(k), 0) + int(n)
+        else:
+            counts[ev["name"]] = counts.get(ev["name"], 0) + len(t.frame)
         if t.encoding != config.get("encoding", "utf-8"):
             ev["encoding"] = t.encoding
         if t.delimiter != config.get("delimiter", ","):
             ev["delimiter"] = t.delimiter
+        _own_marks(ev, t, config)
     if events:
-        features["activity_types"] = types
+        split_types(counts, features, proposal.notes)
     if lookups:
         config["lookups"] = lookups
     if events:
@@ -256,10 +271,28 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
     proposal.comments.update({f"[related {k}]": v for k, v in notes.items() if "left out" not in v})
 
 
+def _own_marks(ev: dict, t: Table, config: dict) -> None:
+    """An event table's own date format and decimal mark, when they are not the leads' (dd/mm/yyyy leads and an
+    ISO event table, say): each table is read with what its own values show."""
+    from features.init_config import _decimal, _profile
+
+    day_first = config.get("decimal", ".") == ","
+    when = _profile(t.frame[ev["occurred_at"]], day_first=day_first)["date"]
+    if when is not None and when.format != config.get("timestamp_format"):
+        ev["timestamp_format"] = when.format
+    values = {v: _profile(t.frame[v], day_first=day_first) for v in ev.get("values", [])}
+    if values:
+        decimal, thousands, _ = _decimal(values)
+        if (decimal, thousands) != (config.get("decimal", "."), config.get("thousands")):
+            ev["decimal"] = decimal
+            if thousands:
+                ev["thousands"] = thousands
+
+
 def audit_lookups(proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> None:
+    """The field audit of lookup attributes (``add_audit`` covers the leads' own): strong suspects excluded."""
     from features.init_config import is_suspect
 
-    """The field audit of lookup attributes (``add_audit`` covers the leads' own): strong suspects excluded."""
     by_name = {a["name"]: (lk["name"], a) for lk in proposal.config.get("lookups", []) for a in lk["attributes"]}
     for r in audit.itertuples():
         if r.feature not in by_name:
@@ -268,6 +301,7 @@ def audit_lookups(proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> 
         suspect = is_suspect(r, exclude_at)
         if suspect:
             attr["role"] = "exclude"
+            proposal.comments[f"{table}.{attr['source']}"] = f"suspected leak: {r.evidence}"
         proposal.audit.append(
             {
                 "column": f"{table}.{attr['source']}",
@@ -295,7 +329,7 @@ def describe(config: dict) -> list[str]:
 
 def render_related(proposal) -> str:
     """The lookups and event tables as commented TOML, to append to the config init-config writes."""
-    q = json.dumps
+    q = toml_value  # a name with an emoji stays valid TOML
     c = proposal.config
     lines: list[str] = []
     if c.get("lookups"):

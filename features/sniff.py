@@ -191,3 +191,11 @@ def number_marks(values: pd.Series) -> tuple[float, float, int, int]:
     comma_ev = int(values.str.contains(r"\d,(?:\d{1,2}|\d{4,})$|\.\d{3},", regex=True).sum())
     dot_ev = int(values.str.contains(r"\d\.(?:\d{1,2}|\d{4,})$|,\d{3}\.", regex=True).sum())
     return dot, comma, comma_ev, dot_ev
+
+
+def dot_decimal(values: pd.Series, decimal: str = ".", thousands: str | None = None) -> pd.Series:
+    """Number texts rewritten with a dot decimal and no thousands mark: '1.234,5' -> '1234.5' under decimal ','
+    and thousands '.'; untouched with the defaults."""
+    if thousands:
+        values = values.str.replace(thousands, "", regex=False)
+    return values.str.replace(decimal, ".", regex=False) if decimal != "." else values

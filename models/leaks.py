@@ -17,6 +17,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from features.config import DatasetConfig
+from features.names import activity_ids, display_names, value_ids, window_feature
 from models.metrics import fast_auc
 from models.scorer import LeadScoreModel, learn_categories, to_matrix
 
@@ -228,9 +230,14 @@ def time_proxies(
     return pd.DataFrame(rows, columns=["feature", "time_auc", "weight_share"])
 
 
-def flag_time_proxies(audit: pd.DataFrame, proxies: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+def flag_time_proxies(
+    audit: pd.DataFrame, proxies: pd.DataFrame, config: DatasetConfig | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """The audit with each feature's ``time_auc`` and ``weight_share``, the evidence of the features that
-    stand in for time (rows added for features the leak audit did not cover), and one note per such feature."""
+    stand in for time (rows added for features the leak audit did not cover), and one note per such feature.
+
+    With ``config`` a note names the feature in the export's words and gives the setting that removes it
+    (an attribute's role, a derived feature's source key); without it, the id and "role exclude"."""
     flagged = proxies[(proxies["time_auc"] >= TIME_AUC) & (proxies["weight_share"] >= TIME_SHARE)]
     audit = audit.merge(proxies, on="feature", how="left") if len(audit) else audit.assign(time_auc=[], weight_share=[])
     notes = []
@@ -246,10 +253,36 @@ def flag_time_proxies(audit: pd.DataFrame, proxies: pd.DataFrame) -> tuple[pd.Da
             extra = {"feature": r.feature, "source": r.feature, "evidence": why, "suspicion": 0.0}
             extra |= {"time_auc": r.time_auc, "weight_share": r.weight_share}
             audit = pd.concat([audit, pd.DataFrame([extra])], ignore_index=True)
-        notes.append(
-            f"'{r.feature}' {why}: its weight may not hold on new leads; consider leaving it out (role exclude)"
-        )
+        if config is None:
+            notes.append(
+                f"'{r.feature}' {why}: its weight may not hold on new leads; consider leaving it out (role exclude)"
+            )
+            continue
+        label = display_names(config).get(r.feature, r.feature)
+        notes.append(f"{label!r} {why}: its weight may not hold on new leads; {time_proxy_lever(r.feature, config)}")
     return audit, notes
+
+
+def time_proxy_lever(feature: str, config: DatasetConfig) -> str:
+    """The dataset-config change that leaves ``feature`` out, in one clause (derived features have no role)."""
+    spec = config.features
+    sources = {a.name: a.source for a in config.attributes}
+    if feature in sources:
+        return f"consider leaving it out (role = 'exclude' on column {sources[feature]!r})"
+    fixed = {
+        "seniority": "remove features.title_attribute",
+        "email_type": "remove features.email_attribute",
+        "days_created_to_mql": "remove leads.created_at",
+    }
+    if feature in fixed:
+        return f"to leave it out, {fixed[feature]}"
+    for (table, column), vid in value_ids(config).items():
+        if feature.startswith(f"{vid}_sum_"):
+            return f"to leave it out, remove {column!r} from the values of event table '{table}'"
+    for kind, kid in activity_ids(config).items():
+        if any(feature == window_feature(kid, w) for w in spec.windows):
+            return f"to pool it with the rare types, move {kind!r} to features.other_types"
+    return "no setting removes it alone: check that the next weekly run's holdout AUC holds"
 
 
 WEIGHT_SAMPLE = 5_000

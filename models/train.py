@@ -413,7 +413,7 @@ def evaluate_model(
     importance.insert(1, "label", [labels.get(f, f) for f in importance["feature"]])
     if config.time != "none":
         proxies = time_proxies(X_tr, pd.concat([X_cal, Xh]), shares, categorical, params.seed)
-        audit, flagged = flag_time_proxies(audit, proxies)
+        audit, flagged = flag_time_proxies(audit, proxies, config)
         notes.extend(flagged)
     typical = X_tr[numeric].median().dropna().round(3).to_dict()
     # what scored batches are compared with: the window the booster learned from, and the holdout's scores

@@ -31,7 +31,9 @@ from serving.output import atomic_write
 
 FORMAT_VERSION = "1"
 FEATURES_DIR = Path(__file__).resolve().parents[1] / "features"
-CODE_FILES = ("config.py", "contract.py", "build.py", "related.py")
+# every features module the feature table depends on (names.py decides feature ids, sniff.py reads numbers);
+# tests/test_related.py checks the list is closed under their imports
+CODE_FILES = ("config.py", "contract.py", "build.py", "related.py", "names.py", "sniff.py")
 
 
 def code_fingerprint() -> str:

@@ -53,8 +53,12 @@ def init_config(
     audited = _audit(proposal, raw, activities, leads)
     text = render_toml(proposal) + relations.render_related(proposal)
     atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    # the leads' own columns and every lookup's, as the printed summary counts them (contacts.Email is personal data)
+    columns = [(a["source"], a) for a in proposal.config["leads"]["attributes"]] + [
+        (f"{lk['name']}.{a['source']}", a) for lk in proposal.config.get("lookups", []) for a in lk["attributes"]
+    ]
     roles: dict[str, int] = {}
-    for a in proposal.config["leads"]["attributes"]:
+    for _, a in columns:
         roles[a["role"]] = roles.get(a["role"], 0) + 1
     return {
         "status": "ok",
@@ -64,7 +68,7 @@ def init_config(
         "roles": roles,
         "outcome": proposal.config["outcome"],
         "time": proposal.config["time"],
-        "pii": [a["source"] for a in proposal.config["leads"]["attributes"] if a["role"] == "pii"],
+        "pii": [source for source, a in columns if a["role"] == "pii"],
         "suspects": [a for a in proposal.audit if not a["known_at_mql"]],
         "audited": audited,
         "to_check": [why for key, why in proposal.comments.items() if key.startswith("(")],

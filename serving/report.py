@@ -440,8 +440,15 @@ def feature_label(feature: str, lang: str = "en", words: FeatureWords | None = N
     _check_lang(lang)
     i = LANGS.index(lang)
     words = words or FeatureWords()
+    shown = words.labels.get(feature)
+    if feature in words.columns and shown not in (None, words.columns[feature]):
+        return shown  # a lookup's column, "Industry (accounts)": the export's word and its table
     if feature in _FEATURE_NAMES:
         return _FEATURE_NAMES[feature][i]
+    summed = words.value_sum(feature)
+    if summed is not None:  # an event table's value column, in its own words
+        what, d = summed
+        return f"{what}: suma de los últimos {d} días" if lang == "es" else f"{what}: sum over the last {d} days"
     kind, _, days = feature.rpartition("_")
     if kind and days.endswith("d") and days[:-1].isdigit():
         d = days[:-1]

@@ -288,7 +288,11 @@ def test_training_flags_a_record_number_that_stands_in_for_time():
     result = train_and_evaluate(features, labels, config=config, params=FAST)
     row = result.audit.set_index("feature").loc["record"]
     assert row["time_auc"] == pytest.approx(1.0) and "stands in for time" in row["evidence"]
-    assert any(n.startswith("'record' stands in for time") for n in result.notes)
+    # named in the export's words, with the setting that leaves it out
+    assert any(
+        n.startswith("'Record' stands in for time") and n.endswith("(role = 'exclude' on column 'Record')")
+        for n in result.notes
+    )
 
 
 def test_weekly_with_no_champion_and_a_model_worse_than_logistic_publishes_the_persona_list(prefect_harness, tmp_path):

@@ -408,3 +408,165 @@ def test_an_activities_file_and_event_tables_are_counted_together(tmp_path):
     # one open from the activities file (the other is after the cutoff) and one from email_events
     assert f.loc["L1", ["open_7d", "web_sessions_7d", "web_sessions_pages_viewed_sum_7d"]].tolist() == [2, 1, 3]
     assert export.rows_in["activities"] == 2
+
+
+def test_each_related_table_is_read_with_its_own_date_format_and_decimal_mark(tmp_path):
+    import copy
+
+    data = copy.deepcopy(BASE)
+    data["timestamp_format"] = "%d/%m/%Y %H:%M:%S"
+    data["decimal"], data["thousands"] = ",", "."
+    data["lookups"][1].update(decimal=".", thousands=",")
+    data["events"][0].update(timestamp_format="ISO8601", decimal=".")
+    data["events"][1].update(timestamp_format="%m/%d/%Y")
+    config = parse_config(data)
+    leads = write_export(
+        tmp_path,
+        leads_csv=LEADS.replace("2026-03-10 12:00:00", "10/03/2026 12:00:00")
+        .replace("2026-03-20 12:00:00", "20/03/2026 12:00:00")
+        .replace("2026-03-21 12:00:00", "21/03/2026 12:00:00")
+        .replace("2026-03-25 00:00:00", "25/03/2026 00:00:00"),
+        accounts_csv=ACCOUNTS.replace(",120,", ',"1,234.5",'),
+        web_csv=WEB.replace("L1,2026-03-09 12:00:00,3,1", "L1,2026-03-09 12:00:00,2.5,1"),
+        emails_csv="Contact,When,Event\nC1,03/09/2026,open\nC1,02/01/2026,click\nC2,03/20/2026,open\n",
+    )
+    export = load_export(leads, None, config)
+    # only the rows that were bad before: a missing and a duplicate contact, 'many', an unknown lead
+    assert sorted(export.rejects["table"]) == ["contacts", "contacts", "web_sessions", "web_sessions"], export.rejects
+    assert export.leads.set_index("lead_id").loc["L1", "employees"] == 1234.5
+    f = build_features(export.leads, export.activities, config=config)
+    assert f.loc["L1", ["web_sessions_pages_viewed_sum_7d", "open_7d", "click_30d"]].tolist() == [2.5, 1, 0]
+
+
+def test_two_event_value_columns_that_fold_alike_keep_their_own_sums(tmp_path, rel_config):
+    import copy
+
+    from features.names import value_ids
+
+    data = copy.deepcopy(BASE)
+    data["events"][1] = {"name": "web", "file": "web2.csv", "key": "Lead", "occurred_at": "Start"}
+    data["events"][1]["values"] = ["Sessions Pages"]
+    data["events"][0]["values"] = ["Pages Viewed"]
+    data["events"][0]["name"] = "web_sessions"
+    data["events"][0]["values"] = ["Pages"]
+    data["features"]["activity_types"] = ["web_sessions", "web"]
+    config = parse_config(data)
+    ids = value_ids(config)
+    assert ids[("web_sessions", "Pages")] == "web_sessions_pages"
+    assert ids[("web", "Sessions Pages")].startswith("web_sessions_pages_") and len(set(ids.values())) == 2
+    leads = write_export(tmp_path, web_csv="Lead,Start,Pages\nL1,2026-03-09 12:00:00,3\n")
+    (tmp_path / "web2.csv").write_text("Lead,Start,Sessions Pages\nL1,2026-03-09 13:00:00,5\n", encoding="utf-8")
+    export = load_export(leads, None, config)
+    f = build_features(export.leads, export.activities, config=config)
+    assert f.loc["L1", ["web_sessions_pages_sum_7d", f"{ids[('web', 'Sessions Pages')]}_sum_7d"]].tolist() == [3, 5]
+
+
+def test_an_activity_type_named_like_a_value_sum_gets_its_own_id():
+    import copy
+
+    data = copy.deepcopy(BASE)
+    data["features"]["activity_types"].append("web_sessions_pages_viewed_sum")
+    cats, nums = feature_columns(parse_config(data))
+    assert len(set(cats + nums)) == len(cats + nums)
+    assert nums.count("web_sessions_pages_viewed_sum_7d") == 1
+
+
+def test_a_related_table_with_an_unknown_encoding_is_refused_in_one_line():
+    import copy
+
+    for table in ("lookups", "events"):
+        data = copy.deepcopy(BASE)
+        data[table][0]["encoding"] = "foo"
+        with pytest.raises(ConfigError, match="unknown encoding 'foo'"):
+            parse_config(data)
+
+
+def test_init_config_reads_each_related_table_its_own_way_and_pools_rare_types_once(tmp_path):
+    """dd/mm/yyyy leads with ISO events, a lookup and an event table with a decimal comma, an emoji column, and a
+    rare type found in both the activities file and an event table."""
+    from features.config import load_config
+    from pipelines.onboarding import init_config
+
+    n = 120
+    rows = ["Lead ID,Account,Source,MQL Date,Converted"]
+    rows += [
+        f"L{i},A{i % 10},{'ab'[i % 3 // 2]},{1 + i % 28:02d}/{1 + i % 6:02d}/2026 10:00,{'yes' if i % 4 == 0 else 'no'}"
+        for i in range(n)
+    ]
+    (tmp_path / "leads.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    accounts = ["Account ID;Revenue;📝 Tier;Email"]
+    accounts += [f"A{i};{i * 1000 + 7},5;{'ab'[i % 2]};a{i}@x{i}.es" for i in range(10)]
+    (tmp_path / "accounts.csv").write_text("\n".join(accounts) + "\n", encoding="utf-8")
+    web = ["Lead;Start;Pages"] + [f"L{i % n};2026-01-{1 + i % 28:02d}T09:00:00;{i % 7},5" for i in range(300)]
+    (tmp_path / "web.csv").write_text("\n".join(web) + "\n", encoding="utf-8")
+    calls = ["Lead,Date,Type"] + [f"L{i % n},2026-01-{1 + i % 28:02d}T09:00:00,call" for i in range(200)]
+    (tmp_path / "calls.csv").write_text("\n".join(calls + ["L1,2026-01-02T09:00:00,fax"]) + "\n", encoding="utf-8")
+    acts = ["Lead,At,Kind"] + [f"L{i % n},{1 + i % 28:02d}/01/2026 09:00,open" for i in range(400)]
+    (tmp_path / "acts.csv").write_text("\n".join(acts + ["L2,03/01/2026 09:00,fax"]) + "\n", encoding="utf-8")
+    out = tmp_path / "c.toml"
+    related = [tmp_path / f"{f}.csv" for f in ("accounts", "web", "calls")]
+    summary = init_config(tmp_path / "leads.csv", tmp_path / "acts.csv", out, related=related)
+    config = load_config(out)  # valid TOML with the emoji column, and a config that validates
+    assert config.features.other_types == ["fax"] and "fax" not in config.features.activity_types
+    assert {"open", "call", "web"} <= set(config.features.activity_types)
+    web_table = next(e for e in config.events if e.name == "web")
+    assert (web_table.timestamp_format, web_table.decimal) == ("ISO8601", ",")
+    assert config.lookups[0].decimal == ","
+    assert any(a.source == "📝 Tier" for a in config.lookups[0].attributes)
+    export = load_export(tmp_path / "leads.csv", tmp_path / "acts.csv", config)
+    assert export.rejects.empty, export.rejects.head()
+    assert len(export.activities) == 300 + 201 + 401
+    revenue = next(a.name for a in config.attributes if a.source == "accounts.Revenue")
+    assert export.leads.set_index("lead_id").loc["L3", revenue] == 3007.5
+    assert summary["pii"] == ["accounts.Email"] and summary["roles"]["pii"] == 1
+
+
+def test_the_feature_cache_code_fingerprint_covers_every_features_module_it_imports():
+    import re
+
+    from pipelines.feature_cache import CODE_FILES, FEATURES_DIR
+
+    imported = set()
+    for name in CODE_FILES:
+        text = (FEATURES_DIR / name).read_text(encoding="utf-8")
+        imported |= {f"{m}.py" for m in re.findall(r"from features\.(\w+) import", text)}
+        imported |= {f"{m}.py" for m in re.findall(r"from features import (\w+)", text)}
+    assert imported <= set(CODE_FILES), sorted(imported - set(CODE_FILES))
+
+
+def test_value_sums_and_lookup_columns_read_in_the_exports_words(rel_config):
+    from features.names import feature_words
+    from models.leaks import time_proxy_lever
+    from serving.report import feature_label
+
+    words = feature_words(rel_config)
+    sums = "web_sessions_pages_viewed_sum_7d"
+    assert feature_label(sums, "en", words) == "Pages Viewed (web sessions): sum over the last 7 days"
+    assert feature_label(sums, "es", words) == "Pages Viewed (web sessions): suma de los últimos 7 días"
+    assert words.named(sums) == "'Pages Viewed (web sessions), sum over the last 7 days'"
+    assert feature_label("industry", "en", words) == "Industry (accounts)"
+    levers = {f: time_proxy_lever(f, rel_config) for f in ("industry", sums, "open_30d")}
+    assert levers == {
+        "industry": "consider leaving it out (role = 'exclude' on column 'accounts.Industry')",
+        sums: "to leave it out, remove 'Pages Viewed' from the values of event table 'web_sessions'",
+        "open_30d": "to pool it with the rare types, move 'open' to features.other_types",
+    }
+
+
+def test_related_names_fold_accents_like_the_leads_columns():
+    from features.relations import _fold
+
+    assert [_fold("Categoría"), _fold("Contact ID"), _fold("2024 Pedidos")] == [
+        "categoria",
+        "contact_id",
+        "c_2024_pedidos",
+    ]
+
+
+def test_a_related_table_with_the_same_decimal_and_thousands_mark_is_refused():
+    import copy
+
+    data = copy.deepcopy(BASE)
+    data["lookups"][1].update(decimal=",", thousands=",")
+    with pytest.raises(ConfigError, match="'accounts': thousands and decimal are both ','"):
+        parse_config(data)
