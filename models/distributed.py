@@ -34,10 +34,10 @@ from contextlib import contextmanager
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
 
 from features.build import feature_columns
 from features.config import DatasetConfig
+from models.fitting import platt_scaling
 from models.leaks import AUDIT_MAX_ROWS
 from models.scorer import LeadScoreModel, as_text, rank_categories, to_matrix
 from models.train import (
@@ -281,7 +281,7 @@ def train_and_evaluate_dask(
     )
     best = int(booster.best_iteration or booster.current_iteration())
     margin = booster.predict(M_cal, raw_score=True, num_iteration=best)
-    platt = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y_cal)
+    platt = platt_scaling(margin, y_cal)  # one Platt fit for both paths: its slope never reverses the order
     if params.refit:
         both = mature[mature["window"] != "holdout"]
         booster = _fit(
@@ -301,7 +301,7 @@ def train_and_evaluate_dask(
         numeric,
         categories,
         booster,
-        (float(platt.coef_[0, 0]), float(platt.intercept_[0])),
+        platt,
         float(base_rate),
     )
 

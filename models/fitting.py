@@ -100,10 +100,22 @@ def fit_scorer(
     return model, best
 
 
+PLATT_MIN_SLOPE = 1e-3  # the floor of Platt's slope: calibration may flatten the model's order, never reverse it
+
+
 def platt_scaling(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(a, b) of p = sigmoid(a * margin + b); monotone, so calibration never reorders leads."""
+    """(a, b) of p = sigmoid(a * margin + b), with a > 0: calibration never reorders leads.
+
+    A margin that ranks the calibration window backwards as a whole (on the UCI bank export the SQL rate
+    jumps inside the window, and an unconstrained fit gave a negative slope, silently reversing the chosen
+    model's order) keeps its order at the floor slope, with scores at the window's SQL rate; training notes it.
+    """
     platt = LogisticRegression(C=1e6, max_iter=1000).fit(margin.reshape(-1, 1), y)
-    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    if a >= PLATT_MIN_SLOPE:
+        return a, b
+    rate = float(np.clip(np.mean(y), 1e-6, 1 - 1e-6))
+    return PLATT_MIN_SLOPE, float(np.log(rate / (1 - rate)) - PLATT_MIN_SLOPE * np.mean(margin))
 
 
 def _dataset(M: np.ndarray, y: np.ndarray, names: list[str], n_categorical: int) -> lgb.Dataset:

@@ -14,6 +14,7 @@ from features.names import display_names
 from models import baselines
 from models.candidates import Search, candidate_holdout
 from models.fitting import (  # noqa: F401  (fit_booster, finish_booster, lightgbm_params: imported from here too)
+    PLATT_MIN_SLOPE,
     auto_threads,
     finish_booster,
     fit_booster,
@@ -264,6 +265,12 @@ def train_and_evaluate(
         model, best, found = fit_candidates(X_tr, y_tr, X_cal, y_cal, **fit, mql_cal=mql_cal)
     else:
         model, best = fit_scorer(X_tr, y_tr, X_cal, y_cal, **fit)
+    if model.calibration[0] <= PLATT_MIN_SLOPE:
+        notes.append(
+            "the chosen model ranks the calibration window backwards as a whole (the SQL rate or the columns' "
+            "relation to it changed inside the window): calibration keeps its order but flattens every score "
+            "to the window's SQL rate; read its holdout figures with care"
+        )
     Xh, yh = X[parts["holdout"]], y[parts["holdout"]]
     segment_records = []
     if config.segments:

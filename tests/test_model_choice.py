@@ -332,3 +332,19 @@ def test_weekly_with_no_champion_and_a_model_worse_than_logistic_publishes_the_p
         assert run.data.metrics[f"candidate.{c['name']}.calibration_auc"] == c["calibration_auc"]
     assert run.data.tags["model_chosen"] == f"{s['model_choice']['chosen']} ({s['model_choice']['kind']})"
     assert run.data.metrics["search.tried"] == s["model_choice"]["tried"] == len(s["candidates"])
+
+
+def test_platt_scaling_never_reverses_the_order():
+    """A margin that ranks the window backwards keeps its order (floor slope, scores at the SQL rate)."""
+    from models.fitting import PLATT_MIN_SLOPE, platt_scaling
+
+    rng = np.random.default_rng(0)
+    margin = rng.normal(size=2000)
+    y = (rng.random(2000) < 1 / (1 + np.exp(2 * margin))).astype(int)  # higher margin, fewer SQLs
+    a, b = platt_scaling(margin, y)
+    assert a == PLATT_MIN_SLOPE
+    p = 1 / (1 + np.exp(-(a * margin + b)))
+    assert np.all(np.diff(p[np.argsort(margin)]) >= 0)  # the model's order is kept
+    assert abs(p.mean() - y.mean()) < 0.01  # at the window's SQL rate
+    a_up, _ = platt_scaling(-margin, y)  # the same margin the right way round: fitted as before
+    assert a_up > 1.5
