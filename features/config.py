@@ -67,24 +67,9 @@ class ActivitiesMapping(_Strict):
         return value if value is None else _encoding(value)
 
 
-def _marks_differ(table: Lookup | EventTable) -> None:
-    if table.decimal is not None and table.decimal == table.thousands:
-        raise ValueError(f"'{table.name}': thousands and decimal are both {table.decimal!r}: numbers could not be read")
+class _RelatedFile(_Strict):
+    """How a related table's own file is written, where it differs from the config's top-level settings."""
 
-
-class Lookup(_Strict):
-    """A table joined onto the leads by key (contacts, accounts): its attributes become lead attributes.
-
-    It is read as it is exported now, not as it was at each lead's MQL moment: mark a column written after
-    the outcome (an account stage, a customer flag) ``exclude``.
-    """
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="short snake_case name, e.g. 'contacts'")
-    file: str = Field(description="the table's file; relative paths are read from the leads file's folder")
-    via: str = Field("leads", description="the table holding `key`: 'leads' or the name of an earlier lookup")
-    key: str = Field(description="the column of `via` whose values are this table's ids, e.g. 'Contact ID'")
-    id: str = Field(description="this table's own key column, unique per row")
-    attributes: list[Attribute] = []
     delimiter: str | None = Field(None, min_length=1, max_length=1, description="default: the config's delimiter")
     encoding: str | None = Field(None, description="default: the config's encoding")
     decimal: str | None = Field(None, min_length=1, max_length=1, description="default: the config's decimal")
@@ -97,11 +82,30 @@ class Lookup(_Strict):
 
     @model_validator(mode="after")
     def _readable_numbers(self) -> Self:
-        _marks_differ(self)
+        if self.decimal is not None and self.decimal == self.thousands:
+            raise ValueError(
+                f"'{getattr(self, 'name', '')}': thousands and decimal are both {self.decimal!r}: "
+                "numbers could not be read"
+            )
         return self
 
 
-class EventTable(_Strict):
+class Lookup(_RelatedFile):
+    """A table joined onto the leads by key (contacts, accounts): its attributes become lead attributes.
+
+    It is read as it is exported now, not as it was at each lead's MQL moment: mark a column written after
+    the outcome (an account stage, a customer flag) ``exclude``.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="short snake_case name, e.g. 'contacts'")
+    file: str = Field(description="the table's file; relative paths are read from the leads file's folder")
+    via: str = Field("leads", description="the table holding `key`: 'leads' or the name of an earlier lookup")
+    key: str = Field(description="the column of `via` whose values are this table's ids, e.g. 'Contact ID'")
+    id: str = Field(description="this table's own key column, unique per row")
+    attributes: list[Attribute] = []
+
+
+class EventTable(_RelatedFile):
     """A table of dated events that become activities (email events, web sessions, calls)."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="short snake_case name, e.g. 'web_sessions'")
@@ -116,23 +120,9 @@ class EventTable(_Strict):
         None, description="the fixed activity type of tables without a type column (default: name)"
     )
     values: list[str] = Field([], description="numeric columns summed per window, e.g. ['Pages Viewed']")
-    delimiter: str | None = Field(None, min_length=1, max_length=1)
-    encoding: str | None = None
     timestamp_format: str | list[str] | None = Field(
         None, description="this table's own date format(s) when they differ from the config's timestamp_format"
     )
-    decimal: str | None = Field(None, min_length=1, max_length=1, description="default: the config's decimal")
-    thousands: str | None = Field(None, min_length=1, max_length=1, description="default: the config's thousands")
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value: str | None) -> str | None:
-        return value if value is None else _encoding(value)
-
-    @model_validator(mode="after")
-    def _readable_numbers(self) -> Self:
-        _marks_differ(self)
-        return self
 
     @model_validator(mode="after")
     def _type_given_once(self) -> EventTable:
