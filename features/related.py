@@ -171,7 +171,8 @@ def join_lookups(
             reasons[idx] = [f"{t.id}: missing"]
         dupe = ids.notna() & ids.duplicated(keep="first")
         for idx in np.flatnonzero(dupe.to_numpy()):
-            reasons[idx] = [f"{t.id} {ids.iat[idx][:40]!r}: duplicate key, the first row with it is used"]
+            # the key's value stays out of the rejects: some CRMs key contacts by their email
+            reasons[idx] = [f"{t.id}: duplicate key, the first row with it is used"]
         if dupe.any():
             warnings.append(
                 f"{t.name}: {int(dupe.sum()):,} rows repeat an id already seen in {path.name}; the first row of "

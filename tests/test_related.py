@@ -134,7 +134,7 @@ def test_lookups_join_in_a_chain_with_missing_and_duplicate_keys(tmp_path, rel_c
     assert rel_config.names_with_role("pii") == ["email"]
     contacts = export.rejects[export.rejects["table"] == "contacts"]
     assert contacts[["row", "reason"]].values.tolist() == [
-        [3, "Contact ID 'C2': duplicate key, the first row with it is used"],
+        [3, "Contact ID: duplicate key, the first row with it is used"],
         [4, "Contact ID: missing"],
     ]
     assert any("contacts: 1 rows repeat an id" in w for w in export.warnings)
