@@ -541,16 +541,21 @@ def _schema_reasons(schema: pa.DataFrameSchema, df: pd.DataFrame, reasons: dict[
                 bucket.append(text)
 
 
-def _split(table: str, raw: RawTable, out: pd.DataFrame, reasons: dict[int, list[str]]):
-    """(valid rows, rejects): the rows with reasons, plus the rows that did not parse at all."""
+def rejects_frame(
+    table: str, raw: RawTable, reasons: dict[int, list[str]], lead_ids: np.ndarray | pd.Series | None = None
+) -> pd.DataFrame:
+    """The rejects of one table: the rows with reasons (with their lead ids when known), plus the rows that
+    did not parse at all, by data-row number."""
     pos = sorted(reasons)
+    ids = np.asarray(lead_ids, dtype=object)[pos] if lead_ids is not None and pos else None
     rejects = pd.DataFrame(
         {
             "table": table,
             "row": raw.rows[pos] if pos else np.array([], dtype=np.int64),
-            "lead_id": out["lead_id"].to_numpy()[pos] if pos else np.array([], dtype=object),
+            "lead_id": ids if ids is not None else np.full(len(pos), None, dtype=object),
             "reason": ["; ".join(reasons[p]) for p in pos],
-        }
+        },
+        columns=REJECT_COLUMNS,
     )
     if raw.malformed:
         bad = pd.DataFrame(
@@ -562,8 +567,14 @@ def _split(table: str, raw: RawTable, out: pd.DataFrame, reasons: dict[int, list
             }
         )
         rejects = pd.concat([rejects, bad], ignore_index=True).sort_values("row", ignore_index=True)
+    return rejects
+
+
+def _split(table: str, raw: RawTable, out: pd.DataFrame, reasons: dict[int, list[str]]):
+    """(valid rows, rejects): the rows with reasons, plus the rows that did not parse at all."""
+    rejects = rejects_frame(table, raw, reasons, out["lead_id"].to_numpy())
     keep = np.ones(len(out), bool)
-    keep[pos] = False
+    keep[sorted(reasons)] = False
     return out[keep].reset_index(drop=True), rejects
 
 

@@ -30,6 +30,7 @@ from features.contract import (
     _parse_ts,
     has_offset,
     read_table,
+    rejects_frame,
 )
 from features.names import value_features, value_ids
 
@@ -123,30 +124,6 @@ def _require(df: pd.DataFrame, columns: list[str], path: Path, table: str) -> No
         )
 
 
-def _rejects(table: str, raw: RawTable, reasons: dict[int, list[str]], lead_ids: pd.Series | None) -> pd.DataFrame:
-    pos = sorted(reasons)
-    out = pd.DataFrame(
-        {
-            "table": table,
-            "row": raw.rows[pos] if pos else np.array([], dtype=np.int64),
-            "lead_id": lead_ids.to_numpy()[pos] if lead_ids is not None and pos else None,
-            "reason": ["; ".join(reasons[p]) for p in pos],
-        },
-        columns=REJECT_COLUMNS,
-    )
-    if raw.malformed:
-        bad = pd.DataFrame(
-            {
-                "table": table,
-                "row": [r for r, _ in raw.malformed],
-                "lead_id": None,
-                "reason": [w for _, w in raw.malformed],
-            }
-        )
-        out = pd.concat([out, bad], ignore_index=True).sort_values("row", ignore_index=True)
-    return out
-
-
 def join_lookups(
     raw: RawTable, config: DatasetConfig, leads_path: str | Path
 ) -> tuple[RawTable, pd.DataFrame, dict[str, int], list[str]]:
@@ -178,7 +155,7 @@ def join_lookups(
                 f"{t.name}: {int(dupe.sum()):,} rows repeat an id already seen in {path.name}; the first row of "
                 "each id is used, the others are in the rejects"
             )
-        rejects.append(_rejects(t.name, table, reasons, None))
+        rejects.append(rejects_frame(t.name, table, reasons))
         keep = ids.notna() & ~dupe
         body = table.frame[keep.to_numpy()].copy()
         if t.decimal or t.thousands:
@@ -278,7 +255,7 @@ def load_events(
             reasons.setdefault(idx, []).append(
                 "lead_id: its lead was rejected (see the leads rows)" if lead_gone else why
             )
-        rejects.append(_rejects(e.name, table, reasons, keys if e.matches == "lead_id" else None))
+        rejects.append(rejects_frame(e.name, table, reasons, keys if e.matches == "lead_id" else None))
         good = merged[~merged["row"].isin(list(reasons))]
         frames.append(good.drop(columns=["row", "key"]))
     acts = pd.concat(frames, ignore_index=True)
