@@ -64,8 +64,8 @@ def ensure_data(leads: int, activities: int, seed: int) -> Path:
     from features.build import build_features
     from features.config import load_config
     from features.contract import load_export
+    from features.files import write_parquet
     from features.synthetic import generate
-    from serving.output import write_parquet
 
     (folder / "export").mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

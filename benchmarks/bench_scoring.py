@@ -90,7 +90,7 @@ def step(name: str, folder: Path, reasons: int, predictor: str = "compiled") -> 
     cutoffs = json.loads((folder / "model" / "cutoffs.json").read_text())
     if name == "e2e":
         import features.contract as contract
-        from serving.output import write_csv, write_parquet
+        from features.files import write_csv, write_parquet
 
         out_dir = folder / "scoring_out"
         t = {"csv_read_s": 0.0, "booster_predict_s": 0.0}

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from features.contract import ContractError
-from serving.output import atomic_write
+from features.files import atomic_write
 
 
 @dataclass(frozen=True)

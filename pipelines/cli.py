@@ -536,8 +536,8 @@ def generate(
     --style writes the same history in the shape of another export (HubSpot, a Spanish Excel save, a
     relational CRM), to try init-config on: truth.csv keeps the export's lead ids.
     """
+    from features.files import atomic_write
     from features.synthetic import generate as gen
-    from serving.output import atomic_write
 
     if partitions:
         from features.partitions import write_synthetic_partitions

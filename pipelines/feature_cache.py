@@ -26,8 +26,8 @@ import pandas as pd
 
 from features.config import DatasetConfig
 from features.contract import fingerprint_files
+from features.files import atomic_write
 from features.related import related_files
-from serving.output import atomic_write
 
 FORMAT_VERSION = "1"
 FEATURES_DIR = Path(__file__).resolve().parents[1] / "features"

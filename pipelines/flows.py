@@ -18,6 +18,7 @@ from prefect.states import Completed, State
 from features.build import build_features
 from features.config import DatasetConfig, load_config
 from features.contract import LoadedExport, fingerprint_files, load_export
+from features.files import atomic_write, write_csv, write_json, write_parquet
 from features.limits import check_file_size, check_rows, reject_long_cells
 from features.names import feature_words
 from features.related import related_files
@@ -36,7 +37,7 @@ from pipelines.retries import retry_options
 from pipelines.settings import LimitSettings, RetrySettings, Settings
 from serving import drift, planning, review
 from serving.online import write_invocation_json
-from serving.output import atomic_write, finish_interrupted, publish_plan, write_csv, write_json, write_parquet
+from serving.output import finish_interrupted, publish_plan
 from serving.persona import PERSONA_VERSION, persona_list
 from serving.report import reference_tradeoffs
 from serving.score import score_leads

@@ -11,12 +11,12 @@ from features import relations
 from features.build import build_features, feature_columns
 from features.config import parse_config
 from features.contract import canonical_activities, canonical_leads, read_table
+from features.files import atomic_write
 from features.init_config import Proposal, add_audit, propose, render_toml
 from features.related import join_lookups, load_events
 from features.sniff import sniff_file
 from models.leaks import field_audit
 from models.train import labels_for, stratified_split, time_split
-from serving.output import atomic_write
 
 
 def init_config(

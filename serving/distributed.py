@@ -33,11 +33,11 @@ import pandas as pd
 from features.build import build_features
 from features.config import DatasetConfig
 from features.contract import REJECT_COLUMNS, load_export
+from features.files import write_csv, write_json, write_parquet
 from features.names import feature_words
 from features.partitions import Partition
 from features.related import refuse_distributed
 from models.scorer import LeadScoreModel
-from serving.output import write_csv, write_json, write_parquet
 from serving.reasons import top_reasons
 from serving.score import assign_tiers
 

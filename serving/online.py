@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from serving.output import atomic_write
+from features.files import atomic_write
 
 
 def invocation_payload(features: pd.DataFrame) -> dict:

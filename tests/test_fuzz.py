@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from features.build import build_features
 from features.contract import ContractError, load_export
+from features.files import write_csv, write_parquet
 from features.synthetic import generate
-from serving.output import write_csv, write_parquet
 from serving.score import score_leads
 
 KINDS = (

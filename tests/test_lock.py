@@ -12,8 +12,9 @@ import time
 
 import pytest
 
+from features.files import write_json
 from pipelines.lock import LOCK_NAME, WorkspaceBusy, holder, workspace_lock
-from serving.output import finish_interrupted, publish_plan, write_json
+from serving.output import finish_interrupted, publish_plan
 
 
 def test_a_second_holder_waits_names_the_first_and_gives_up_with_nothing_changed(tmp_path):

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow.csv as pacsv
 import pytest
 
-from serving.output import atomic_write, neutralise_formulas, write_csv
+from features.files import atomic_write, neutralise_formulas, write_csv
 from serving.reasons import describe, top_reasons
 from serving.score import assign_tiers, validate_cutoffs
 

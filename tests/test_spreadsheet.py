@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 
-from serving.output import FORMULA_START, UTF8_BOM, neutralise_formulas, write_csv
+from features.files import FORMULA_START, UTF8_BOM, neutralise_formulas, write_csv
 
 HOSTILE = [
     "=1+1",
