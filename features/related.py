@@ -21,18 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from features.canonical import as_dot_decimal
 from features.config import DatasetConfig
-from features.contract import (
-    REJECT_COLUMNS,
-    ContractError,
-    RawTable,
-    _as_dot_decimal,
-    _parse_ts,
-    has_offset,
-    read_table,
-    rejects_frame,
-)
 from features.names import value_features, value_ids
+from features.reader import ContractError, RawTable, read_table
+from features.schema import REJECT_COLUMNS, rejects_frame
+from features.sniff import dot_decimal
+from features.timestamps import has_offset, parse_ts
 
 RESERVED = {"lead_id", "mql_at", "sql_at", "created_at", "outcome"}
 
@@ -100,8 +95,6 @@ def _own_reading(config: DatasetConfig, table) -> DatasetConfig:
 def _as_leads_number(values: pd.Series, table, config: DatasetConfig) -> pd.Series:
     """A lookup's number texts rewritten as the leads' own numbers read ('1.234,5' -> '1234.5' -> '1234,5'
     under leads with a decimal comma), so canonical_leads reads the joined column with the top-level setting."""
-    from features.sniff import dot_decimal
-
     dotted = dot_decimal(values, table.decimal or config.decimal, table.thousands)
     return dotted.str.replace(".", config.decimal, regex=False) if config.decimal != "." else dotted
 
@@ -220,7 +213,7 @@ def load_events(
         for idx in np.flatnonzero(keys.isna().to_numpy()):
             reasons.setdefault(idx, []).append(f"{e.key}: missing")
         own = _own_reading(config, e)
-        at = _parse_ts(df[e.occurred_at], own, "occurred_at", reasons, required=True)
+        at = parse_ts(df[e.occurred_at], own, "occurred_at", reasons, required=True)
         if has_offset(df[e.occurred_at]) != lead_zoned:
             warnings.append(
                 f"{'leads' if lead_zoned else e.name} timestamps carry time-zone offsets and the "
@@ -234,7 +227,7 @@ def load_events(
         for v in e.values:
             col = ids[(e.name, v)]
             text = _text(df[v], missing)
-            num = pd.to_numeric(_as_dot_decimal(text, own), errors="coerce")
+            num = pd.to_numeric(as_dot_decimal(text, own), errors="coerce")
             bad = text.notna() & (num.isna() | ~np.isfinite(num.fillna(0)))
             for idx in np.flatnonzero(bad.to_numpy()):
                 reasons.setdefault(idx, []).append(f"{v}: not a finite number ({text.iat[idx][:40]!r})")

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.contract import ContractError, read_table
 from features.init_config import _ascii, snake
 from features.names import toml_value
+from features.reader import ContractError, read_table
 
 OVERLAP = 0.8  # share of a column's distinct values that must be found among the other table's ids
 SAMPLE = 200_000

@@ -1,7 +1,7 @@
 """The point-in-time feature table, kept on disk so a retried or repeated run does not rebuild it.
 
 Key: the bytes of the leads, activities, lookup and event files, the dataset config, and the code that
-reads and builds them (the source of features/config.py, contract.py, build.py, related.py, plus pandas' and numpy's
+reads and builds them (the source of the features/ modules in ``CODE_FILES``, plus pandas' and numpy's
 versions and a format number). Any change to one of them gives a new key, so a stale table is never
 read. The run's ``--as-of`` is not in the key: each lead's features are as of its own MQL moment,
 whatever the export moment, and ``--as-of`` only decides which leads are labelled, open or ignored,
@@ -33,7 +33,19 @@ FORMAT_VERSION = "1"
 FEATURES_DIR = Path(__file__).resolve().parents[1] / "features"
 # every features module the feature table depends on (names.py decides feature ids, sniff.py reads numbers);
 # tests/test_related.py checks the list is closed under their imports
-CODE_FILES = ("config.py", "contract.py", "build.py", "related.py", "names.py", "sniff.py")
+CODE_FILES = (
+    "config.py",
+    "contract.py",
+    "reader.py",
+    "arrow_text.py",
+    "timestamps.py",
+    "schema.py",
+    "canonical.py",
+    "build.py",
+    "related.py",
+    "names.py",
+    "sniff.py",
+)
 
 
 def code_fingerprint() -> str:

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 
 import features.contract as contract
-from features.contract import MIN_TS, _parse_ts, has_offset
+from features import timestamps
+from features.arrow_text import arrow_chunks
+from features.timestamps import MIN_TS, has_offset, parse_ts
 
 OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
@@ -106,7 +108,7 @@ def test_vectorised_timestamps_match_the_pandas_reading(config, fmt, tz, require
         old_reasons: dict[int, list[str]] = {}
         new_reasons: dict[int, list[str]] = {}
         old = _old_parse_ts(values, cfg, "occurred_at", old_reasons, required=required)
-        new = _parse_ts(values, cfg, "occurred_at", new_reasons, required=required)
+        new = parse_ts(values, cfg, "occurred_at", new_reasons, required=required)
         pd.testing.assert_series_equal(new, old)
         assert new_reasons == old_reasons
     assert has_offset(raw) == bool(raw.str.strip().str.contains(OFFSET, regex=True).fillna(False).any())
@@ -132,10 +134,10 @@ def test_has_offset_matches_the_regex_on_every_value(values):
 
 def test_the_fast_path_reads_canonical_values_and_leaves_the_rest(config):
     raw = pd.Series(["2024-01-05 10:00:00", "2024-01-05T10:00:00", "2024-02-30 10:00:00", None, "x"], dtype="str")
-    read, values = contract._fast_timestamps(raw, "ISO8601")
+    read, values = timestamps._fast_timestamps(raw, "ISO8601")
     assert read.tolist() == [True, True, False, False, False]
     assert values[:2].tolist() == [pd.Timestamp("2024-01-05 10:00").value] * 2
-    assert contract._fast_timestamps(raw, "%Y-%m-%d %H:%M:%S.%f") is None  # fields it cannot read: no fast path
+    assert timestamps._fast_timestamps(raw, "%Y-%m-%d %H:%M:%S.%f") is None  # fields it cannot read: no fast path
 
 
 def test_activity_ids_are_matched_over_every_arrow_chunk_alike(config):
@@ -145,7 +147,7 @@ def test_activity_ids_are_matched_over_every_arrow_chunk_alike(config):
     known = pd.Series([f"L{i}" for i in range(50)], dtype="str")
     parts = [[f"L{i}" for i in range(k, 80, 7)] for k in range(7)]
     ids = pd.concat([pd.Series(p, dtype="str") for p in parts], ignore_index=True)
-    assert len(contract._arrow_chunks(ids.str.strip())) == 7
+    assert len(arrow_chunks(ids.str.strip())) == 7
     frame = pd.DataFrame({m.lead_id: ids, m.occurred_at: "2024-01-05 10:00:00", m.activity_type: "email_open"})
     kept, rejects = contract.canonical_activities(frame, config, known, rejected_ids={"L60"})
     plain_kept, plain_rejects = contract.canonical_activities(frame.astype(object), config, known, rejected_ids={"L60"})

@@ -1,0 +1,26 @@
+"""Numpy views on Arrow text columns: scans over an export's raw bytes without making Python strings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+
+def arrow_chunks(text: pd.Series) -> list | None:
+    """The Arrow string chunks behind a pandas text column, or None when it is not Arrow-backed."""
+    arrow = getattr(text.array, "__arrow_array__", None)
+    if arrow is None:
+        return None
+    chunks = arrow().chunks
+    return chunks if all(c.type in (pa.string(), pa.large_string()) for c in chunks) else None
+
+
+def text_buffers(chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(offsets, bytes, valid) of one Arrow string chunk, as numpy views (no copy of the text)."""
+    width = np.int64 if chunk.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset : chunk.offset + len(chunk) + 1]
+    data = chunk.buffers()[2]
+    data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+    return offsets.astype(np.int64), data, valid
