@@ -30,7 +30,8 @@ GOAL = 1.5
 
 def duckdb_query(folder: Path, config) -> str:
     """The feature table of build_features as SQL, generated from the same dataset config."""
-    from features.build import FREE_EMAIL_DOMAINS, SENIORITY_RULES, feature_columns
+    from features.build import FREE_EMAIL_DOMAINS, feature_columns
+    from features.seniority import SENIORITY_RULES
 
     spec = config.features
     cats, nums = feature_columns(config)

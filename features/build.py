@@ -10,53 +10,15 @@ import pyarrow.compute as pc
 from features.config import DatasetConfig
 from features.names import OTHER, activity_ids, window_feature
 from features.related import value_columns
+from features.seniority import seniority_from_title
 
 DAY_S = 86_400.0
 
-# Ordered: the first rule that matches a title wins ("Vice President" before "President", "Director
-# General" before "Director"). Titles are lower-cased and stripped of accents first.
-SENIORITY_RULES: list[tuple[str, str]] = [
-    # "Asistente del CEO" works for the CEO: assistants are matched before the titles they name
-    ("individual", r"\b(?:asistente|assistant|secretari[oa]|secretary|auxiliar)\b"),
-    ("student", r"\b(?:estudiante|student|becari[oa]|intern|internship|practicante|trainee)\b"),
-    ("vp", r"\b(?:vp|svp|evp|vice ?president\w*|vicepresident[ea]?)\b"),
-    (
-        "c_level",
-        r"\b(?:ceo|cto|cfo|coo|cmo|cio|chief|founder|co-?founder|fundador[a]?|cofundador[a]?"
-        r"|director[a]? general|president[ea]?|owner|propietari[oa]|dueno|duena|socio director"
-        r"|managing director|gerente general)\b",
-    ),
-    ("director", r"\b(?:director[a]?|head of|directeur)\b"),
-    ("manager", r"\b(?:manager|gerente|responsable|jef[ea]|team lead|lead|supervisor[a]?)\b"),
-    (
-        "individual",
-        r"\b(?:analista|analyst|ejecutiv[oa]|especialista|specialist|ingenier[oa]|engineer"
-        r"|consultor[a]?|consultant|asistente|assistant|representative|representante"
-        r"|coordinador[a]?|coordinator|tecnic[oa]|developer|desarrollador[a]?|administrativ[oa]"
-        r"|vendedor[a]?|agente|agent)\b",
-    ),
-]
 # the whole domain must be a free provider's (gmail.com, yahoo.com.mx), not merely start like one (me.gob.mx)
 FREE_EMAIL_DOMAINS = (
     r"^(?:gmail|googlemail|hotmail|yahoo|outlook|live|icloud|me|aol|msn|proton|protonmail|gmx"
     r"|yandex|terra|uol|bol|prodigy|latinmail)\.(?:com|net|org|es|[a-z]{2}|com?\.[a-z]{2})$"
 )
-
-
-def seniority_from_title(titles: pd.Series) -> pd.Series:
-    """Seniority level read from free-text job titles (Spanish and English); missing where none is found."""
-    norm = (
-        titles.astype("str")
-        .where(titles.notna(), "")
-        .str.normalize("NFKD")
-        .str.replace(r"[^\x00-\x7f]", "", regex=True)  # = encode("ascii", "ignore"), without Python strings
-        .str.lower()
-    )
-    out = pd.Series(pd.NA, index=titles.index, dtype="str")
-    for level, pattern in SENIORITY_RULES:
-        hit = out.isna() & norm.str.contains(pattern, regex=True)
-        out = out.mask(hit, level)
-    return out
 
 
 def email_type(emails: pd.Series) -> pd.Series:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.seniority import EXAMPLE_TITLES, LEVELS
+
 PRE_MQL_TYPES = [
     "email_open",
     "email_click",
@@ -68,64 +70,17 @@ SOURCES = {  # name: (share, effect); paid_social's quality drifts down over the
     "outbound_list": (0.05, -0.35),
 }
 PAID_SOCIAL_DRIFT = -0.9  # change of paid_social's logit effect from the first to the last day of the history
-SENIORITY_TITLES = {  # level: (share, effect, titles)
-    "c_level": (
-        0.08,
-        0.55,
-        [
-            "CEO",
-            "Director General",
-            "CTO",
-            "CFO",
-            "Fundador",
-            "Co-founder & CEO",
-            "Chief Marketing Officer",
-            "Socio Director",
-            "Presidente Ejecutivo",
-        ],
-    ),
-    "vp": (0.06, 0.50, ["VP de Ventas", "VP Marketing", "Vicepresidente Comercial", "Vice President of Operations"]),
-    "director": (
-        0.16,
-        0.40,
-        [
-            "Director de Marketing",
-            "Directora Comercial",
-            "Head of Sales",
-            "Director de TI",
-            "Head of Growth",
-            "Directora de Operaciones",
-        ],
-    ),
-    "manager": (
-        0.24,
-        0.15,
-        [
-            "Gerente de Ventas",
-            "Marketing Manager",
-            "Responsable de Compras",
-            "Jefe de Proyecto",
-            "Team Lead",
-            "Jefa de Marketing Digital",
-            "Gerente de Operaciones",
-        ],
-    ),
-    "individual": (
-        0.30,
-        -0.20,
-        [
-            "Analista de Marketing",
-            "Ejecutivo de Cuentas",
-            "Especialista SEO",
-            "Ingeniero de Software",
-            "Consultor",
-            "Asistente Administrativo",
-            "Sales Representative",
-            "Coordinadora de Eventos",
-            "Técnico de Soporte",
-        ],
-    ),
-    "student": (0.06, -1.30, ["Estudiante", "Becario de Marketing", "Intern", "Practicante", "Student"]),
+# level: (share, logit effect); the titles are features.seniority's examples of each level
+_SENIORITY_MIX = {
+    "c_level": (0.08, 0.55),
+    "vp": (0.06, 0.50),
+    "director": (0.16, 0.40),
+    "manager": (0.24, 0.15),
+    "individual": (0.30, -0.20),
+    "student": (0.06, -1.30),
+}
+SENIORITY_TITLES = {  # level: (share, effect, titles); "unknown": titles that read as no level
+    **{level: (*_SENIORITY_MIX[level], EXAMPLE_TITLES[level]) for level in LEVELS},
     "unknown": (0.10, -0.25, ["", "-", "N/A", "Otro", "Varios"]),
 }
 MONTH_EFFECT = {8: -0.45, 12: -0.35}  # August and December: Spain and LatAm holidays

@@ -42,6 +42,7 @@ CODE_FILES = (
     "schema.py",
     "canonical.py",
     "build.py",
+    "seniority.py",
     "related.py",
     "names.py",
     "sniff.py",

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from features.build import build_features, email_type, feature_columns, seniority_from_title
+from features.build import build_features, email_type, feature_columns
+from features.seniority import EXAMPLE_TITLES, LEVELS, seniority_from_title
 
 
 def leads_frame(**cols) -> pd.DataFrame:
@@ -222,3 +223,10 @@ def test_activities_after_the_cutoff_never_change_any_feature(config, data):
     without = build_features(leads, before, config=config)
     with_future = build_features(leads, pd.concat([before, after], ignore_index=True), config=config)
     pd.testing.assert_frame_equal(without, with_future)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_each_levels_example_titles_read_as_that_level(level):
+    """The synthetic export's titles come from EXAMPLE_TITLES: the rules must read each one as its level."""
+    titles = pd.Series(EXAMPLE_TITLES[level], dtype="str")
+    assert seniority_from_title(titles).tolist() == [level] * len(titles)
