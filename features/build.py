@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.config import DatasetConfig
-from features.names import OTHER, activity_ids, window_feature
+from features.names import OTHER, activity_ids, feature_columns, window_feature
 from features.related import value_columns
 from features.seniority import seniority_from_title
 
@@ -30,30 +30,6 @@ def email_type(emails: pd.Series) -> pd.Series:
     free = text.str.contains("@" + FREE_EMAIL_DOMAINS.removeprefix("^"), regex=True)
     kind = np.where(free.to_numpy(dtype=bool, na_value=False), "free", "corporate")
     return pd.Series(kind, index=emails.index, dtype="str").where(valid)
-
-
-def feature_columns(config: DatasetConfig) -> tuple[list[str], list[str]]:
-    """(categorical, numeric) feature names, in the order build_features returns them."""
-    cats = config.names_with_role("categorical")
-    if config.features.title_attribute:
-        cats = cats + ["seniority"]
-    if config.features.email_attribute:
-        cats = cats + ["email_type"]
-    nums = config.names_with_role("numeric")
-    if config.leads.created_at:
-        nums = nums + ["days_created_to_mql"]
-    if config.time == "timestamps":
-        nums = nums + ["mql_month"]
-    if config.has_activities:
-        windows = config.features.windows
-        # ids, not the export's words: LightGBM refuses names such as "Page View: Pricing_7d"
-        nums += [window_feature(kid, w) for kid in activity_ids(config).values() for w in windows]
-        nums += [f"activities_{w}d" for w in windows]
-        if config.features.other_types:
-            nums += [window_feature(OTHER, w) for w in windows]
-        nums += [f"{v}_sum_{w}d" for v in value_columns(config) for w in windows]
-        nums += ["distinct_types_90d", "days_since_last_activity", "engagement_recency_weighted", "velocity_7d_vs_30d"]
-    return cats, nums
 
 
 def build_features(leads: pd.DataFrame, activities: pd.DataFrame | None, *, config: DatasetConfig) -> pd.DataFrame:

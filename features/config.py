@@ -11,6 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from features.names import check_names, feature_columns, unknown_features
+
+# the canonical leads' own columns: no attribute may take their names
+RESERVED = {"lead_id", "mql_at", "sql_at", "created_at", "outcome"}
 Role = Literal["categorical", "numeric", "text", "pii", "exclude"]
 
 
@@ -296,17 +300,12 @@ class DatasetConfig(_Strict):
             raise ValueError(f"thousands and decimal are both {self.decimal!r}: numbers could not be read")
         if self.has_activities and self.time != "timestamps":
             raise ValueError("an activities table needs MQL timestamps (time = 'timestamps') to stay point in time")
-        from features.related import check_references  # here, not at import: related imports this module
-
-        check_references(self)
+        _check_references(self)
         roles = {a.name: a.role for a in self.attributes}
         if self.features.title_attribute and roles.get(self.features.title_attribute) != "text":
             raise ValueError(f"features.title_attribute '{self.features.title_attribute}' must name a text attribute")
         if self.features.email_attribute and roles.get(self.features.email_attribute) != "pii":
             raise ValueError(f"features.email_attribute '{self.features.email_attribute}' must name a pii attribute")
-        from features.build import feature_columns  # here, not at import: build imports this module
-        from features.names import check_names, unknown_features
-
         check_names(self)
         cats, nums = feature_columns(self)
         unknown = sorted(set(self.features.monotone_increasing + self.features.monotone_decreasing) - set(cats + nums))
@@ -343,6 +342,33 @@ class DatasetConfig(_Strict):
 
     def fingerprint(self) -> str:
         return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+
+
+def _check_references(config: DatasetConfig) -> None:
+    """Raise ValueError when lookups or events name tables or attributes that do not fit together."""
+    tables = [t.name for t in config.lookups] + [e.name for e in config.events]
+    dupes = sorted({n for n in tables if tables.count(n) > 1} | (set(tables) & {"leads", "activities"}))
+    if dupes:
+        raise ValueError(f"lookup and event table names must be unique and not 'leads' or 'activities': {dupes}")
+    seen = ["leads"]
+    for t in config.lookups:
+        if t.via not in seen:
+            raise ValueError(f"lookup '{t.name}': via '{t.via}' must be 'leads' or an earlier lookup ({seen[1:]})")
+        seen.append(t.name)
+    for e in config.events:
+        if e.matches != "lead_id" and e.matches not in seen[1:]:
+            raise ValueError(f"event table '{e.name}': matches '{e.matches}' must be 'lead_id' or a lookup {seen[1:]}")
+    names = [a.name for a in config.attributes]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"attribute names used twice (leads and lookups together): {dupes}")
+    reserved = sorted(set(names) & RESERVED)
+    if reserved:
+        raise ValueError(f"attribute names reserved for the contract: {reserved}")
+    for e in config.events:
+        twice = sorted({v for v in e.values if e.values.count(v) > 1})
+        if twice:
+            raise ValueError(f"event table '{e.name}': values lists {twice} twice; list each column once")
 
 
 def _encoding(value: str) -> str:

@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # config imports this module at validation time
+if TYPE_CHECKING:  # config imports this module (its checks name features): type hints only
     from features.config import DatasetConfig
 
 SAFE = re.compile(r"[a-z][a-z0-9_]*")  # used with fullmatch: "$" would also match before a trailing newline
@@ -221,6 +221,7 @@ def feature_words(config: DatasetConfig | dict | None) -> FeatureWords:
     if isinstance(config, dict):
         from pydantic import ValidationError
 
+        # a saved config is read back only here; config imports this module for its feature-name checks
         from features.config import DatasetConfig
 
         try:
@@ -262,6 +263,30 @@ def feature_words(config: DatasetConfig | dict | None) -> FeatureWords:
     return FeatureWords(kinds=kinds, other=tuple(spec.other_types), columns=columns, labels=labels, values=values)
 
 
+def feature_columns(config: DatasetConfig) -> tuple[list[str], list[str]]:
+    """(categorical, numeric) feature names, in the order build_features returns them."""
+    cats = config.names_with_role("categorical")
+    if config.features.title_attribute:
+        cats = cats + ["seniority"]
+    if config.features.email_attribute:
+        cats = cats + ["email_type"]
+    nums = config.names_with_role("numeric")
+    if config.leads.created_at:
+        nums = nums + ["days_created_to_mql"]
+    if config.time == "timestamps":
+        nums = nums + ["mql_month"]
+    if config.has_activities:
+        windows = config.features.windows
+        # ids, not the export's words: LightGBM refuses names such as "Page View: Pricing_7d"
+        nums += [window_feature(kid, w) for kid in activity_ids(config).values() for w in windows]
+        nums += [f"activities_{w}d" for w in windows]
+        if config.features.other_types:
+            nums += [window_feature(OTHER, w) for w in windows]
+        nums += [f"{v}_sum_{w}d" for v in value_features(config) for w in windows]
+        nums += ["distinct_types_90d", "days_since_last_activity", "engagement_recency_weighted", "velocity_7d_vs_30d"]
+    return cats, nums
+
+
 def check_names(config: DatasetConfig) -> None:
     """Refuse (ValueError, one line) names that would make two features one, naming both and the fix.
 
@@ -294,8 +319,6 @@ def check_names(config: DatasetConfig) -> None:
 
 def _refuse_twice(config: DatasetConfig) -> None:
     """Refuse a feature name that two sources give (a type's count and an event value's sum, say), naming both."""
-    from features.build import feature_columns
-
     cats, nums = feature_columns(config)
     names = cats + nums
     twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]

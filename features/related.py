@@ -29,39 +29,10 @@ from features.schema import REJECT_COLUMNS, rejects_frame
 from features.sniff import dot_decimal
 from features.timestamps import has_offset, parse_ts
 
-RESERVED = {"lead_id", "mql_at", "sql_at", "created_at", "outcome"}
-
 
 def value_columns(config: DatasetConfig) -> list[str]:
     """Names of the event value columns in the canonical activities, e.g. ``web_sessions_pages_viewed``."""
     return list(value_features(config))
-
-
-def check_references(config: DatasetConfig) -> None:
-    """Raise ValueError when lookups or events name tables or attributes that do not fit together."""
-    tables = [t.name for t in config.lookups] + [e.name for e in config.events]
-    dupes = sorted({n for n in tables if tables.count(n) > 1} | (set(tables) & {"leads", "activities"}))
-    if dupes:
-        raise ValueError(f"lookup and event table names must be unique and not 'leads' or 'activities': {dupes}")
-    seen = ["leads"]
-    for t in config.lookups:
-        if t.via not in seen:
-            raise ValueError(f"lookup '{t.name}': via '{t.via}' must be 'leads' or an earlier lookup ({seen[1:]})")
-        seen.append(t.name)
-    for e in config.events:
-        if e.matches != "lead_id" and e.matches not in seen[1:]:
-            raise ValueError(f"event table '{e.name}': matches '{e.matches}' must be 'lead_id' or a lookup {seen[1:]}")
-    names = [a.name for a in config.attributes]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ValueError(f"attribute names used twice (leads and lookups together): {dupes}")
-    reserved = sorted(set(names) & RESERVED)
-    if reserved:
-        raise ValueError(f"attribute names reserved for the contract: {reserved}")
-    for e in config.events:
-        twice = sorted({v for v in e.values if e.values.count(v) > 1})
-        if twice:
-            raise ValueError(f"event table '{e.name}': values lists {twice} twice; list each column once")
 
 
 def table_path(file: str, leads_path: str | Path) -> Path:
