@@ -70,17 +70,11 @@ SOURCES = {  # name: (share, effect); paid_social's quality drifts down over the
     "outbound_list": (0.05, -0.35),
 }
 PAID_SOCIAL_DRIFT = -0.9  # change of paid_social's logit effect from the first to the last day of the history
-# level: (share, logit effect); the titles are features.seniority's examples of each level
-_SENIORITY_MIX = {
-    "c_level": (0.08, 0.55),
-    "vp": (0.06, 0.50),
-    "director": (0.16, 0.40),
-    "manager": (0.24, 0.15),
-    "individual": (0.30, -0.20),
-    "student": (0.06, -1.30),
-}
+# (share, logit effect) of each level in features.seniority.LEVELS' order (c_level, vp, director, manager,
+# individual, student); each level's titles are that module's examples
+_SENIORITY_MIX = [(0.08, 0.55), (0.06, 0.50), (0.16, 0.40), (0.24, 0.15), (0.30, -0.20), (0.06, -1.30)]
 SENIORITY_TITLES = {  # level: (share, effect, titles); "unknown": titles that read as no level
-    **{level: (*_SENIORITY_MIX[level], EXAMPLE_TITLES[level]) for level in LEVELS},
+    **{level: (*mix, EXAMPLE_TITLES[level]) for level, mix in zip(LEVELS, _SENIORITY_MIX, strict=True)},
     "unknown": (0.10, -0.25, ["", "-", "N/A", "Otro", "Varios"]),
 }
 MONTH_EFFECT = {8: -0.45, 12: -0.35}  # August and December: Spain and LatAm holidays
