@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features import sniff
+from features.names import DERIVED_NAMES, toml_value
 
 PLACEHOLDERS = ["", "Select", "select", "unknown", "Unknown", "N/A", "n/a", "NA", "-", "null", "None", "none"]
 PII_NAME = re.compile(
@@ -73,8 +74,6 @@ class Proposal:
 def snake(name: str, taken: set[str]) -> str:
     """A canonical attribute name for an export column, unused so far and never a derived feature's name
     (an export's "Seniority" column becomes ``seniority_2``: ``seniority`` is read from the job title)."""
-    from features.names import DERIVED_NAMES
-
     base = re.sub(r"[^a-z0-9]+", "_", _ascii(name).lower()).strip("_")[:48].rstrip("_") or "col"
     base = base if base[0].isalpha() else f"c_{base}"
     if base in ("lead_id", "mql_at", "sql_at", "created_at"):
@@ -478,7 +477,7 @@ def add_audit(proposal: Proposal, audit: pd.DataFrame, *, exclude_at: float = 1.
 
 def render_toml(p: Proposal) -> str:
     """The proposal as a commented TOML file, every guess explained."""
-    from features.names import toml_value as q  # an emoji in an activity type must stay valid TOML
+    q = toml_value  # an emoji in an activity type must stay valid TOML
 
     c = p.config
     lines = [

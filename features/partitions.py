@@ -21,6 +21,7 @@ import pandas as pd
 
 from features.contract import ContractError
 from features.files import atomic_write
+from features.synthetic import generate
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,6 @@ def find_partitions(leads_dir: Path, activities_dir: Path | None) -> list[Partit
 
 
 def _write_synthetic_partition(out: Path, index: int, leads: int, months: int, seed: int) -> tuple[int, int]:
-    from features.synthetic import generate
-
     # each partition is its own CRM history with its own seed; lead ids carry the seed, so they never collide
     crm = generate(leads, months, seed + index)
     name = f"part-{index:05d}.parquet"

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from features.init_config import _ascii, snake
+from features.init_config import _ascii, _decimal, _profile, is_suspect, propose, set_persona, snake, split_types
 from features.names import toml_value
 from features.reader import ContractError, read_table
+from features.sniff import guess_date, number_marks, sniff_file
 
 OVERLAP = 0.8  # share of a column's distinct values that must be found among the other table's ids
 SAMPLE = 200_000
@@ -48,8 +49,6 @@ def _fold(text: str) -> str:
 
 def read_related(path: Path) -> Table:
     """Read a related file as text, sniffed on its own (encoding, separator) as init-config reads the leads."""
-    from features.sniff import sniff_file
-
     path = Path(path)
     fmt = sniff_file(path)
     frame = read_table(path, encoding=fmt.encoding, delimiter=fmt.delimiter).frame
@@ -69,8 +68,6 @@ def _unique(col: pd.Series) -> bool:
 
 def _is_date(col: pd.Series) -> bool:
     """Dates in one format init-config can name (``sniff.guess_date``), so the table is read as it was found."""
-    from features.sniff import guess_date
-
     v = _clean(col).head(500)
     if not len(v) or v.str.fullmatch(NUMBER).mean() > 0.5 or v.str.contains(DATE_SHAPE).mean() < 0.95:
         return False
@@ -80,8 +77,6 @@ def _is_date(col: pd.Series) -> bool:
 
 def _is_number(col: pd.Series) -> bool:
     """Numbers with a decimal point or a decimal comma ('126,5'), as init-config reads the leads' numbers."""
-    from features.sniff import number_marks
-
     v = _clean(col)
     return len(v) > 0 and max(number_marks(v)[:2]) > 0.98
 
@@ -191,8 +186,6 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
     Lookup attributes get roles as the leads' columns do (``features.init_config.propose``); their
     names stay unique across all tables. Every activity type of the event tables is counted.
     """
-    from features.init_config import propose, set_persona, split_types
-
     config = proposal.config
     tables = [read_related(p) for p in paths]
     names = [t.name for t in tables]
@@ -274,8 +267,6 @@ def propose_related(proposal, leads: pd.DataFrame, paths: list[Path], *, leads_p
 def _own_marks(ev: dict, t: Table, config: dict) -> None:
     """An event table's own date format and decimal mark, when they are not the leads' (dd/mm/yyyy leads and an
     ISO event table, say): each table is read with what its own values show."""
-    from features.init_config import _decimal, _profile
-
     day_first = config.get("decimal", ".") == ","
     when = _profile(t.frame[ev["occurred_at"]], day_first=day_first)["date"]
     if when is not None and when.format != config.get("timestamp_format"):
@@ -291,8 +282,6 @@ def _own_marks(ev: dict, t: Table, config: dict) -> None:
 
 def audit_lookups(proposal, audit: pd.DataFrame, *, exclude_at: float = 1.0) -> None:
     """The field audit of lookup attributes (``add_audit`` covers the leads' own): strong suspects excluded."""
-    from features.init_config import is_suspect
-
     by_name = {a["name"]: (lk["name"], a) for lk in proposal.config.get("lookups", []) for a in lk["attributes"]}
     for r in audit.itertuples():
         if r.feature not in by_name:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from features.style_relational import relational_tables
 from features.synthetic import SyntheticCRM
 
 
@@ -205,8 +206,6 @@ def excel_es_style(crm: SyntheticCRM) -> dict[str, ExportFile]:
 
 def relational_style(crm: SyntheticCRM) -> dict[str, ExportFile]:
     """Leads, contacts, accounts and three event tables keyed by lead or contact (features/style_relational.py)."""
-    from features.style_relational import relational_tables
-
     return {stem: ExportFile(frame) for stem, frame in relational_tables(crm).items()}
 
 
