@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.config import DatasetConfig
-from features.names import OTHER, activity_ids, feature_columns, window_feature
+from features.feature_ids import OTHER, activity_ids, feature_columns, window_feature
 from features.related import value_columns
 from features.seniority import seniority_from_title
 

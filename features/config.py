@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from features.names import check_names, feature_columns, unknown_features
+from features.feature_ids import check_names, feature_columns, unknown_features
 
 # the canonical leads' own columns: no attribute may take their names
 RESERVED = {"lead_id", "mql_at", "sql_at", "created_at", "outcome"}

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from features import sniff
-from features.names import DERIVED_NAMES, toml_value
+from features.feature_ids import DERIVED_NAMES, toml_value
 
 PLACEHOLDERS = ["", "Select", "select", "unknown", "Unknown", "N/A", "n/a", "NA", "-", "null", "None", "none"]
 PII_NAME = re.compile(

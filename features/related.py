@@ -23,7 +23,7 @@ import pandas as pd
 
 from features.canonical import as_dot_decimal
 from features.config import DatasetConfig
-from features.names import value_features, value_ids
+from features.feature_ids import value_features, value_ids
 from features.reader import ContractError, RawTable, read_table
 from features.schema import REJECT_COLUMNS, rejects_frame
 from features.sniff import dot_decimal

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.feature_ids import toml_value
 from features.init_config import _ascii, _decimal, _profile, is_suspect, propose, set_persona, snake, split_types
-from features.names import toml_value
 from features.reader import ContractError, read_table
 from features.sniff import guess_date, number_marks, sniff_file
 

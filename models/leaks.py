@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from features.config import DatasetConfig
-from features.names import activity_ids, display_names, value_ids, window_feature
+from features.feature_ids import activity_ids, value_ids, window_feature
+from features.names import display_names
 from models.metrics import fast_auc
 from models.scorer import LeadScoreModel, learn_categories, to_matrix
 

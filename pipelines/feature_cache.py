@@ -44,6 +44,7 @@ CODE_FILES = (
     "build.py",
     "seniority.py",
     "related.py",
+    "feature_ids.py",
     "names.py",
     "sniff.py",
 )

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from features.build import build_features, feature_columns
 from features.config import ConfigError, load_config, parse_config
 from features.contract import ContractError, canonical_activities, canonical_leads
+from features.feature_ids import activity_ids, is_safe, safe_id
 from features.init_config import snake
-from features.names import activity_ids, display_names, feature_words, is_safe, safe_id
+from features.names import display_names, feature_words
 from features.synthetic import generate
 from serving.reasons import describe
 from serving.report import feature_label
@@ -203,7 +204,7 @@ def test_init_config_never_proposes_a_derived_features_name():
 def test_init_config_writes_any_activity_type_as_valid_toml(types):
     import tomllib
 
-    from features.names import toml_value
+    from features.feature_ids import toml_value
 
     assert tomllib.loads(f"activity_types = {toml_value(types)}\n")["activity_types"] == types
 

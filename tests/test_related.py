@@ -441,7 +441,7 @@ def test_each_related_table_is_read_with_its_own_date_format_and_decimal_mark(tm
 def test_two_event_value_columns_that_fold_alike_keep_their_own_sums(tmp_path, rel_config):
     import copy
 
-    from features.names import value_ids
+    from features.feature_ids import value_ids
 
     data = copy.deepcopy(BASE)
     data["events"][1] = {"name": "web", "file": "web2.csv", "key": "Lead", "occurred_at": "Start"}
