@@ -15,7 +15,8 @@ from features.sniff import dot_decimal
 from features.timestamps import parse_ts
 
 
-def _require(df: pd.DataFrame, columns: list[str], path: str) -> None:
+def require_columns(df: pd.DataFrame, columns: list[str], path: str) -> None:
+    """Refuse a table (ContractError naming ``path``) that lacks any of ``columns``."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ContractError(f"{path}: required column(s) {missing} not found; columns present: {list(df.columns)}")
@@ -39,7 +40,7 @@ def canonical_leads(
     needed = [c for c in (m.lead_id, m.mql_at, m.sql_at, m.created_at) if c]
     if config.outcome.kind != "sql_date":
         needed.append(config.outcome.column)
-    _require(df, needed + [a.source for a in config.attributes if a.role != "exclude"], source)
+    require_columns(df, needed + [a.source for a in config.attributes if a.role != "exclude"], source)
     missing = set(config.missing_values)
     reasons: dict[int, list[str]] = {}
 
@@ -103,7 +104,7 @@ def canonical_activities(
     m = config.activities
     if m is None:
         raise ContractError(f"{source}: the dataset config has no [activities] mapping")
-    _require(df, [m.lead_id, m.occurred_at, m.activity_type], source)
+    require_columns(df, [m.lead_id, m.occurred_at, m.activity_type], source)
     reasons: dict[int, list[str]] = {}
     ids = df[m.lead_id].astype("str").str.strip()
     kind = df[m.activity_type].astype("str").str.strip()

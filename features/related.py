@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.canonical import as_dot_decimal
+from features.canonical import as_dot_decimal, require_columns
 from features.config import DatasetConfig
 from features.feature_ids import value_features, value_ids
 from features.reader import ContractError, RawTable, read_table
@@ -80,14 +80,6 @@ def _text(col: pd.Series, missing: set[str]) -> pd.Series:
     return s.where(~s.isin(missing) & col.notna()).astype(object)
 
 
-def _require(df: pd.DataFrame, columns: list[str], path: Path, table: str) -> None:
-    absent = [c for c in columns if c not in df.columns]
-    if absent:
-        raise ContractError(
-            f"{path}: {table}: required column(s) {absent} not found; columns present: {list(df.columns)}"
-        )
-
-
 def join_lookups(
     raw: RawTable, config: DatasetConfig, leads_path: str | Path
 ) -> tuple[RawTable, pd.DataFrame, dict[str, int], list[str]]:
@@ -101,7 +93,9 @@ def join_lookups(
     for t in config.lookups:
         path, table = _read(t.file, leads_path, config, t.encoding, t.delimiter)
         rows_in[t.name] = table.rows_in
-        _require(table.frame, [t.id] + [a.source for a in t.attributes if a.role != "exclude"], path, t.name)
+        require_columns(
+            table.frame, [t.id] + [a.source for a in t.attributes if a.role != "exclude"], f"{path}: {t.name}"
+        )
         parent = t.key if t.via == "leads" else f"{t.via}.{t.key}"
         if parent not in frame.columns:
             where = "the leads file" if t.via == "leads" else f"lookup '{t.via}'"
@@ -178,7 +172,9 @@ def load_events(
         path, table = _read(e.file, leads_path, config, e.encoding, e.delimiter)
         rows_in[e.name] = table.rows_in
         df = table.frame
-        _require(df, [e.key, e.occurred_at] + ([e.activity_type] if e.activity_type else []) + e.values, path, e.name)
+        require_columns(
+            df, [e.key, e.occurred_at] + ([e.activity_type] if e.activity_type else []) + e.values, f"{path}: {e.name}"
+        )
         reasons: dict[int, list[str]] = {}
         keys = _text(df[e.key], missing)
         for idx in np.flatnonzero(keys.isna().to_numpy()):
