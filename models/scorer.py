@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models.compiled import load_compiled
+from models.compiled import load_compiled, reload_compiled
 from models.linear import LinearPart
 
 SPEC_FILE = "scorer.json"
@@ -108,6 +108,22 @@ class LeadScoreModel:
     # the regularised logistic regression on the same matrix, and the tree part's weight in the margin
     linear: LinearPart | None = None
     tree_weight: float = 1.0
+
+    def __getstate__(self) -> dict:
+        """The state to pickle (Dask sends the model to its workers): the compiled predictor's saved files, not
+        the predictor, whose machine code lives in this process only."""
+        state = self.__dict__.copy()
+        if self.compiled is not None:
+            state["compiled"] = self.compiled.saved
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Load the compiled predictor again from its saved files, or fall back to the booster and say why."""
+        saved = state.get("compiled")
+        if saved is not None:
+            compiled, note = reload_compiled(saved, BOOSTER_FILE)
+            state = {**state, "compiled": compiled, "predictor_note": note}
+        self.__dict__.update(state)
 
     @property
     def kind(self) -> str:
