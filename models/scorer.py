@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
@@ -27,6 +29,9 @@ import pyarrow.compute as pc
 
 from models.compiled import load_compiled, reload_compiled
 from models.linear import LinearPart
+
+if TYPE_CHECKING:
+    from features.config import DatasetConfig
 
 SPEC_FILE = "scorer.json"
 BOOSTER_FILE = "booster.txt"
@@ -143,6 +148,18 @@ class LeadScoreModel:
         """Why the predictor is what it is (the first model that fell back to the booster names its reason)."""
         fallen = [m.predictor_note for m in (self, *self.segments.values()) if m.compiled is None]
         return fallen[0] if fallen else "compiled"
+
+    @cached_property
+    def dataset_config(self) -> DatasetConfig | None:
+        """The dataset config the model was trained with (``extra["dataset_config"]``, validated once), or None
+        for a model saved without one."""
+        raw = self.extra.get("dataset_config")
+        if raw is None:
+            return None
+        # here, not at the top: a served model (mlflow models serve) ships models/ only and never asks for it
+        from features.config import DatasetConfig
+
+        return DatasetConfig.model_validate(raw)
 
     @property
     def features(self) -> list[str]:
