@@ -25,8 +25,8 @@ from models.fitting import (  # noqa: F401  (fit_booster, finish_booster, lightg
 )
 from models.leaks import field_audit, flag_time_proxies, stop_if_leaking, time_proxies, weight_shares
 from models.metrics import compare_scorers, fast_auc
+from models.reference import reference_profile
 from models.scorer import LeadScoreModel, as_text
-from serving.drift import reference_profile
 
 TIER_SHARES = {"A": 0.10, "B": 0.20, "C": 0.30}  # default cut-offs: top 10%, next 20%, next 30%, rest is D
 
