@@ -275,22 +275,9 @@ def train_and_evaluate(
     segment_records = []
     if config.segments:
         segment_records = train_segments(model, X, y, parts, config.segments, fit)
+    fitted = Fitted(model, audit, X_tr, y_tr, X_cal, Xh, yh, windows, notes, best)
     return evaluate_model(
-        model,
-        audit,
-        X_tr=X_tr,
-        y_tr=y_tr,
-        X_cal=X_cal,
-        Xh=Xh,
-        yh=yh,
-        config=config,
-        params=params,
-        windows=windows,
-        notes=notes,
-        best=best,
-        logistic=logistic,
-        segment_records=segment_records,
-        search=found,
+        fitted, config=config, params=params, logistic=logistic, segment_records=segment_records, search=found
     )
 
 
@@ -353,20 +340,29 @@ def audit_export_fields(
     return audit
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted model with what ``evaluate_model`` reads: the leak audit, the training window (with Dask, a
+    sample of it), the calibration window, the holdout, the windows' facts (``TrainingResult.windows``), the
+    notes so far and the best round."""
+
+    model: LeadScoreModel
+    audit: pd.DataFrame
+    X_tr: pd.DataFrame
+    y_tr: np.ndarray
+    X_cal: pd.DataFrame
+    Xh: pd.DataFrame
+    yh: np.ndarray
+    windows: dict
+    notes: list[str]
+    best: int
+
+
 def evaluate_model(
-    model: LeadScoreModel,
-    audit: pd.DataFrame,
+    fitted: Fitted,
     *,
-    X_tr: pd.DataFrame,
-    y_tr: np.ndarray,
-    X_cal: pd.DataFrame,
-    Xh: pd.DataFrame,
-    yh: np.ndarray,
     config: DatasetConfig,
     params: TrainParams,
-    windows: dict,
-    notes: list[str],
-    best: int,
     logistic: bool = True,
     segment_records: list[dict] | None = None,
     extra: dict | None = None,
@@ -377,6 +373,8 @@ def evaluate_model(
     training after the fit, shared by the single-process and the Dask paths (``sampled``: X_tr is a sample
     of the training window). With ``search`` (the model search), each candidate's holdout AUC is reported
     and the logistic-regression baseline is the search's logistic candidate, the one that could ship."""
+    model, audit, notes, best = fitted.model, fitted.audit, fitted.notes, fitted.best
+    X_tr, y_tr, X_cal, Xh, yh, windows = fitted.X_tr, fitted.y_tr, fitted.X_cal, fitted.Xh, fitted.yh, fitted.windows
     categorical, numeric = model.categorical, model.numeric
     proba = model.predict_proba(Xh)
     stop_if_leaking(audit, model_auc=fast_auc(yh, proba))
