@@ -152,6 +152,29 @@ def evaluation_split(mql_at: pd.Series, y: np.ndarray, *, config: DatasetConfig,
     return time_split(mql_at, holdout_fraction=hold, calibration_fraction=cal)
 
 
+@dataclass(frozen=True)
+class MatureLeads:
+    """The leads with a known outcome (features ``X``, labels ``y``, MQL moments) and the window training puts
+    each in (``split``: train, calibration or holdout; empty when no lead is mature)."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    mql_at: pd.Series
+    split: np.ndarray
+
+
+def mature_leads(
+    features: pd.DataFrame, labels: pd.DataFrame, *, config: DatasetConfig, params: TrainParams
+) -> MatureLeads:
+    """The mature leads of an export cut into training's windows (``evaluation_split``): what training fits and
+    evaluates on, and what a review rebuilds a model's validation window (the holdout) from."""
+    lab = labels.set_index("lead_id").loc[features.index]
+    mature = (lab["state"] == "mature").to_numpy()
+    X, y, mql_at = features[mature], lab["label"].to_numpy()[mature].astype(int), lab["mql_at"][mature]
+    split = evaluation_split(mql_at, y, config=config, params=params) if len(X) else np.array([], dtype=object)
+    return MatureLeads(X, y, mql_at, split)
+
+
 @dataclass
 class TrainingResult:
     model: LeadScoreModel
@@ -219,17 +242,13 @@ def train_and_evaluate(
     which replays many weeks and reports only the persona rule, uses it.
     """
     categorical, numeric = feature_columns(config)
-    lab = labels.set_index("lead_id").loc[features.index]
-    mature = (lab["state"] == "mature").to_numpy()
-    X = features[mature]
-    y = lab["label"].to_numpy()[mature].astype(int)
-    mql = lab["mql_at"][mature]
+    leads = mature_leads(features, labels, config=config, params=params)
+    X, y, mql, split = leads.X, leads.y, leads.mql_at, leads.split
     if len(X) == 0:
         raise InsufficientData(
             "no lead has a known outcome yet (all are younger than the horizon): no model this time, "
             "the persona rule stays in place"
         )
-    split = evaluation_split(mql, y, config=config, params=params)
     numeric, left_out = time_features(numeric, mql)
     notes = [left_out] if left_out else []
     if config.time == "none":
