@@ -8,13 +8,16 @@ Platt calibration is applied by LeadScoreModel as for the booster).
 The compiled object is machine code for one CPU: it is used only where lleaves is importable and the
 platform (LLVM target triple, CPU name and features) and the booster file are the ones it was compiled
 for; anywhere else the model falls back to the LightGBM booster and says why (``LeadScoreModel.predictor``).
-Contributions (TreeSHAP) always come from the booster. Nothing here is pickled.
+Contributions (TreeSHAP) always come from the booster. Nothing here is pickled: a model sent to another
+process (a Dask worker) carries the saved files its predictor was loaded from, and the receiving process
+loads them again (``reload_compiled``), with the same platform checks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,10 +89,15 @@ def compile_booster(booster_file: str | Path) -> dict:
 
 
 class CompiledPredictor:
-    """Raw margins from the compiled object; the same contract as ``Booster.predict(M, raw_score=True)``."""
+    """Raw margins from the compiled object; the same contract as ``Booster.predict(M, raw_score=True)``.
 
-    def __init__(self, model) -> None:
+    ``saved`` holds the files it was loaded from (file name -> bytes): what another process needs to load
+    it again, since the machine code itself cannot be pickled.
+    """
+
+    def __init__(self, model, saved: dict[str, bytes] | None = None) -> None:
         self._model = model
+        self.saved = saved or {}
 
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         if len(matrix) == 0:  # lleaves splits rows in batches of ceil(n / jobs): zero rows would not run
@@ -116,9 +124,21 @@ def load_compiled(directory: str | Path, booster_file: str) -> tuple[CompiledPre
             return None, "compiled object does not match booster.txt"
         model = _lleaves().Model(model_file=str(directory / booster_file))
         model.compile(cache=str(obj), raw_score=True)
+        saved = {name: (directory / name).read_bytes() for name in (booster_file, OBJECT_FILE, FACTS_FILE)}
     except Exception as exc:  # a damaged or foreign object: the booster still scores
         return None, f"compiled predictor failed to load ({type(exc).__name__})"
-    return CompiledPredictor(model), "compiled"
+    return CompiledPredictor(model, saved), "compiled"
+
+
+def reload_compiled(saved: dict[str, bytes], booster_file: str) -> tuple[CompiledPredictor | None, str]:
+    """The predictor whose files are ``saved`` (``CompiledPredictor.saved``), loaded in this process.
+
+    The files go to a temporary folder only while loading: the object code is in memory afterwards.
+    """
+    with tempfile.TemporaryDirectory(prefix="leadscore-compiled-") as tmp:
+        for name, content in saved.items():
+            (Path(tmp) / name).write_bytes(content)
+        return load_compiled(tmp, booster_file)
 
 
 def compile_saved_model(directory: str | Path, mode: str = "auto", *, booster_file: str = "booster.txt") -> dict:

@@ -37,10 +37,11 @@ import pandas as pd
 
 from features.build import feature_columns
 from features.config import DatasetConfig
-from models.fitting import platt_scaling
+from models.fitting import calibrated_fit
 from models.leaks import AUDIT_MAX_ROWS
 from models.scorer import LeadScoreModel, as_text, rank_categories, to_matrix
 from models.train import (
+    Fitted,
     InsufficientData,
     TrainingDataError,
     TrainingResult,
@@ -279,22 +280,22 @@ def train_and_evaluate_dask(
         n_categorical=len(categorical),
         callbacks=[CalibrationStopping(M_cal, y_cal, params.early_stopping_rounds)],
     )
-    best = int(booster.best_iteration or booster.current_iteration())
-    margin = booster.predict(M_cal, raw_score=True, num_iteration=best)
-    platt = platt_scaling(margin, y_cal)  # one Platt fit for both paths: its slope never reverses the order
-    if params.refit:
-        both = mature[mature["window"] != "holdout"]
-        booster = _fit(
+    both = mature[mature["window"] != "holdout"]
+    booster, best, platt = calibrated_fit(  # the one calibrated fit of both paths: Platt never reverses the order
+        booster,
+        M_cal,
+        y_cal,
+        refit=params.refit,
+        retrain=lambda rounds: _fit(
             client,
             both.map_partitions(_matrix, categorical, numeric, categories, meta=meta),
             both["label"].astype(int),
             lgb_params,
-            rounds=best,
+            rounds=rounds,
             n_categorical=len(categorical),
             callbacks=[],
-        )
-    else:
-        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+        ),
+    )
     base_rate = counts["train"][1] / n_train
     model = LeadScoreModel(
         categorical,
@@ -305,22 +306,8 @@ def train_and_evaluate_dask(
         float(base_rate),
     )
 
-    return evaluate_model(
-        model,
-        audit,
-        X_tr=X_tr,
-        y_tr=y_tr,
-        X_cal=X_cal,
-        Xh=Xh,
-        yh=yh,
-        config=config,
-        params=params,
-        windows=windows,
-        notes=notes,
-        best=best,
-        extra={"trained_with": "lightgbm.dask"},
-        sampled=True,
-    )
+    fitted = Fitted(model, audit, X_tr, y_tr, X_cal, Xh, yh, windows, notes, best)
+    return evaluate_model(fitted, config=config, params=params, extra={"trained_with": "lightgbm.dask"}, sampled=True)
 
 
 def train_on_cluster(

@@ -9,6 +9,8 @@ LightGBM alone: the back-test, segment models) early-stops on the whole calibrat
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 import lightgbm as lgb
@@ -87,16 +89,14 @@ def fit_scorer(
     categories = categories or learn_categories(pd.concat([X_train, X_cal]), categorical)
     M_train = to_matrix(X_train, categorical, numeric, categories)
     M_cal = to_matrix(X_cal, categorical, numeric, categories)
-    booster, best, margin = fit_booster(
+    booster, _ = fit_booster(
         M_train, y_train, M_cal, y_cal, categorical=categorical, numeric=numeric, monotone=monotone, params=params,
         overrides=overrides,
     )  # fmt: skip
-    booster = finish_booster(
-        booster, best, M_train, y_train, M_cal, y_cal, categorical, numeric, monotone, params, overrides
-    )
-    model = LeadScoreModel(
-        categorical, numeric, categories, booster, platt_scaling(margin, y_cal), float(np.mean(y_train))
-    )
+    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params, overrides=overrides)
+    retrain = partial(_retrain, (M_train, y_train, M_cal, y_cal), fit)
+    booster, best, platt = calibrated_fit(booster, M_cal, y_cal, refit=params.refit, retrain=retrain)
+    model = LeadScoreModel(categorical, numeric, categories, booster, platt, float(np.mean(y_train)))
     return model, best
 
 
@@ -118,8 +118,21 @@ def platt_scaling(margin: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return PLATT_MIN_SLOPE, float(np.log(rate / (1 - rate)) - PLATT_MIN_SLOPE * np.mean(margin))
 
 
-def _dataset(M: np.ndarray, y: np.ndarray, names: list[str], n_categorical: int) -> lgb.Dataset:
-    return lgb.Dataset(M, label=y, feature_name=names, categorical_feature=list(range(n_categorical)))
+def _training_set(
+    M: np.ndarray,
+    y: np.ndarray,
+    *,
+    rows: int,
+    categorical: list[str],
+    numeric: list[str],
+    monotone: dict[str, int],
+    params: TrainParams,
+    overrides: dict | None = None,
+) -> tuple[dict, lgb.Dataset]:
+    """LightGBM's parameters for ``rows`` training rows, and the dataset of ``M`` (categoricals first)."""
+    names = categorical + numeric
+    lgb_params = lightgbm_params(params, names, monotone, rows=rows, overrides=overrides)
+    return lgb_params, lgb.Dataset(M, label=y, feature_name=names, categorical_feature=list(range(len(categorical))))
 
 
 def fit_booster(
@@ -133,11 +146,10 @@ def fit_booster(
     monotone: dict[str, int],
     params: TrainParams,
     overrides: dict | None = None,
-) -> tuple[lgb.Booster, int, np.ndarray]:
-    """LightGBM early-stopped on the calibration window: (booster, best round, calibration-window margin)."""
-    names = categorical + numeric
-    lgb_params = lightgbm_params(params, names, monotone, rows=len(M_train), overrides=overrides)
-    train_set = _dataset(M_train, y_train, names, len(categorical))
+) -> tuple[lgb.Booster, int]:
+    """LightGBM early-stopped on the calibration window: (booster, best round)."""
+    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params, overrides=overrides)
+    lgb_params, train_set = _training_set(M_train, y_train, rows=len(M_train), **fit)
     cal_set = lgb.Dataset(M_cal, label=y_cal, reference=train_set)
     booster = lgb.train(
         lgb_params,
@@ -147,9 +159,41 @@ def fit_booster(
         callbacks=[lgb.early_stopping(params.early_stopping_rounds, verbose=False)],
     )
     booster.free_dataset()
-    margin = booster.predict(M_cal, raw_score=True, num_iteration=booster.best_iteration)
+    return booster, int(booster.best_iteration or booster.current_iteration())
+
+
+def _retrain(windows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], fit: dict, rounds: int) -> lgb.Booster:
+    """``rounds`` rounds on the training and calibration windows (``M_train, y_train, M_cal, y_cal``) together;
+    ``fit`` holds ``_training_set``'s settings."""
+    M_train, y_train, M_cal, y_cal = windows
+    both = np.vstack([M_train, M_cal]), np.concatenate([y_train, y_cal])
+    lgb_params, data = _training_set(*both, rows=len(M_train), **fit)
+    return lgb.train(lgb_params, data, num_boost_round=rounds)
+
+
+def cut_or_retrain(
+    booster: lgb.Booster, best: int, *, refit: bool, retrain: Callable[[int], lgb.Booster]
+) -> lgb.Booster:
+    """The booster cut at its best round; with ``refit``, ``retrain(best)``: that many rounds on the training
+    and calibration windows together (with drifting data the newest history matters most)."""
+    if not refit:
+        return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    return retrain(best)
+
+
+def calibrated_fit(
+    booster: lgb.Booster, M_cal: np.ndarray, y_cal: np.ndarray, *, refit: bool, retrain: Callable[[int], lgb.Booster]
+) -> tuple[lgb.Booster, int, tuple[float, float]]:
+    """An early-stopped booster made into what ships, for single-process and Dask training alike: (booster,
+    best round, Platt calibration).
+
+    Platt is fitted on the booster's calibration-window margins at its best round; the booster is then cut
+    there or, with ``refit``, retrained (``cut_or_retrain``). The calibrator stays fitted on the first
+    booster's out-of-sample margins.
+    """
     best = int(booster.best_iteration or booster.current_iteration())
-    return booster, best, margin
+    platt = platt_scaling(booster.predict(M_cal, raw_score=True, num_iteration=best), y_cal)
+    return cut_or_retrain(booster, best, refit=refit, retrain=retrain), best, platt
 
 
 def finish_booster(
@@ -165,14 +209,10 @@ def finish_booster(
     params: TrainParams,
     overrides: dict | None = None,
 ) -> lgb.Booster:
-    """The booster cut at its best round; with ``params.refit``, refitted that many rounds on the training
-    and calibration windows together (with drifting data the newest history matters most)."""
-    if not params.refit:
-        return lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    names = categorical + numeric
-    lgb_params = lightgbm_params(params, names, monotone, rows=len(M_train), overrides=overrides)
-    both = _dataset(np.vstack([M_train, M_cal]), np.concatenate([y_train, y_cal]), names, len(categorical))
-    return lgb.train(lgb_params, both, num_boost_round=best)
+    """The booster cut at its best round, or with ``params.refit`` refitted that many rounds (``cut_or_retrain``)."""
+    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params, overrides=overrides)
+    retrain = partial(_retrain, (M_train, y_train, M_cal, y_cal), fit)
+    return cut_or_retrain(booster, best, refit=params.refit, retrain=retrain)
 
 
 def fit_candidates(
@@ -208,7 +248,7 @@ def fit_candidates(
     M_tune, y_tune = M_cal[halves.tune], y_cal[halves.tune]
 
     def tree(overrides: dict):
-        booster, best, _ = fit_booster(M_train, y_train, M_tune, y_tune, overrides=overrides, **fit)
+        booster, best = fit_booster(M_train, y_train, M_tune, y_tune, overrides=overrides, **fit)
         return booster, best, booster.predict(M_cal, raw_score=True, num_iteration=best)
 
     def linear(C: float):

@@ -1,6 +1,6 @@
 """The promotion policy: when a newly trained version replaces the champion. No MLflow in here.
 
-models/tracking.py gathers the facts (the champion's AUC on this run's newest leads, its age, a
+models/tracking/ gathers the facts (the champion's AUC on this run's newest leads, its age, a
 rollback hold) and moves the aliases; this module only judges, so that every rule can be tested with
 plain values and an injected clock.
 

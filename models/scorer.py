@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import lightgbm as lgb
 import numpy as np
@@ -25,8 +27,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from models.compiled import load_compiled
+from models.compiled import load_compiled, reload_compiled
 from models.linear import LinearPart
+
+if TYPE_CHECKING:
+    from features.config import DatasetConfig
 
 SPEC_FILE = "scorer.json"
 BOOSTER_FILE = "booster.txt"
@@ -109,6 +114,22 @@ class LeadScoreModel:
     linear: LinearPart | None = None
     tree_weight: float = 1.0
 
+    def __getstate__(self) -> dict:
+        """The state to pickle (Dask sends the model to its workers): the compiled predictor's saved files, not
+        the predictor, whose machine code lives in this process only."""
+        state = self.__dict__.copy()
+        if self.compiled is not None:
+            state["compiled"] = self.compiled.saved
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Load the compiled predictor again from its saved files, or fall back to the booster and say why."""
+        saved = state.get("compiled")
+        if saved is not None:
+            compiled, note = reload_compiled(saved, BOOSTER_FILE)
+            state = {**state, "compiled": compiled, "predictor_note": note}
+        self.__dict__.update(state)
+
     @property
     def kind(self) -> str:
         """``lightgbm``, ``logistic`` or ``blend``: which part(s) make the margin."""
@@ -127,6 +148,18 @@ class LeadScoreModel:
         """Why the predictor is what it is (the first model that fell back to the booster names its reason)."""
         fallen = [m.predictor_note for m in (self, *self.segments.values()) if m.compiled is None]
         return fallen[0] if fallen else "compiled"
+
+    @cached_property
+    def dataset_config(self) -> DatasetConfig | None:
+        """The dataset config the model was trained with (``extra["dataset_config"]``, validated once), or None
+        for a model saved without one."""
+        raw = self.extra.get("dataset_config")
+        if raw is None:
+            return None
+        # here, not at the top: a served model (mlflow models serve) ships models/ only and never asks for it
+        from features.config import DatasetConfig
+
+        return DatasetConfig.model_validate(raw)
 
     @property
     def features(self) -> list[str]:

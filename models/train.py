@@ -25,8 +25,8 @@ from models.fitting import (  # noqa: F401  (fit_booster, finish_booster, lightg
 )
 from models.leaks import field_audit, flag_time_proxies, stop_if_leaking, time_proxies, weight_shares
 from models.metrics import compare_scorers, fast_auc
+from models.reference import reference_profile
 from models.scorer import LeadScoreModel, as_text
-from serving.drift import reference_profile
 
 TIER_SHARES = {"A": 0.10, "B": 0.20, "C": 0.30}  # default cut-offs: top 10%, next 20%, next 30%, rest is D
 
@@ -152,6 +152,29 @@ def evaluation_split(mql_at: pd.Series, y: np.ndarray, *, config: DatasetConfig,
     return time_split(mql_at, holdout_fraction=hold, calibration_fraction=cal)
 
 
+@dataclass(frozen=True)
+class MatureLeads:
+    """The leads with a known outcome (features ``X``, labels ``y``, MQL moments) and the window training puts
+    each in (``split``: train, calibration or holdout; empty when no lead is mature)."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    mql_at: pd.Series
+    split: np.ndarray
+
+
+def mature_leads(
+    features: pd.DataFrame, labels: pd.DataFrame, *, config: DatasetConfig, params: TrainParams
+) -> MatureLeads:
+    """The mature leads of an export cut into training's windows (``evaluation_split``): what training fits and
+    evaluates on, and what a review rebuilds a model's validation window (the holdout) from."""
+    lab = labels.set_index("lead_id").loc[features.index]
+    mature = (lab["state"] == "mature").to_numpy()
+    X, y, mql_at = features[mature], lab["label"].to_numpy()[mature].astype(int), lab["mql_at"][mature]
+    split = evaluation_split(mql_at, y, config=config, params=params) if len(X) else np.array([], dtype=object)
+    return MatureLeads(X, y, mql_at, split)
+
+
 @dataclass
 class TrainingResult:
     model: LeadScoreModel
@@ -219,17 +242,13 @@ def train_and_evaluate(
     which replays many weeks and reports only the persona rule, uses it.
     """
     categorical, numeric = feature_columns(config)
-    lab = labels.set_index("lead_id").loc[features.index]
-    mature = (lab["state"] == "mature").to_numpy()
-    X = features[mature]
-    y = lab["label"].to_numpy()[mature].astype(int)
-    mql = lab["mql_at"][mature]
+    leads = mature_leads(features, labels, config=config, params=params)
+    X, y, mql, split = leads.X, leads.y, leads.mql_at, leads.split
     if len(X) == 0:
         raise InsufficientData(
             "no lead has a known outcome yet (all are younger than the horizon): no model this time, "
             "the persona rule stays in place"
         )
-    split = evaluation_split(mql, y, config=config, params=params)
     numeric, left_out = time_features(numeric, mql)
     notes = [left_out] if left_out else []
     if config.time == "none":
@@ -275,22 +294,9 @@ def train_and_evaluate(
     segment_records = []
     if config.segments:
         segment_records = train_segments(model, X, y, parts, config.segments, fit)
+    fitted = Fitted(model, audit, X_tr, y_tr, X_cal, Xh, yh, windows, notes, best)
     return evaluate_model(
-        model,
-        audit,
-        X_tr=X_tr,
-        y_tr=y_tr,
-        X_cal=X_cal,
-        Xh=Xh,
-        yh=yh,
-        config=config,
-        params=params,
-        windows=windows,
-        notes=notes,
-        best=best,
-        logistic=logistic,
-        segment_records=segment_records,
-        search=found,
+        fitted, config=config, params=params, logistic=logistic, segment_records=segment_records, search=found
     )
 
 
@@ -353,20 +359,29 @@ def audit_export_fields(
     return audit
 
 
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted model with what ``evaluate_model`` reads: the leak audit, the training window (with Dask, a
+    sample of it), the calibration window, the holdout, the windows' facts (``TrainingResult.windows``), the
+    notes so far and the best round."""
+
+    model: LeadScoreModel
+    audit: pd.DataFrame
+    X_tr: pd.DataFrame
+    y_tr: np.ndarray
+    X_cal: pd.DataFrame
+    Xh: pd.DataFrame
+    yh: np.ndarray
+    windows: dict
+    notes: list[str]
+    best: int
+
+
 def evaluate_model(
-    model: LeadScoreModel,
-    audit: pd.DataFrame,
+    fitted: Fitted,
     *,
-    X_tr: pd.DataFrame,
-    y_tr: np.ndarray,
-    X_cal: pd.DataFrame,
-    Xh: pd.DataFrame,
-    yh: np.ndarray,
     config: DatasetConfig,
     params: TrainParams,
-    windows: dict,
-    notes: list[str],
-    best: int,
     logistic: bool = True,
     segment_records: list[dict] | None = None,
     extra: dict | None = None,
@@ -377,6 +392,8 @@ def evaluate_model(
     training after the fit, shared by the single-process and the Dask paths (``sampled``: X_tr is a sample
     of the training window). With ``search`` (the model search), each candidate's holdout AUC is reported
     and the logistic-regression baseline is the search's logistic candidate, the one that could ship."""
+    model, audit, notes, best = fitted.model, fitted.audit, fitted.notes, fitted.best
+    X_tr, y_tr, X_cal, Xh, yh, windows = fitted.X_tr, fitted.y_tr, fitted.X_cal, fitted.Xh, fitted.yh, fitted.windows
     categorical, numeric = model.categorical, model.numeric
     proba = model.predict_proba(Xh)
     stop_if_leaking(audit, model_auc=fast_auc(yh, proba))

@@ -1,6 +1,6 @@
 """Which errors can go away by themselves (worth a retry), and which say something about the request.
 
-Here, not in pipelines/retries.py, so that models/tracking.py can tell an MLflow outage from a champion
+Here, not in pipelines/retries.py, so that models/tracking/ can tell an MLflow outage from a champion
 that truly cannot be loaded without importing Prefect.
 """
 

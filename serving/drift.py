@@ -1,7 +1,7 @@
 """Drift: how far a scored batch has moved from the data the model learned from.
 
-At training time ``reference_profile`` summarises the training window once, as plain JSON kept in the
-model (``model.extra["drift_reference"]``, saved with its other plain files):
+At training time ``reference_profile`` (models/reference.py) summarises the training window once, as plain
+JSON kept in the model (``model.extra["drift_reference"]``, saved with its other plain files):
 
 - each numeric feature: about ten quantile bins of the training window (right-closed, cut at values of
   the window, so a count that is mostly 0 gets one bin for the zeros), plus a missing bin;
@@ -45,17 +45,14 @@ import numpy as np
 import pandas as pd
 
 from features.names import FeatureWords, feature_words
+from models.reference import bin_shares, categorical_counts, numeric_counts
 
 EPS = 1e-4  # floor of a bin's share: keeps PSI finite when a bin is empty on one side
-N_BINS = 10  # quantile bins of a numeric feature and of the score
-CATEGORY_BINS = 10  # most frequent categories with a bin of their own; the rest share one
-MAX_SEEN = 500  # categories remembered to tell unseen ones (the scorer keeps as many)
 TOP_FEATURES = 5
 CALENDAR_FEATURES = ("mql_month",)
 MISSING, OTHER, UNSEEN = "(missing)", "(other)", "(unseen)"
 LEVELS = ("ok", "watch", "alert")
 NO_REFERENCE = "n/a"
-REFERENCE_VERSION = 1
 COLUMNS = [
     "feature",
     "kind",
@@ -90,29 +87,6 @@ def level_of(value: float, *, watch: float = 0.1, alert: float = 0.2) -> str:
 # binning, shared by the reference and the batch
 
 
-def _numeric_edges(values: np.ndarray, n_bins: int = N_BINS) -> list[float]:
-    """Interior cut points: the unique deciles of the non-missing values.
-
-    The k-th decile is the smallest value with at least k/10 of the values at or below it (the inverse
-    CDF), so every edge is a value of the window and a right-closed bin ends on it: a count that is 0 for
-    85% of leads gets the bins "<= 0", "(0, 1]", ... rather than edges between the integers.
-    """
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return []
-    cuts = np.quantile(values, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
-    return [float(c) for c in np.unique(cuts)]
-
-
-def _numeric_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
-    """Counts per bin: (-inf, e0], (e0, e1], ..., (e_last, inf), then missing."""
-    values = np.asarray(values, dtype=float)
-    miss = np.isnan(values)
-    idx = np.searchsorted(np.asarray(edges, dtype=float), values[~miss], side="left")
-    counts = np.bincount(idx, minlength=len(edges) + 1).astype(float)
-    return np.append(counts, miss.sum())
-
-
 def _numeric_labels(edges: list[float]) -> list[str]:
     if not edges:
         return ["(any value)", MISSING]
@@ -122,86 +96,6 @@ def _numeric_labels(edges: list[float]) -> list[str]:
 
 def _g(x: float) -> str:
     return f"{x:.3g}"
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    return values.astype("str").where(values.notna())
-
-
-def _categorical_counts(values: pd.Series, bins: list[str], seen: set[str]) -> np.ndarray:
-    """Counts per bin: each named category, the other known ones, missing, unseen."""
-    text = _as_text(values)
-    known = text.isin(seen)
-    per = text[text.isin(bins)].value_counts()
-    counts = [float(per.get(b, 0)) for b in bins]
-    other = float((known & ~text.isin(bins)).sum())
-    missing = float(text.isna().sum())
-    unseen = float((text.notna() & ~known).sum())
-    return np.array([*counts, other, missing, unseen])
-
-
-def _shares(counts: np.ndarray) -> np.ndarray:
-    total = counts.sum()
-    return counts / total if total else np.zeros_like(counts)
-
-
-def _rounded(x: np.ndarray) -> list[float]:
-    return [round(float(v), 6) for v in x]
-
-
-# ---------------------------------------------------------------------------------------------------
-# the reference, computed once at training time
-
-
-def reference_profile(
-    X: pd.DataFrame,
-    scores: np.ndarray,
-    *,
-    categorical: list[str],
-    numeric: list[str],
-    features_by_gain: list[str],
-    window: str = "training",
-    score_window: str = "holdout",
-) -> dict:
-    """The training window's profile (JSON-able) to compare scored batches with; see the module docstring.
-
-    ``X`` is the training window's feature table, ``scores`` the calibrated probabilities of the holdout
-    window, ``features_by_gain`` every feature, most important first.
-    """
-    numeric_ref = {}
-    for c in numeric:
-        values = pd.to_numeric(X[c], errors="coerce").to_numpy(dtype=float)
-        edges = _numeric_edges(values)
-        shares = _shares(_numeric_counts(values, edges))
-        numeric_ref[c] = {"edges": edges, "shares": _rounded(shares[:-1]), "missing": round(float(shares[-1]), 6)}
-    categorical_ref = {}
-    for c in categorical:
-        text = _as_text(X[c])
-        freq = text.value_counts()
-        bins = [str(v) for v in freq.index[:CATEGORY_BINS]]
-        seen = [str(v) for v in freq.index[:MAX_SEEN]]
-        shares = _shares(_categorical_counts(X[c], bins, set(seen)))
-        categorical_ref[c] = {
-            "bins": bins,
-            "shares": _rounded(shares[: len(bins)]),
-            "other": round(float(shares[len(bins)]), 6),
-            "missing": round(float(shares[len(bins) + 1]), 6),
-            "seen": seen,
-        }
-    scores = np.asarray(scores, dtype=float)
-    score_edges = _numeric_edges(scores)
-    score_shares = _shares(_numeric_counts(scores, score_edges))
-    return {
-        "version": REFERENCE_VERSION,
-        "window": window,
-        "rows": len(X),
-        "score_window": score_window,
-        "score_rows": int(len(scores)),
-        "numeric": numeric_ref,
-        "categorical": categorical_ref,
-        "score": {"edges": score_edges, "shares": _rounded(score_shares[:-1])},
-        "features_by_gain": list(features_by_gain),
-    }
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -237,7 +131,7 @@ def compare(
     rows = []
     s = reference["score"]
     then = np.array([*s["shares"], 0.0])
-    now = _shares(_numeric_counts(np.asarray(scores, dtype=float), s["edges"]))
+    now = bin_shares(numeric_counts(np.asarray(scores, dtype=float), s["edges"]))
     labels = _numeric_labels([100 * e for e in s["edges"]])  # in score points, as on the list
     levels = {"watch": watch, "alert": alert}
     rows.append(_row("score", "score", True, then, now, labels, **levels))
@@ -245,14 +139,16 @@ def compare(
         if c not in features:
             continue
         then = np.array([*ref["shares"], ref["missing"]])
-        now = _shares(_numeric_counts(pd.to_numeric(features[c], errors="coerce").to_numpy(dtype=float), ref["edges"]))
+        now = bin_shares(
+            numeric_counts(pd.to_numeric(features[c], errors="coerce").to_numpy(dtype=float), ref["edges"])
+        )
         labels = _numeric_labels(ref["edges"])
         rows.append(_row(c, "numeric", c in top, then, now, labels, missing=(then[-1], now[-1]), **levels))
     for c, ref in reference["categorical"].items():
         if c not in features:
             continue
         then = np.array([*ref["shares"], ref["other"], ref["missing"], 0.0])
-        now = _shares(_categorical_counts(features[c], ref["bins"], set(ref["seen"])))
+        now = bin_shares(categorical_counts(features[c], ref["bins"], set(ref["seen"])))
         labels = [*ref["bins"], OTHER, MISSING, UNSEEN]
         missing = (then[-2], now[-2])
         rows.append(_row(c, "categorical", c in top, then, now, labels, unseen=now[-1], missing=missing, **levels))

@@ -10,23 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.names import feature_words
+from models.cutoffs import validate_cutoffs
 from models.scorer import LeadScoreModel
 from serving.reasons import top_reasons
-
-TIERS = ("A", "B", "C")
-
-
-def validate_cutoffs(cutoffs: dict[str, float]) -> dict[str, float]:
-    """Cut-offs A > B > C within 0-100, or a clear error."""
-    missing = [t for t in TIERS if t not in cutoffs]
-    if missing:
-        raise ValueError(f"tier cut-offs need A, B and C; missing {missing}")
-    vals = [float(cutoffs[t]) for t in TIERS]
-    if any(not 0 <= v <= 100 for v in vals):
-        raise ValueError(f"tier cut-offs must lie within 0-100, got {dict(zip(TIERS, vals, strict=True))}")
-    if not vals[0] > vals[1] > vals[2]:
-        raise ValueError(f"tier cut-offs must decrease A > B > C, got {dict(zip(TIERS, vals, strict=True))}")
-    return dict(zip(TIERS, vals, strict=True))
 
 
 def assign_tiers(score: np.ndarray, cutoffs: dict[str, float]) -> np.ndarray:

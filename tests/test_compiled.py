@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 
 import numpy as np
@@ -75,6 +76,23 @@ def test_compiled_scores_match_lightgbm_to_1e9(segmented, saved):
     # reasons stay on the booster's TreeSHAP
     np.testing.assert_array_equal(fast.contributions(X).to_numpy(), model.contributions(X).to_numpy())
     assert len(fast.predict_proba(X.iloc[:0])) == 0
+
+
+def test_a_pickled_model_reloads_its_compiled_predictor_and_scores_the_same(segmented, saved, tmp_path):
+    model, X = segmented
+    folder, _ = saved
+    copy = shutil.copytree(folder, tmp_path / "gone")
+    fast = LeadScoreModel.load(copy)
+    shutil.rmtree(copy)  # a Dask worker has no access to the folder the model was loaded from
+    payload = pickle.dumps(fast)
+    back = pickle.loads(payload)
+    assert back.compiled is not fast.compiled and back.predictor == "compiled"
+    assert all(c.predictor == "compiled" for c in back.segments.values())
+    np.testing.assert_array_equal(back.predict_proba(X), fast.predict_proba(X))
+    np.testing.assert_array_equal(back.contributions(X).to_numpy(), fast.contributions(X).to_numpy())
+    np.testing.assert_allclose(back.predict_proba(X), model.predict_proba(X), rtol=0, atol=1e-9)
+    # a model without a compiled predictor pickles as before
+    assert pickle.loads(pickle.dumps(model)).predictor == "lightgbm"
 
 
 def test_without_lleaves_the_model_falls_back_to_lightgbm(segmented, saved, monkeypatch):

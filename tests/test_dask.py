@@ -194,3 +194,35 @@ def test_real_worker_processes_give_the_single_process_list(export, model, confi
         c.cluster.close()
     got = read_partitioned(tmp_path / "list").sort_values("rank", ignore_index=True)
     pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+def test_real_worker_processes_score_with_a_compiled_champion(export, model, config, single, tmp_path):
+    """The default wherever lleaves is installed: the model carries a compiled predictor, which cannot be
+    pickled; each worker process loads it again from the saved files the model carries."""
+    pytest.importorskip("lleaves", reason="the compiled predictor needs the fast extra")
+    from models.compiled import compile_saved_model
+    from models.scorer import LeadScoreModel
+
+    folder = model.model.save(tmp_path / "scorer")
+    assert compile_saved_model(folder, "auto")["predictor"] == "compiled"  # what `leadscore train` logs by default
+    champion = LeadScoreModel.load(folder)
+    assert champion.predictor == "compiled"
+    expected, _ = single
+    c = dist.connect("local", workers=2, processes=True)
+    try:
+        dist.score_partitions(
+            c,
+            find_partitions(export / "leads", export / "activities"),
+            tmp_path / "list",
+            model=champion,
+            cutoffs=model.tier_cutoffs,
+            model_version="7",
+            config=config,
+            reasons_limit=REASONS_LIMIT,
+            scored_at=SCORED_AT,
+        )
+    finally:
+        c.close()
+        c.cluster.close()
+    got = read_partitioned(tmp_path / "list").sort_values("rank", ignore_index=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=False, rtol=0, atol=1e-9)

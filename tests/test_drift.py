@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from features.build import build_features
 from features.contract import canonical_activities, canonical_leads
 from features.synthetic import generate
+from models.reference import reference_profile
 from models.scorer import LeadScoreModel
 from models.train import default_as_of, label_leads
 from serving import drift
@@ -76,7 +77,7 @@ def small():
         }
     )
     scores = np.linspace(0.05, 0.95, 10)
-    ref = drift.reference_profile(
+    ref = reference_profile(
         X, scores, categorical=["colour"], numeric=["visits"], features_by_gain=["visits", "colour"]
     )
     return X, scores, ref
@@ -125,7 +126,7 @@ def test_unseen_categories_and_missing_rates_then_and_now(small):
 
 def test_a_count_feature_full_of_zeros_gets_one_bin_for_the_zeros():
     X = pd.DataFrame({"demos": [0.0] * 85 + [1.0] * 10 + [2.0] * 5})
-    ref = drift.reference_profile(X, np.linspace(0, 1, 100), categorical=[], numeric=["demos"], features_by_gain=[])
+    ref = reference_profile(X, np.linspace(0, 1, 100), categorical=[], numeric=["demos"], features_by_gain=[])
     assert ref["numeric"]["demos"]["edges"] == [0.0, 1.0]  # deciles collapse: <= 0, (0, 1], > 1
     assert ref["numeric"]["demos"]["shares"] == [0.85, 0.1, 0.05]
     now = drift.compare(ref, pd.DataFrame({"demos": [0.0] * 50 + [1.0] * 50}), np.linspace(0, 1, 100))
@@ -178,7 +179,7 @@ def test_a_model_without_a_reference_says_so():
 
 def test_calendar_features_are_reported_but_not_assessed():
     X = pd.DataFrame({"mql_month": np.repeat(np.arange(1.0, 11.0), 10)})
-    ref = drift.reference_profile(
+    ref = reference_profile(
         X, np.linspace(0, 1, 100), categorical=[], numeric=["mql_month"], features_by_gain=["mql_month"]
     )
     table = drift.compare(ref, pd.DataFrame({"mql_month": [11.0] * 20}), np.linspace(0, 1, 20))

@@ -98,7 +98,7 @@ def test_pyfunc_model_scores_feature_rows_like_the_batch_scorer(weekly_twice, ca
     tracking = settings.tracking(config.name)
     leads, acts = canonical
     X = build_features(leads.head(200), acts, config=config)
-    from models.tracking import _tracking_uri
+    from models.tracking.client import _tracking_uri
 
     with _tracking_uri(tracking.tracking_uri):  # set_tracking_uri alone would leak into the environment
         pyfunc = mlflow.pyfunc.load_model("models:/lead-scoring@champion")

@@ -114,7 +114,7 @@ def registered_pyfunc(tmp_path_factory):
     import mlflow
     import mlflow.pyfunc
 
-    from models.tracking import Tracking, _tracking_uri
+    from models.tracking.client import Tracking, _tracking_uri
 
     class Constant(mlflow.pyfunc.PythonModel):
         def predict(self, context, model_input, params=None):

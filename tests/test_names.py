@@ -289,6 +289,7 @@ def test_reasons_show_the_activity_type_and_the_column_as_the_export_writes_them
 
 
 def test_the_drift_table_and_its_message_name_a_folded_type_in_the_exports_words():
+    from models.reference import reference_profile
     from serving import drift
 
     config = parse_config(_config())
@@ -296,7 +297,7 @@ def test_the_drift_table_and_its_message_name_a_folded_type_in_the_exports_words
     rng = np.random.default_rng(0)
     then = pd.DataFrame({kid: rng.poisson(1, 400).astype(float), "industry": rng.choice(["a", "b"], 400)})
     now = pd.DataFrame({kid: rng.poisson(6, 300).astype(float), "industry": rng.choice(["a", "b"], 300)})
-    reference = drift.reference_profile(
+    reference = reference_profile(
         then, rng.random(400), categorical=["industry"], numeric=[kid], features_by_gain=[kid, "industry"]
     )
     extra = {"drift_reference": reference, "dataset_config": config.model_dump(mode="json", by_alias=True)}

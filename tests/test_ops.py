@@ -226,13 +226,14 @@ def _alert_summary() -> dict:
     """A run summary whose drift section comes from the real check: the lead source mix turned over."""
     import numpy as np
 
+    from models.reference import reference_profile
     from serving import drift
 
     rng = np.random.default_rng(0)
     then = pd.DataFrame({"lead_source": rng.choice(["web", "event"], 2000), "visits": rng.poisson(3, 2000)})
     now = then.assign(lead_source="partner")
     scores = rng.random(2000)
-    ref = drift.reference_profile(
+    ref = reference_profile(
         then, scores, categorical=["lead_source"], numeric=["visits"], features_by_gain=["lead_source", "visits"]
     )
     _, section = drift.check({"drift_reference": ref}, now, scores)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.tracking import HISTORY_CHARS, _decision_tags, _history
+from models.tracking.records import HISTORY_CHARS, _decision_tags, _history
 from serving.planning import (
     cutoff_for_volume,
     mark_capacity,

@@ -127,17 +127,18 @@ def test_the_mlflow_model_scores_each_lead_with_its_segments_model(segmented, tm
     import mlflow.pyfunc
     from mlflow.models import infer_signature
 
-    from models import tracking as trk
+    from models.tracking.client import _tracking_uri
+    from models.tracking.runs import _log_model, _signature_frame
 
     model, _, Xh, _ = segmented
     scorer_dir = model.save(tmp_path / "scorer")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    with trk._tracking_uri(uri):
+    with _tracking_uri(uri):
         exp = mlflow.create_experiment("seg", artifact_location=(tmp_path / "artifacts").as_uri())
         with mlflow.start_run(experiment_id=exp):
-            signature = infer_signature(trk._signature_frame(Xh.head(5)), model.predict_proba(Xh.head(5)))
+            signature = infer_signature(_signature_frame(Xh.head(5)), model.predict_proba(Xh.head(5)))
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*input example.*")  # none on purpose: no rows leave
-                info = trk._log_model(scorer_dir, signature)
-        served = mlflow.pyfunc.load_model(info.model_uri).predict(trk._signature_frame(Xh))
+                info = _log_model(scorer_dir, signature)
+        served = mlflow.pyfunc.load_model(info.model_uri).predict(_signature_frame(Xh))
     np.testing.assert_allclose(np.asarray(served), model.predict_proba(Xh), rtol=0, atol=1e-12)

@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from models import tracking as trk
+from models.tracking.history import _append_champion_history
 from pipelines.cli import app
 
 runner = CliRunner()
@@ -129,7 +130,7 @@ def test_registry_reads_during_an_outage_raise_instead_of_reading_as_empty(faili
         with pytest.raises(MlflowException, match="500"):
             read(tracking)
     with pytest.raises(MlflowException):
-        trk._append_champion_history(tracking, {"version": "3", "how": "gate", "by": "test"})
+        _append_champion_history(tracking, {"version": "3", "how": "gate", "by": "test"})
 
 
 def test_models_json_on_a_failing_server_is_a_one_line_error_without_the_password(failing_server):
