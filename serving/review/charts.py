@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Sequence
 
@@ -10,15 +9,11 @@ import numpy as np
 import pandas as pd
 
 from serving.review.figures import TIERS
-from serving.review.format import TEXT, format_figure, format_number
+from serving.review.format import TEXT, esc, format_figure, format_number
 
 W, H = 560, 350
 LEFT, RIGHT, TOP, BOTTOM = 62, 18, 18, 58
 PW, PH = W - LEFT - RIGHT, H - TOP - BOTTOM
-
-
-def esc(s: object) -> str:
-    return html.escape(str(s), quote=True)
 
 
 def _x(v: float, vmax: float = 1.0) -> float:
@@ -80,6 +75,7 @@ def _svg(label: str, body: str, extra: str = "") -> str:
 
 
 def bands_chart(bands: pd.DataFrame, overall: float, lang: str) -> str:
+    """Conversion per score band (``score_bands``) as bars with their lift; the window's and persona's rates."""
     t = TEXT[lang]
     model = bands[bands["group"] == "model"]
     rule = bands[bands["group"] == "persona_rule"].iloc[0]
@@ -122,6 +118,7 @@ def bands_chart(bands: pd.DataFrame, overall: float, lang: str) -> str:
 
 
 def gains_chart(gains: pd.DataFrame, refs: pd.DataFrame, start: pd.Series, lang: str) -> str:
+    """The cumulative gains curve with the tiers, the persona rule and a marker at the ``start`` cut-off's row."""
     t = TEXT[lang]
     model = gains[gains["group"] == "model"]
     if len(model) > 400:  # a curve through at most ~400 vertices; the chart cannot show more
@@ -164,6 +161,7 @@ def _nan0(v: float) -> float:
 
 
 def calibration_chart(cal: pd.DataFrame, lang: str) -> str:
+    """Mean predicted probability against the observed SQL rate per bin (``calibration_table``), dots sized by leads."""
     t = TEXT[lang]
     model = cal[(cal["group"] == "model") & (cal["leads"] > 0)]
     rule = cal[cal["group"] == "persona_rule"].iloc[0]

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from serving.review.window import check_window, scores
+from serving.score import TIERS
 
-TIERS = ("A", "B", "C")
 TRADEOFF_COLUMNS = (
     "cutoff",
     "leads_passed",
@@ -182,6 +182,7 @@ def _calibration_row(group: str, low: float, high: float, p: np.ndarray, y: np.n
 
 
 def check_inputs(weekly_mql_volume: float, minutes_per_lead: float, cost_per_hour: float) -> None:
+    """A ValueError unless the weekly volume, minutes per lead and cost of an hour are finite and at least 0."""
     for name, v in {
         "weekly_mql_volume": weekly_mql_volume,
         "minutes_per_lead": minutes_per_lead,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -51,5 +52,11 @@ def format_figure(kind: str, x: float | None, lang: str, currency: str = "€") 
 
 
 def date(t: pd.Timestamp | datetime, lang: str) -> str:
+    """A day as the page writes it: "20 May 2025", "20 may 2025"."""
     month = TEXT[lang]["months"].split()[t.month - 1]
     return f"{t.day} {month} {t.year}"
+
+
+def esc(s: object) -> str:
+    """``s`` as text safe inside HTML, attribute values included."""
+    return html.escape(str(s), quote=True)

@@ -48,6 +48,7 @@ def review_window(result: TrainingResult, persona: Persona, *, mql_at: pd.Series
 
 
 def check_window(window: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The window's (proba, label, persona_pass) arrays, or a ValueError naming the column and the values at fault."""
     missing = [c for c in ("proba", "label", "persona_pass") if c not in window.columns]
     if missing:
         raise ValueError(f"the window needs the columns proba, label and persona_pass; missing {missing}")
