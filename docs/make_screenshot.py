@@ -32,7 +32,7 @@ def build_page(lang: str, n_leads: int = 20_000, seed: int = 3) -> str:
     from features.contract import canonical_activities, canonical_leads
     from features.synthetic import generate
     from models.train import TrainParams, default_as_of, label_leads, train_and_evaluate
-    from serving.report import render_report, review_window, weekly_volume
+    from serving.review import render_report, review_window, weekly_volume
 
     config = load_config(ROOT / "data" / "configs" / "synthetic.toml")
     crm = generate(n_leads, 12, seed)

@@ -39,7 +39,7 @@ from serving import drift, planning, review
 from serving.online import write_invocation_json
 from serving.output import finish_interrupted, publish_plan
 from serving.persona import PERSONA_VERSION, persona_list
-from serving.report import reference_tradeoffs
+from serving.review import reference_tradeoffs
 from serving.score import score_leads
 
 # DataFrames flow between tasks in memory: hashing them for a cache key would only cost time

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -108,18 +109,19 @@ def _largest_shift(labels: list[str], then: np.ndarray, now: np.ndarray) -> str:
     return f"{labels[i]}: {then[i]:.0%} -> {now[i]:.0%}"
 
 
-def compare(
-    reference: dict,
-    features: pd.DataFrame,
-    scores: np.ndarray,
-    *,
-    watch: float = 0.1,
-    alert: float = 0.2,
-    top_n: int = TOP_FEATURES,
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class Levels:
+    """PSI at or above ``watch`` is a watch, at or above ``alert`` an alert; ``top_n`` features count as top."""
+
+    watch: float = 0.1
+    alert: float = 0.2
+    top_n: int = TOP_FEATURES
+
+
+def compare(reference: dict, features: pd.DataFrame, scores: np.ndarray, levels: Levels = Levels()) -> pd.DataFrame:
     """One row for the score and one per feature: PSI, level, unseen share, missing rate then and now.
 
-    Columns: ``feature``, ``kind`` (score, numeric, categorical), ``top`` (one of the ``top_n`` features by
+    Columns: ``feature``, ``kind`` (score, numeric, categorical), ``top`` (one of ``levels.top_n`` features by
     gain, or the score: an alert there is an alert for the run), ``psi``, ``level`` (ok, watch, alert; n/a
     for calendar features), ``unseen_now`` (share of the batch in categories the training window never
     had), ``missing_then``, ``missing_now``, ``largest_shift`` (the bin that moved most, with its shares)
@@ -127,14 +129,13 @@ def compare(
     """
     if len(features) == 0:
         raise ValueError("drift needs at least one scored lead")
-    top = set(top_features(reference, top_n))
+    top = set(top_features(reference, levels.top_n))
     rows = []
     s = reference["score"]
     then = np.array([*s["shares"], 0.0])
     now = bin_shares(numeric_counts(np.asarray(scores, dtype=float), s["edges"]))
     labels = _numeric_labels([100 * e for e in s["edges"]])  # in score points, as on the list
-    levels = {"watch": watch, "alert": alert}
-    rows.append(_row("score", "score", True, then, now, labels, **levels))
+    rows.append(_row("score", "score", True, then, now, labels, levels=levels))
     for c, ref in reference["numeric"].items():
         if c not in features:
             continue
@@ -143,7 +144,7 @@ def compare(
             numeric_counts(pd.to_numeric(features[c], errors="coerce").to_numpy(dtype=float), ref["edges"])
         )
         labels = _numeric_labels(ref["edges"])
-        rows.append(_row(c, "numeric", c in top, then, now, labels, missing=(then[-1], now[-1]), **levels))
+        rows.append(_row(c, "numeric", c in top, then, now, labels, missing=(then[-1], now[-1]), levels=levels))
     for c, ref in reference["categorical"].items():
         if c not in features:
             continue
@@ -151,7 +152,7 @@ def compare(
         now = bin_shares(categorical_counts(features[c], ref["bins"], set(ref["seen"])))
         labels = [*ref["bins"], OTHER, MISSING, UNSEEN]
         missing = (then[-2], now[-2])
-        rows.append(_row(c, "categorical", c in top, then, now, labels, unseen=now[-1], missing=missing, **levels))
+        rows.append(_row(c, "categorical", c in top, then, now, labels, unseen=now[-1], missing=missing, levels=levels))
     table = pd.DataFrame(rows, columns=COLUMNS)
     body = table.iloc[1:].sort_values("psi", ascending=False, kind="stable")
     return pd.concat([table.iloc[:1], body], ignore_index=True)
@@ -165,8 +166,7 @@ def _row(
     now: np.ndarray,
     labels: list[str],
     *,
-    watch: float,
-    alert: float,
+    levels: Levels,
     unseen: float = np.nan,
     missing: tuple[float, float] = (np.nan, np.nan),
 ) -> dict:
@@ -177,7 +177,7 @@ def _row(
         "kind": kind,
         "top": bool(top) and not calendar,
         "psi": round(value, 4),
-        "level": NO_REFERENCE if calendar else level_of(value, watch=watch, alert=alert),
+        "level": NO_REFERENCE if calendar else level_of(value, watch=levels.watch, alert=levels.alert),
         "unseen_now": round(float(unseen), 4),
         "missing_then": round(float(missing[0]), 4),
         "missing_now": round(float(missing[1]), 4),
@@ -268,7 +268,7 @@ def check(
     reference = extra.get("drift_reference")
     if not reference:
         return None, no_reference()
-    table = compare(reference, features, scores, watch=watch, alert=alert, top_n=top_n)
+    table = compare(reference, features, scores, Levels(watch, alert, top_n))
     # the export's own words beside each id, from the dataset config saved with the model
     words = feature_words(extra.get("dataset_config"))
     table.insert(1, "label", [words.labels.get(f, f) for f in table["feature"]])

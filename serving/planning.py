@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from serving.report import scores
+from serving.review import scores
 from serving.score import validate_cutoffs
 
 TREND_POINTS = 5.0  # a score move of at least this many points is a trend, less is Steady
@@ -35,7 +35,7 @@ def cutoff_for_volume(proba: np.ndarray, *, weekly_mql_volume: float, leads_per_
     """The lowest cut-off (a score, one decimal) that passes at most ``leads_per_week`` leads a week.
 
     Leads per week at a cut-off = weekly MQL volume x the share of ``proba`` (the validation window)
-    scoring at or above it, as in ``serving.report.cutoff_tradeoffs``. When even the best score passes
+    scoring at or above it, as in ``serving.review.cutoff_tradeoffs``. When even the best score passes
     too many, the cut-off is just above it (nobody passes), capped at 100.
     """
     s = np.sort(scores(proba))[::-1]
@@ -187,7 +187,7 @@ def week_kpis(
 ) -> dict:
     """The list's expected SQLs, cost per SQL at tier C's cut-off and SDR hours recovered.
 
-    With the formulas of ``serving.report.cutoff_tradeoffs``, on the leads of this list (not per week:
+    With the formulas of ``serving.review.cutoff_tradeoffs``, on the leads of this list (not per week:
     the list holds every open lead): expected SQLs = sum of score / 100; SDR hours = leads worked x
     minutes / 60; hours recovered = leads below the cut-off x minutes / 60 (against working every lead
     on the list); cost per SQL = SDR hours x cost of an hour / expected SQLs at or above the cut-off.

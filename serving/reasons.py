@@ -2,40 +2,32 @@
 
 from __future__ import annotations
 
-import calendar
 import re
 
 import numpy as np
 import pandas as pd
 
 from features.names import OTHER, FeatureWords, other_label
+from serving.vocabulary import words as vocabulary
 
-ACTIVITY_WORDS = {  # type: (singular, plural)
-    "email_open": ("email opened", "emails opened"),
-    "email_click": ("email link clicked", "email links clicked"),
-    "page_view": ("web page viewed", "web pages viewed"),
-    "pricing_view": ("pricing-page visit", "pricing-page visits"),
-    "download": ("content download", "content downloads"),
-    "webinar": ("webinar attended", "webinars attended"),
-    "form_fill": ("form filled in", "forms filled in"),
-    "demo_request": ("demo request", "demo requests"),
-    "unsubscribe": ("unsubscribe", "unsubscribes"),
-}
-SENIORITY_WORDS = {
-    "c_level": "C-level or founder",
-    "vp": "vice-president",
-    "director": "director-level",
-    "manager": "manager-level",
-    "individual": "individual contributor",
-    "student": "student or intern",
-}
+# the reasons are in English for now: serving/vocabulary/en.toml, tables reasons, activities and seniority
+_SAY = vocabulary("en", "reasons")
+ACTIVITY_WORDS = vocabulary("en", "activities")  # type -> {"one": singular, "many": plural}
+SENIORITY_WORDS = vocabulary("en", "seniority")
 _WINDOWED = re.compile(r"^(?P<kind>.+)_(?P<days>\d+)d$")
 _SUMMED = re.compile(r"^(?P<kind>.+)_sum_(?P<days>\d+)d$")  # an event table's value column summed per window
 
 
 def _count(n: float, singular: str, plural: str) -> str:
     n = int(round(n))
-    return f"{n} {singular if n == 1 else plural}"
+    return _SAY["count"].format(n=n, word=singular if n == 1 else plural)
+
+
+def _in_window(value: object, missing: bool, what: str, days: str, said: str) -> str:
+    """``said`` in the last ``days`` days, or "no ``what``" there when the lead has none."""
+    if missing or value == 0:
+        return _SAY["none_in_window"].format(what=what, days=days)
+    return _SAY["in_window"].format(what=said, days=days)
 
 
 def describe(
@@ -57,57 +49,55 @@ def describe(
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
     label = words.columns.get(feature, feature.replace("_", " "))
     if known is not None and not missing and str(value) not in known:
-        return f"{label} '{value}' is new (no history to learn from)"
+        return _SAY["new_value"].format(label=label, value=value)
     if feature == "seniority":
-        return "no seniority in the job title" if missing else f"job title reads {SENIORITY_WORDS.get(value, value)}"
-    if feature == "email_type":
-        return {"free": "free email address (gmail, hotmail...)", "corporate": "corporate email domain"}.get(
-            value, "no usable email"
+        return (
+            _SAY["seniority_missing"] if missing else _SAY["seniority"].format(level=SENIORITY_WORDS.get(value, value))
         )
+    if feature == "email_type":
+        return _SAY[f"email_{value}"] if value in ("free", "corporate") else _SAY["email_missing"]
     if feature == "days_since_last_activity":
-        return "no activity before the MQL" if missing else f"last activity {value:.0f} days before the MQL"
+        return _SAY["last_activity_missing"] if missing else _SAY["last_activity"].format(value=value)
     if feature == "days_created_to_mql":
-        return "creation date unknown" if missing else f"became an MQL {value:.0f} days after entering the CRM"
+        return _SAY["created_missing"] if missing else _SAY["created"].format(value=value)
     if feature == "mql_month":
-        return f"MQL in {calendar.month_name[int(value)]}" if not missing else "MQL month unknown"
+        return (
+            _SAY["mql_month"].format(month=["", *_SAY["months"].split()][int(value)])
+            if not missing
+            else _SAY["mql_month_missing"]
+        )
     if feature == "engagement_recency_weighted":
-        ref = f" (typical MQL: {typical:.0f})" if typical is not None else ""
-        return f"recent engagement level {value:.0f}{ref}; the more recent the activity, the more it counts"
+        ref = _SAY["engagement_typical"].format(typical=typical) if typical is not None else ""
+        return _SAY["engagement"].format(value=value, typical=ref)
     if feature == "distinct_types_90d":
-        return f"{int(value)} different kinds of activity in the last 90 days"
+        return _SAY["distinct_types"].format(n=int(value))
     if feature == "velocity_7d_vs_30d":
-        return "no activity in the last 30 days" if missing else f"last week's pace {value:.1f}x the 30-day pace"
+        return _SAY["velocity_missing"] if missing else _SAY["velocity"].format(value=value)
     m = _SUMMED.match(feature)
     if m:
         label, days = words.values.get(m["kind"], m["kind"].replace("_", " ")), m["days"]
         if missing or value == 0:
-            return f"no {label} in the last {days} days"
-        return f"{label}: {float(value):g} in the last {days} days"
+            return _SAY["none_in_window"].format(what=label, days=days)
+        return _SAY["sum_in_window"].format(label=label, value=float(value), days=days)
     m = _WINDOWED.match(feature)
     if m:
         kind, days = m["kind"], m["days"]
-        if kind == "activities":
-            singular, plural = "activity", "activities"
-        elif kind == OTHER and words.other:
-            singular, plural = "other activity", "other activities"
+        if kind == OTHER and words.other:
             held = other_label(words.other).removeprefix("other activities ")
-            if missing or value == 0:
-                return f"no {plural} {held} in the last {days} days"
-            return f"{_count(float(value), singular, plural)} {held} in the last {days} days"
-        elif kind not in ACTIVITY_WORDS and kind in words.kinds:
+            counted = _count(float(value), _SAY["other_one"], _SAY["other_many"]) if not missing else ""
+            return _in_window(value, missing, f"{_SAY['other_many']} {held}", days, f"{counted} {held}")
+        if kind not in ACTIVITY_WORDS and kind in words.kinds:
             # the type as the CRM writes it: "Page View: Pricing" has no plural to make
             text = words.kinds[kind]
             if missing or value == 0:
-                return f"no {text} in the last {days} days"
-            return f"{int(round(float(value)))} × {text} in the last {days} days"
-        else:
-            singular, plural = ACTIVITY_WORDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
-        if missing or value == 0:
-            return f"no {plural} in the last {days} days"
-        return f"{_count(float(value), singular, plural)} in the last {days} days"
+                return _SAY["none_in_window"].format(what=text, days=days)
+            return _SAY["times_in_window"].format(n=int(round(float(value))), what=text, days=days)
+        said = ACTIVITY_WORDS.get(kind, {"one": kind.replace("_", " "), "many": kind.replace("_", " ")})
+        counted = _count(float(value), said["one"], said["many"]) if not missing else ""
+        return _in_window(value, missing, said["many"], days, counted)
     if missing:
-        return f"{label} unknown"
-    return f"{label}: {value:g}" if isinstance(value, int | float) else f"{label}: {value}"
+        return _SAY["unknown"].format(label=label)
+    return _SAY["number" if isinstance(value, int | float) else "text"].format(label=label, value=value)
 
 
 def top_reasons(

@@ -23,7 +23,7 @@ from features.init_config import snake
 from features.names import display_names, feature_words
 from features.synthetic import generate
 from serving.reasons import describe
-from serving.report import feature_label
+from serving.review import feature_label
 
 SAFE = re.compile(r"[a-z][a-z0-9_]*")
 

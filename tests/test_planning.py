@@ -19,8 +19,7 @@ from serving.planning import (
     trend_counts,
     week_kpis,
 )
-from serving.report import cutoff_tradeoffs
-from serving.review import volume_for
+from serving.review import cutoff_tradeoffs, volume_for
 
 
 def window(proba) -> pd.DataFrame:
@@ -183,7 +182,7 @@ def test_a_version_registered_before_the_history_starts_it_with_its_current_cuto
 
 
 def test_the_page_shows_the_week_kpis_and_says_where_the_volume_comes_from():
-    from serving.report import render_report
+    from serving.review import render_report
 
     k = week_kpis(listed(), {"A": 60, "B": 40, "C": 15})
     kw = {

@@ -537,7 +537,7 @@ def test_the_feature_cache_code_fingerprint_covers_every_features_module_it_impo
 def test_value_sums_and_lookup_columns_read_in_the_exports_words(rel_config):
     from features.names import feature_words
     from models.leaks import time_proxy_lever
-    from serving.report import feature_label
+    from serving.review import feature_label
 
     words = feature_words(rel_config)
     sums = "web_sessions_pages_viewed_sum_7d"

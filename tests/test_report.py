@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from serving.report import (
+from serving.review import (
     FIGURE_FORMATS,
     FIGURE_SLUGS,
     RULE_SLUGS,

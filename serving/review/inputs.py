@@ -1,5 +1,5 @@
 """The threshold review's inputs: the validation window (from a training run, or rebuilt for a registered
-model from an export), the weekly MQL volume to read it at, and both languages of the page."""
+model from an export), the weekly MQL volume to read it at, and the page in each language."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from models.leaks import weight_shares
 from models.metrics import compare_scorers
 from models.scorer import LeadScoreModel
 from models.train import MIN_PER_WINDOW, TrainingDataError, TrainingResult, TrainParams, evaluation_split
-from serving.report import LANGS, render_report, review_window, weekly_volume
+from serving.review.page import render_report
+from serving.review.window import review_window, weekly_volume, window_frame
+from serving.vocabulary import LANGS
 
 
 @dataclass
@@ -64,9 +66,8 @@ def for_model(
         )
     proba = model.predict_proba(Xh)
     persona = persona_score(Xh, config.persona)
-    window = pd.DataFrame({"proba": proba, "label": yh, "persona_pass": persona == 1.0}, index=Xh.index)
-    if config.time == "timestamps":
-        window["mql_at"] = lab["mql_at"].reindex(Xh.index).to_numpy()
+    mql_at = lab["mql_at"] if config.time == "timestamps" else None
+    window = window_frame(proba, yh, Xh, config.persona, mql_at=mql_at)
     scores = {"model": proba, "persona_rule": persona}
     metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)
     gain = model.booster.feature_importance(importance_type="gain")

@@ -1,0 +1,67 @@
+"""The vocabulary (serving/vocabulary/{en,es}.toml) and the review page's assets, read as package data."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib.resources import files
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from serving import vocabulary
+from serving.review import render_report
+
+
+def table_keys(data: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for k, v in data.items():
+        keys |= table_keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+    return keys
+
+
+def load(lang: str) -> dict:
+    return tomllib.loads(files("serving.vocabulary").joinpath(f"{lang}.toml").read_text(encoding="utf-8"))
+
+
+def test_both_languages_hold_the_same_words_but_the_english_only_reasons():
+    en, es = load("en"), load("es")
+    assert set(en) - set(es) == {"reasons"} and set(es) <= set(en)
+    for table in es:
+        # an activity has a singular in English only: the Spanish page names them in the plural
+        en_keys = {k for k in table_keys(en[table]) if not k.endswith(".one")}
+        assert en_keys == table_keys(es[table]), table
+
+
+def test_the_english_list_headers_are_the_column_ids_and_every_tier_has_a_label():
+    assert dict(vocabulary.list_headers("en")) == {k: k for k in vocabulary.list_headers("es")}
+    for lang in vocabulary.LANGS:
+        assert set(vocabulary.words(lang, "list.tiers")) == {"A", "B", "C", "D"}
+
+
+def test_the_seniority_levels_are_the_same_in_both_languages():
+    assert set(vocabulary.seniority_words("en")) == set(vocabulary.seniority_words("es"))
+
+
+def test_an_unknown_language_is_refused_clearly():
+    with pytest.raises(ValueError, match="lang must be one of"):
+        vocabulary.words("fr", "page")
+
+
+@pytest.mark.parametrize("asset", ["page.css", "page.js", "page.html"])
+def test_the_page_inlines_its_assets_from_package_data(asset):
+    text = files("serving.review").joinpath("assets", asset).read_text(encoding="utf-8")
+    rng = np.random.default_rng(1)
+    proba = rng.random(50)
+    window = pd.DataFrame({"proba": proba, "label": (rng.random(50) < proba).astype(int), "persona_pass": proba > 0.5})
+    page = render_report(
+        window,
+        weekly_mql_volume=50,
+        tier_cutoffs={"A": 60, "B": 40, "C": 15},
+        metrics={"model": {"roc_auc": 0.7}},
+        importance=pd.DataFrame({"feature": ["industry"], "gain": [1.0]}),
+    )
+    if asset == "page.html":
+        assert page.startswith(text.split("$lang")[0]) and page.endswith(text.rstrip("\n").split("$js")[1])
+    else:
+        assert text in page and "</script" not in text
