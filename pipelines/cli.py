@@ -13,10 +13,12 @@ from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console, Group
 from rich.markup import escape
-from rich.panel import Panel
 from rich.table import Table
+
+from pipelines import render
+from pipelines.render import console
+from pipelines.results import DaskScoreResult, GenerateResult, ListResult, Record
 
 app = typer.Typer(
     help="Honest MQL-to-SQL lead scoring: train weekly, rank new leads, explain every score. Input limits and "
@@ -25,7 +27,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
 # the bundled synthetic dataset's config, found from wherever the command is run
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "data" / "configs" / "synthetic.toml"
 
@@ -74,8 +75,13 @@ FailOnDriftOpt = Annotated[
 DRIFT_EXIT = 3
 
 
-def _exit_on_drift(s: dict, fail_on_drift: bool) -> None:
-    if fail_on_drift and (s.get("drift") or {}).get("level") == "alert":
+def _json_default(o: object) -> object:
+    """A typed result inside a JSON line (serve's events) as its summary; anything else as text."""
+    return o.to_json() if isinstance(o, Record) else str(o)
+
+
+def _exit_on_drift(s: ListResult, fail_on_drift: bool) -> None:
+    if fail_on_drift and s.drift is not None and s.drift.level == "alert":
         raise typer.Exit(DRIFT_EXIT)
 
 
@@ -95,16 +101,6 @@ def _without_cache(settings, no_cache: bool):
         if no_cache
         else settings
     )
-
-
-def _print_features(s: dict) -> None:
-    f = s.get("features") or {}
-    text = {
-        "reused": "reused from the cache (same files, config and code as an earlier run)",
-        "built": "built, and cached for a repeated run",
-        "off": "built (cache off)",
-    }.get(f.get("cache"), "built")
-    console.print(f"Features: {text}" + (f"; {f['note']}" if f.get("note") else ""), highlight=False)
 
 
 def _environment() -> None:
@@ -243,262 +239,8 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
             console.print(f"[bold red]Error:[/bold red] {message}", markup=True, highlight=False)
         raise typer.Exit(2) from None
     if as_json and print_json:
-        print(json.dumps(summary, indent=2, default=str))
+        print(json.dumps(summary.to_json() if isinstance(summary, Record) else summary, indent=2, default=str))
     return summary
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
-def _print_rows_in(s: dict) -> dict:
-    """The summary's rule, rows in and rejected, and warnings; returns the summary's inputs."""
-    inp = s["inputs"]
-    console.rule("[bold]leadscore summary")
-    console.print(
-        f"Rows in: {inp['leads_in']:,} leads, {inp['activities_in']:,} activities; rejected: "
-        f"{inp['leads_rejected']:,} leads, {inp['activities_rejected']:,} activities"
-    )
-    if inp.get("related"):
-        console.print(
-            "Related tables: "
-            + ", ".join(f"{t} {r['in']:,} rows ({r['rejected']:,} rejected)" for t, r in inp["related"].items())
-        )
-    _print_warnings(s)
-    return inp
-
-
-def _print_training(s: dict) -> None:
-    inp = _print_rows_in(s)
-    if "leads_by_state" in inp:
-        st = inp["leads_by_state"]
-        console.print(
-            f"As of {s['as_of']}: {st.get('mature', 0):,} mature (labelled), {st.get('open', 0):,} open, "
-            f"{st.get('already_sql', 0):,} already SQL"
-            + (f", {st['after_as_of']:,} after the as-of moment (ignored)" if st.get("after_as_of") else "")
-        )
-    w = s["windows"]
-    console.print(
-        f"Train {w['train']['rows']:,} leads (SQL rate {_pct(w['train']['sql_rate'])})"
-        + (f" up to {w['train']['last_mql'][:10]}" if "last_mql" in w["train"] else "")
-        + f"; holdout {w['holdout']['rows']:,} leads (SQL rate {_pct(w['holdout']['sql_rate'])})"
-        + (
-            f" {w['holdout']['first_mql'][:10]} .. {w['holdout']['last_mql'][:10]}"
-            if "first_mql" in w["holdout"]
-            else ""
-        )
-    )
-    table = Table(
-        title="On the newest window, never trained on (AUC: 95% bootstrap interval)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    for col in ("", "AUC", "95% int.", "PR-AUC", "top20%", "lift10", "ECE", "Brier"):
-        table.add_column(col, justify="right" if col else "left", no_wrap=True)
-    kind = s.get("model_choice", {}).get("kind", "lightgbm")
-    names = {
-        "model": {"lightgbm": "LightGBM", "logistic": "shipped logistic", "blend": "blend"}[kind]
-        + (" (segmented)" if "global_model" in s["metrics"] else ""),
-        "global_model": "LightGBM global",
-        "logistic_regression": "logistic regr.",
-        "persona_rule": "persona rule",
-    }
-    for key, label in names.items():
-        if key not in s["metrics"]:
-            continue
-        m = s["metrics"][key]
-        interval = f"{m['roc_auc_ci_low']:.2f}-{m['roc_auc_ci_high']:.2f}"
-        ece = f"{m['ece']:.3f}" if "ece" in m else "-"
-        brier = f"{m['brier']:.3f}" if "brier" in m else "-"
-        table.add_row(
-            label,
-            f"{m['roc_auc']:.3f}",
-            interval,
-            f"{m['pr_auc']:.3f}",
-            _pct(m["capture_top20"]),
-            f"{m['lift_top10']:.2f}x",
-            ece,
-            brier,
-        )
-    console.print(table)
-    console.print(
-        "[dim]top20%: share of all SQLs in the best-scored 20% of MQLs; lift10: SQL rate of the top 10% over the "
-        f"average; ECE: calibration error; Brier of always predicting the base rate: "
-        f"{s['metrics']['model']['brier_base_rate']:.3f}[/dim]"
-    )
-    for key, c in s["model_vs_baselines"].items():
-        colour = {"better": "green", "worse": "red"}.get(c["verdict"], "yellow")
-        console.print(
-            f"Model vs {names[key]}: AUC {c['diff']:+.3f} (95% interval {c['low']:+.3f} to {c['high']:+.3f}): "
-            f"[{colour}]{c['verdict']}[/{colour}]"
-        )
-    if s.get("candidates"):
-        tried = ", ".join(
-            f"{c['name']} {c['calibration_auc']:.3f}/{c['holdout_auc']:.3f}" + (" (chosen)" if c["chosen"] else "")
-            for c in s["candidates"]
-        )
-        head = "Candidates, AUC on the comparing half of the calibration window (chooses) / holdout (reports)"
-        console.print(f"[dim]{head}: {tried}[/dim]")
-    _print_segments(s.get("segments", []))
-    p = s["metrics"]["persona_rule"]
-    console.print(
-        f"Persona rule passes {_pct(p['pass_rate'])} of MQLs and finds {_pct(p['capture_passed'])} of "
-        f"SQLs (SQL rate {_pct(p['sql_rate_passed'])})."
-    )
-    for note in s["notes"]:
-        console.print(f"[bold yellow]Note:[/bold yellow] {note}")
-    console.print("Top leak suspects (none stopped the run; check they are known at the MQL moment):")
-    for sus in s["leak_suspects"]:
-        console.print(f"  - {sus['source']}: {sus['evidence']}", highlight=False)
-    g = s["gate"]
-    colour = "green" if g["promoted"] else "yellow"
-    console.print(f"Registry: v{g['version']} [{colour}]{g['reason']}[/{colour}]")
-
-
-def _print_segments(records: list[dict]) -> None:
-    if not records:
-        return
-    table = Table(title="Segments (holdout AUC)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("segment", "train leads", "scored by", "AUC", "AUC global", "why"):
-        table.add_column(col, justify="left" if col in ("segment", "scored by", "why") else "right")
-    for r in records:
-        auc, glob = r.get("holdout_auc"), r.get("holdout_auc_global")
-        table.add_row(
-            r["segment"],
-            f"{r['train_rows']:,}",
-            "its own model" if r["model"] == "own" else "global model",
-            "-" if auc is None else f"{auc:.3f}",
-            "-" if glob is None else f"{glob:.3f}",
-            r.get("why", ""),
-        )
-    console.print(table)
-
-
-def _print_warnings(s: dict) -> None:
-    for warning in s["inputs"].get("warnings", []):
-        console.print(f"[bold yellow]Warning:[/bold yellow] {warning}")
-
-
-def _print_list(s: dict) -> None:
-    lst = s["list"]
-    if not s.get("files"):
-        console.print(f"[bold yellow]List:[/bold yellow] {lst.get('note', 'nothing written')}")
-        if "review_pages" in s:
-            console.print(f"Review page: [bold]{s['review_pages']['review_en']}[/bold]")
-        return
-    tiers = ", ".join(f"{t}: {n:,}" for t, n in lst["tiers"].items())
-    console.print(f"List: {lst['rows']:,} leads scored ({tiers}) -> [bold]{s['files']['csv']}[/bold]")
-    console.print(f"      also {s['files']['parquet']}; rejects: {s['files']['rejects']}")
-    if "review_en" in s["files"]:
-        console.print(f"Review page: [bold]{s['files']['review_en']}[/bold] (Spanish: {s['files'].get('review_es')})")
-    if "capacity" in lst:
-        c = lst["capacity"]
-        console.print(
-            f"This week's working list: the best {c['leads']:,} leads (this_week=yes), "
-            f"{c['expected_sqls']:.1f} SQLs expected in it; {c['expected_sqls_remainder']:.1f} expected in the "
-            f"other {c['leads_remainder']:,}."
-        )
-    if "trend" in lst:
-        tr = lst["trend"]
-        console.print(
-            f"Against the previous list: {tr['improving']:,} improving, {tr['steady']:,} steady, "
-            f"{tr['declining']:,} declining, {tr['new']:,} new; {tr['tier_moved']:,} changed tier."
-        )
-    if "kpis" in lst:
-        _print_kpis(lst["kpis"])
-
-
-def _print_kpis(k: dict) -> None:
-    cost = f"{k['cost_per_sql']:.2f}" if k["cost_per_sql"] is not None else "- (no SQL expected)"
-    console.print(
-        f"Seed KPIs: {k['expected_sqls']:.1f} SQLs expected among the {k['open_leads']:,} leads on the list, "
-        f"{k['expected_sqls_at_or_above_c']:.1f} of them in the {k['leads_at_or_above_c']:,} scoring >= "
-        f"{k['cutoff_c']:g} (tiers A-C); SDR cost per SQL there: {cost} "
-        f"({k['minutes_per_lead']:g} min per lead, {k['cost_per_hour']:g} an hour); "
-        f"{k['sdr_hours_recovered']:.1f} SDR hours recovered vs working every listed lead.",
-        highlight=False,
-    )
-    by_tier = k.get("response_by_tier")
-    if by_tier:
-        rates = ", ".join(f"{t}: {_pct(v['rate'])} of {v['leads']:,}" for t, v in sorted(by_tier.items()))
-        console.print(f"Prospect response rate by tier (replies since the MQL moment): {rates}")
-    else:
-        console.print("Prospect response rate by tier: not available (no reply/response activity in the export)")
-
-
-def _print_drift(s: dict) -> None:
-    """The drift verdict: one line when all is well, a framed block on a watch or an alert."""
-    d = s.get("drift")
-    if not d:
-        return
-    where = s.get("files", {}).get("drift")
-    if (d.get("mlflow") or {}).get("warning"):  # the list was written; only the MLflow series misses a point
-        console.print(f"[yellow]Warning:[/yellow] {escape(d['mlflow']['warning'])}", highlight=False)
-    if d["level"] not in ("ok", "watch", "alert"):
-        console.print(f"[dim]Drift: {escape(d['message'])}[/dim]", highlight=False)
-        return
-    if d["level"] == "ok":
-        console.print(
-            f"Drift: [green]ok[/green], score PSI {d['score_psi']:.3f} and the top features below "
-            f"{d['thresholds']['watch']:g}" + (f" (table: {where})" if where else ""),
-            highlight=False,
-        )
-        return
-    colour = "red" if d["level"] == "alert" else "yellow"
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    show_missing = any(r["missing_then"] or r["missing_now"] for r in d["worst"])
-    columns = ("feature", "PSI", "level", "unseen", *(("missing",) if show_missing else ()), "largest shift")
-    for col in columns:
-        table.add_column(col, justify="right" if col in ("PSI", "unseen") else "left", no_wrap=col != "largest shift")
-    named = d.get("named", {})  # folded activity types, in the export's words
-    for r in d["worst"]:
-        name = named.get(r["feature"], r["feature"])
-        cells = [
-            f"[bold]{escape(name)}*[/bold]" if r["top"] else escape(name),
-            f"{r['psi']:.2f}",
-            f"[{colour if r['level'] == d['level'] else 'default'}]{r['level']}[/]",
-            "-" if r["unseen_now"] is None else f"{r['unseen_now']:.0%}",
-        ]
-        if show_missing:
-            cells.append("-" if r["missing_then"] is None else f"{r['missing_then']:.0%} -> {r['missing_now']:.0%}")
-        table.add_row(*cells, escape(r["largest_shift"]))
-    top = ", ".join(f"{named.get(f, f)} {p:.2f}" for f, p in d["top_features"].items())
-    lines = [
-        f"[bold]{escape(d['message'])}[/bold]",
-        f"Score PSI {d['score_psi']:.3f} ({d['score_level']}); top features (*): {escape(top)}; "
-        f"watch at {d['thresholds']['watch']:g}, alert at {d['thresholds']['alert']:g}.",
-        f"Compared with {d['reference']}.",
-    ]
-    others = [r for r in d["worst"] if not r["top"] and r["level"] == "alert"]
-    if d["other_alerts"] and d["level"] == "alert":
-        names = ", ".join(f"{named.get(r['feature'], r['feature'])} {r['psi']:.2f}" for r in others[:5])
-        more = len(d["other_alerts"]) - len(others[:5])
-        lines.append(escape(f"Also drifted (not top features): {names}" + (f" and {more} more" if more else "")))
-    if where:
-        lines.append(f"Every feature: {where}")
-    if "monitor_run_id" in d.get("mlflow", {}):
-        m = d["mlflow"]
-        lines.append(f"MLflow: run drift-monitor ({m['monitor_run_id'][:8]}), check {m['step'] + 1} of its series")
-    if d["level"] == "alert":
-        lines.append("Check the export and the features above before trusting this list's scores.")
-    title = "[bold]DRIFT ALERT[/bold]" if d["level"] == "alert" else "[bold]Drift watch[/bold]"
-    console.print(
-        Panel(Group(*lines, table), title=title, title_align="left", border_style=f"bold {colour}"),
-        highlight=False,
-    )
-
-
-def _print_mlflow(s: dict) -> None:
-    from models.tracking import is_tracking_server
-
-    uri = s["mlflow"]["tracking_uri"]
-    where = (
-        f"Open the UI at [bold]{uri}[/bold]"  # a tracking server serves its own UI
-        if is_tracking_server(uri)
-        else f"Open the UI with: [bold]{Path(sys.executable).parent / 'mlflow'} ui --backend-store-uri {uri}[/bold]"
-    )
-    console.print(f"MLflow: experiment '{s['mlflow']['experiment']}', run {s['mlflow']['run_id'][:8]}. {where}")
 
 
 @app.command()
@@ -551,14 +293,11 @@ def generate(
                 made = write_synthetic_partitions(
                     out, leads=leads, partitions=partitions, months=months, seed=seed, processes=os.cpu_count() or 1
                 )
-            return {"status": "ok", **made}
+            return GenerateResult.model_validate({"status": "ok", **made})
 
         s = _run(as_json, split)
         if not as_json:
-            console.print(
-                f"Wrote {s['leads']:,} leads and {s['activities']:,} activities in {s['partitions']:,} partitions "
-                f"to {out}/leads and {out}/activities (true probabilities in {out}/truth)."
-            )
+            render.print_generate(s, out)
         return
 
     def body() -> dict:
@@ -581,27 +320,22 @@ def generate(
                     ),
                 )
             )
-        return {
-            "status": "ok",
-            "files": files,
-            "leads": len(crm.leads),
-            "activities": len(crm.activities),
-            "sql_rate": float(crm.truth["converted"].mean()),
-            "export_at": str(crm.export_at),
-            "open_leads": len(crm.open_ids()),
-            "bayes_auc_open": crm.bayes_auc_open(),
-        }
+        return GenerateResult.model_validate(
+            {
+                "status": "ok",
+                "files": files,
+                "leads": len(crm.leads),
+                "activities": len(crm.activities),
+                "sql_rate": float(crm.truth["converted"].mean()),
+                "export_at": str(crm.export_at),
+                "open_leads": len(crm.open_ids()),
+                "bayes_auc_open": crm.bayes_auc_open(),
+            }
+        )
 
     s = _run(as_json, body)
     if not as_json:
-        console.print(
-            f"Wrote {s['leads']:,} leads and {s['activities']:,} activities to {out} "
-            f"(export moment {s['export_at']}, SQL rate {_pct(s['sql_rate'])})."
-        )
-        console.print(
-            f"{s['open_leads']:,} open leads; Bayes AUC on them (true probability): "
-            f"[bold]{s['bayes_auc_open']:.4f}[/bold]"
-        )
+        render.print_generate(s, out)
 
 
 @app.command()
@@ -640,19 +374,7 @@ def weekly(
         ),
     )
     if not as_json:
-        if s["status"] == "persona_rule":
-            console.rule("[bold]leadscore summary")
-            _print_warnings(s)
-            console.print(f"[bold yellow]No model this week:[/bold yellow] {s['training']}", highlight=False)
-            console.print("The list below is ranked by the persona rule: score = % of its conditions met.")
-        else:
-            _print_training(s)
-        _print_list(s)
-        _print_features(s)
-        _print_drift(s)
-        if s["status"] != "persona_rule":
-            _print_mlflow(s)
-        console.print(f"Done in {s['elapsed_s']:.0f} s.")
+        render.print_weekly(s)
     _exit_on_drift(s, fail_on_drift)
 
 
@@ -714,9 +436,7 @@ def train(
         ),
     )
     if not as_json:
-        _print_training(s)
-        _print_features(s)
-        _print_mlflow(s)
+        render.print_train(s)
 
 
 @app.command()
@@ -758,109 +478,7 @@ def backtest(
         ),
     )
     if not as_json:
-        _print_backtest(s)
-
-
-def _n(x: float | None) -> str:
-    """SQL counts: whole numbers as such, the persona rule's shared ties with one decimal."""
-    if x is None:
-        return "-"
-    return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 else f"{x:,.1f}"
-
-
-def _print_backtest(s: dict) -> None:
-    from models.backtest import STATUS_TEXT
-
-    t, cap = s["total"], s["capacity"]["leads"]
-    console.rule("[bold]leadscore back-test")
-    _print_warnings(s)
-    console.print(
-        f"{t['weeks']} weeks replayed as if `leadscore weekly` had run each Monday (export ends {s['export_end']}); "
-        f"capacity {cap:,} leads a week"
-        + ("" if s["capacity"]["source"] == "given" else f" ({s['capacity']['source']}; set --capacity)"),
-        highlight=False,
-    )
-    table = Table(
-        title="Each Monday's model on the next week's MQLs, against what happened",
-        collapse_padding=True,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    flagged = any(w["status"] != "model" for w in s["weeks"])
-    heads = ["Week of", "MQLs", "SQLs", "AUC\nmodel", "AUC\npersona"]
-    heads += [f"top {cap:,}\nmodel", f"top {cap:,}\npersona", f"top {cap:,}\nrandom", "SQLs\nexpected"]
-    for col in heads + ([""] if flagged else []):
-        table.add_column(col, justify="left" if col in ("Week of", "") else "right", no_wrap=True)
-
-    def auc(x: float | None) -> str:
-        return "-" if x is None else f"{x:.3f}"
-
-    def row(label: str, w: dict, model_sqls, expected, status: list[str]) -> None:
-        table.add_row(
-            label,
-            f"{w['mqls']:,}",
-            f"{w['sqls']:,}",
-            auc(w["median_model_auc" if "median_model_auc" in w else "model_auc"]),
-            auc(w["median_persona_auc" if "median_persona_auc" in w else "persona_auc"]),
-            _n(model_sqls),
-            _n(w["persona_sqls_in_capacity"]),
-            _n(round(w["random_sqls_in_capacity"], 1)),
-            "-" if expected is None else f"{expected:,.1f}",
-            *status,
-        )
-
-    for w in s["weeks"]:
-        row(
-            w["week_of"],
-            w,
-            w["model_sqls_in_capacity"],
-            w["model_expected_sqls"],
-            [STATUS_TEXT[w["status"]]] if flagged else [],
-        )
-    mw = t["model_weeks"]
-    table.add_section()
-    row("total", t, mw["model_sqls_in_capacity"], mw["expected_sqls"], [""] if flagged else [])
-    console.print(table)
-    console.print(
-        f"[dim]AUC: chance a week's SQL is ranked above its non-SQL (0.5 = a coin toss); total row: the median "
-        f"week. top {cap:,}: SQLs among the {cap:,} best-ranked MQLs of the week (persona rule: leads tied on "
-        "its score share out at random); random: what as many leads picked at random would hold. SQLs "
-        "expected: the sum of the model's calibrated scores over the week's MQLs, to set against SQLs.[/dim]"
-    )
-    if t["weeks_with_model"]:
-        gain = mw["gain_over_persona"]
-        console.print(
-            f"In the {t['weeks_with_model']} week(s) with a model, its top {cap:,} held "
-            f"{_n(mw['model_sqls_in_capacity'])} SQLs against the persona rule's {_n(mw['persona_sqls_in_capacity'])}"
-            + ("" if gain is None else f" ({gain:+.0%})")
-            + f"; the model found more in {mw['model_ahead']} week(s), fewer in {mw['persona_ahead']}, as many in "
-            f"{mw['level']}. It expected {mw['expected_sqls']:,.1f} SQLs among those weeks' MQLs; "
-            f"{mw['actual_sqls']:,} happened.",
-            highlight=False,
-        )
-    console.print(
-        f"The persona rule's own list (leads meeting all its conditions) held {t['persona_passed']:,} leads, "
-        f"{t['persona_passed_sqls']:,} of them SQLs, over the {t['weeks']} weeks.",
-        highlight=False,
-    )
-    for w in s["weeks"]:
-        if w["status"] in ("persona_rule", "leak_alarm"):
-            console.print(
-                f"[bold yellow]Week of {w['week_of']}:[/bold yellow] {STATUS_TEXT[w['status']]}: "
-                f"{w['note'].split(';')[0]}",
-                highlight=False,
-            )
-    if s["not_mature"]:
-        console.print(
-            f"Not replayed: the {len(s['not_mature'])} most recent week(s) (of {', '.join(s['not_mature'])}): "
-            f"{s['not_mature_note']}."
-        )
-    if t["weeks"] < s["weeks_asked"]:
-        console.print(f"Only {t['weeks']} of the {s['weeks_asked']} weeks asked for lie within the export.")
-    console.print(
-        f"Table: [bold]{s['files']['csv']}[/bold] (summary: {s['files']['json']}). Done in {s['elapsed_s']:.0f} s."
-    )
+        render.print_backtest(s)
 
 
 @app.command()
@@ -918,10 +536,7 @@ def score(
         ),
     )
     if not as_json:
-        _print_warnings(s)
-        console.print(f"Scored with {s['model']} (v{s['model_version']}), tier cut-offs {s['tier_cutoffs']}")
-        _print_list(s)
-        _print_drift(s)
+        render.print_score(s)
     _exit_on_drift(s, fail_on_drift)
 
 
@@ -987,30 +602,19 @@ def _score_on_dask(
             if address == "local":
                 client.cluster.close()
         elapsed = time.perf_counter() - t0
-        return {
-            **summary,
-            "model": resolved.uri,
-            "dask": {**summary["dask"], "address": address},
-            "elapsed_s": round(elapsed, 1),
-            "leads_per_s": round(summary["list"]["rows"] / elapsed),
-        }
+        return DaskScoreResult.model_validate(
+            {
+                **summary,
+                "model": resolved.uri,
+                "dask": {**summary["dask"], "address": address},
+                "elapsed_s": round(elapsed, 1),
+                "leads_per_s": round(summary["list"]["rows"] / elapsed),
+            }
+        )
 
     s = _run(as_json, body)
-    if as_json:
-        return
-    _print_rows_in(s)
-    console.print(f"Scored with {s['model']} (v{s['model_version']}), tier cut-offs {s['tier_cutoffs']}")
-    tiers = ", ".join(f"{t}: {n:,}" for t, n in s["list"]["tiers"].items())
-    d = s["dask"]
-    console.print(
-        f"List: {s['list']['rows']:,} leads scored ({tiers}) in {d['partitions']:,} partitions -> "
-        f"[bold]{s['files']['list']}[/bold]; rejects: {s['files']['rejects']}"
-    )
-    peak = max(d["peak_rss_mb_by_worker"].values(), default=0)
-    console.print(
-        f"Dask ({d['address']}, {d['workers']} workers): {s['elapsed_s']} s, {s['leads_per_s']:,} leads/s; "
-        f"peak memory of a worker {peak:,.0f} MB"
-    )
+    if not as_json:
+        render.print_dask_score(s)
 
 
 @app.command()
@@ -1055,11 +659,7 @@ def features(
 
     s = _run(as_json, body)
     if not as_json:
-        _print_warnings(s)
-        console.print(
-            f"{s['columns']} features for {s['inputs']['leads_in'] - s['inputs']['leads_rejected']:,} "
-            f"leads -> {s['features']} (rejects: {s['rejects']})"
-        )
+        render.print_features_written(s)
 
 
 @app.command("init-config")
@@ -1169,37 +769,7 @@ def report(
 
     s = _run(as_json, body)
     if not as_json:
-        w = s["window"]
-        src = {"measured": "measured", "setting": "from the settings", "window": "no dates: per window"}
-        console.print(
-            f"Review of {s['model']} (v{s['model_version']}) on {w['leads']:,} validation leads ({w['sqls']:,} SQLs), "
-            f"AUC {s['auc']:.3f}, {s['weekly_mql_volume']:,.0f} MQLs a week ({src[s['weekly_mql_volume_source']]})."
-        )
-        _print_tradeoffs(s["tier_cutoffs"], s["at_current_cutoffs"])
-        console.print(f"Wrote [bold]{s['page']}[/bold]")
-
-
-def _print_tradeoffs(cutoffs: dict, refs: dict) -> None:
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("SDRs work", "cut-off", "leads/wk", "SQLs/wk", "SQL rate", "SQLs found", "SDR h/wk", "cost/SQL"):
-        table.add_column(col, justify="left" if col == "SDRs work" else "right", no_wrap=True)
-    names = {"A": "tier A", "B": "tiers A-B", "C": "tiers A-C", "persona_rule": "persona rule", "all": "every MQL"}
-
-    def f(x, spec: str) -> str:
-        return "-" if x is None else format(x, spec)
-
-    for rule, r in refs.items():
-        table.add_row(
-            names[rule],
-            f(cutoffs.get(rule), "g") if rule in "ABC" else "",
-            f(r["leads_per_week"], ",.0f"),
-            f(r["sqls_per_week"], ",.1f"),
-            "-" if r["sql_rate_passed"] is None else _pct(r["sql_rate_passed"]),
-            "-" if r["share_captured"] is None else _pct(r["share_captured"]),
-            f(r["sdr_hours_per_week"], ",.1f"),
-            f(r["cost_per_sql"], ",.2f"),
-        )
-    console.print(table)
+        render.print_report(s)
 
 
 thresholds_app = typer.Typer(
@@ -1279,20 +849,7 @@ def thresholds_propose(
         ),
     )
     if not as_json:
-        p = s["proposed"]
-        console.print(
-            f"For {s['capacity']:g} leads a week at {s['weekly_mql_volume']:,.0f} MQLs a week "
-            f"({s['weekly_mql_volume_source']}), on {s['window']['leads']:,} validation leads of {s['model']}:"
-        )
-        console.print(f"Proposed: A >= {p['A']:g}, B >= {p['B']:g}, C >= {p['C']:g} (rule: {s['rule']})")
-        _print_tradeoffs(p, s["at_proposed"])
-        c = s["current"]
-        console.print(f"Current: A >= {c['A']:g}, B >= {c['B']:g}, C >= {c['C']:g}")
-        _print_tradeoffs(c, s["at_current"])
-        console.print(
-            f"To apply: leadscore thresholds set A={p['A']:g} B={p['B']:g} C={p['C']:g} --by NAME --note "
-            f'"capacity {s["capacity"]:g}/week"' + (f" --model {model}" if model else "")
-        )
+        render.print_propose(s, model)
 
 
 def _parse_cutoffs(pairs: list[str]) -> dict[str, float]:
@@ -1345,38 +902,6 @@ def thresholds_set(
     if not as_json:
         console.print("[green]Stored.[/green] The next scoring run uses them.")
         _print_record(s)
-
-
-def _print_serve_event(e: dict, cron: str, timezone: str) -> None:
-    if e["event"] == "waiting":
-        due = datetime.fromisoformat(e["next_run"])
-        console.print(
-            f"Next run: [bold]{due:%a %Y-%m-%d %H:%M:%S %Z}[/bold] (cron '{cron}', {timezone}). Ctrl-C stops.",
-            highlight=False,
-        )
-        return
-    if e["status"] == "error":
-        console.print(
-            f"[bold red]Run of {e['scheduled_for']} failed:[/bold red] {e['error']}", markup=True, highlight=False
-        )
-        return
-    s = e["summary"]
-    lst = s.get("list", {})
-    what = (
-        f"{lst['rows']:,} leads listed -> {s['files']['csv']}" if s.get("files") else lst.get("note", "no list written")
-    )
-    model = (
-        f"registry v{s['gate']['version']}: {s['gate']['reason']}"
-        if "gate" in s
-        else f"no model this week, persona rule ({s.get('training', '').split(':')[0]})"
-    )
-    console.print(
-        f"[green]Run of {e['scheduled_for']} done[/green] in {e['elapsed_s']:.0f} s: {what}; {model}; "
-        f"features {s.get('features', {}).get('cache', 'built')}",
-        highlight=False,
-    )
-    if e.get("drift"):
-        _print_drift(s)
 
 
 @app.command()
@@ -1461,9 +986,9 @@ def serve(
 
     def report(event: dict) -> None:
         if as_json:
-            print(json.dumps(event, default=str), flush=True)
+            print(json.dumps(event, default=_json_default), flush=True)
         else:
-            _print_serve_event(event, cron, timezone)
+            render.print_serve_event(event, cron, timezone)
 
     def one_run() -> dict:
         return scheduled_weekly(

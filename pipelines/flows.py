@@ -32,6 +32,16 @@ from models.train import (
 )
 from pipelines import feature_cache
 from pipelines.progress import step
+from pipelines.results import (
+    BacktestResult,
+    FeaturesResult,
+    ListResult,
+    ProposeResult,
+    ReportResult,
+    ScoreResult,
+    TrainResult,
+    WeeklyResult,
+)
 from pipelines.retries import retry_options
 from pipelines.settings import LimitSettings, RetrySettings, Settings
 from serving import drift, planning, review
@@ -171,7 +181,7 @@ def _drift(
 DRIFT_ALERT_STATE = "DriftAlert"
 
 
-def with_drift_state(summary: dict) -> dict | State:
+def with_drift_state(summary: ListResult) -> ListResult | State:
     """A flow's return value: the summary, in a named state when drift calls for attention.
 
     An alert ends the run in a Completed state named ``DriftAlert`` whose message says what drifted: the
@@ -180,7 +190,7 @@ def with_drift_state(summary: dict) -> dict | State:
     (notify, open a ticket). A watch keeps the name Completed and carries the message. Either way the
     caller of the flow still gets the summary (the state's data).
     """
-    section = summary.get("drift") or {}
+    section = summary.get("drift") or {}  # a typed result reads as the summary document it is
     if section.get("level") == "alert":
         return Completed(name=DRIFT_ALERT_STATE, message=section["message"], data=summary)
     if section.get("level") == "watch":
@@ -430,7 +440,7 @@ def _labels(export: LoadedExport, config: DatasetConfig, as_of: datetime | None)
 
 
 @flow(name="build-features", log_prints=True)
-def build_features_flow(leads: Path, activities: Path | None, config_path: Path, out: Path) -> dict:
+def build_features_flow(leads: Path, activities: Path | None, config_path: Path, out: Path) -> FeaturesResult:
     """Load, validate and write the point-in-time feature table (Parquet) and its rejects."""
     config = load_config(config_path)
     export, features = _load(leads, activities, config)
@@ -438,18 +448,20 @@ def build_features_flow(leads: Path, activities: Path | None, config_path: Path,
     table = features.reset_index().merge(labels[["lead_id", "state", "label"]], on="lead_id")
     write_parquet(table, out)
     rejects = write_csv(export.rejects, Path(out).with_name(Path(out).stem + "_rejects.csv"))
-    return {
-        "status": "ok",
-        "inputs": _inputs_summary(export, labels),
-        "features": str(out),
-        "rejects": str(rejects),
-        "columns": len(features.columns),
-        "as_of": str(as_of),
-    }
+    return FeaturesResult.model_validate(
+        {
+            "status": "ok",
+            "inputs": _inputs_summary(export, labels),
+            "features": str(out),
+            "rejects": str(rejects),
+            "columns": len(features.columns),
+            "as_of": str(as_of),
+        }
+    )
 
 
 @flow(name="serving-rows", log_prints=True)
-def serving_rows_flow(leads: Path, activities: Path | None, config_path: Path, out: Path) -> dict:
+def serving_rows_flow(leads: Path, activities: Path | None, config_path: Path, out: Path) -> FeaturesResult:
     """Load, validate and write every valid lead's feature rows as a request body for `mlflow models serve`.
 
     The rows are the model's input (no state, no label), built point in time as for the list; the lead
@@ -459,15 +471,17 @@ def serving_rows_flow(leads: Path, activities: Path | None, config_path: Path, o
     export, features = _load(leads, activities, config)
     write_invocation_json(features, out)
     rejects = write_csv(export.rejects, Path(out).with_name(Path(out).stem + "_rejects.csv"))
-    return {
-        "status": "ok",
-        "format": "json",
-        "inputs": _inputs_summary(export),
-        "features": str(out),
-        "rejects": str(rejects),
-        "columns": len(features.columns),
-        "rows": len(features),
-    }
+    return FeaturesResult.model_validate(
+        {
+            "status": "ok",
+            "format": "json",
+            "inputs": _inputs_summary(export),
+            "features": str(out),
+            "rejects": str(rejects),
+            "columns": len(features.columns),
+            "rows": len(features),
+        }
+    )
 
 
 @flow(name="train", log_prints=True)
@@ -478,7 +492,7 @@ def train_flow(
     settings: Settings,
     as_of: datetime | None = None,
     dask: str | None = None,
-) -> dict:
+) -> TrainResult:
     """Train, evaluate, log and register a model; the gate decides whether it becomes champion.
 
     ``dask``: a Dask scheduler address, or ``local``, to train with lightgbm.dask (models/distributed.py).
@@ -490,14 +504,16 @@ def train_flow(
     labels, stamp = _labels(export, config, as_of)
     t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities), dask)
     _retrying(apply_decision_task, settings)(t["tracking"], t["run_id"], t["decision"])
-    return {
-        "status": "ok",
-        "as_of": str(stamp),
-        "inputs": _inputs_summary(export, labels),
-        "features": cached,
-        **t["summary"],
-        "elapsed_s": round(time.perf_counter() - t0, 1),
-    }
+    return TrainResult.model_validate(
+        {
+            "status": "ok",
+            "as_of": str(stamp),
+            "inputs": _inputs_summary(export, labels),
+            "features": cached,
+            **t["summary"],
+            "elapsed_s": round(time.perf_counter() - t0, 1),
+        }
+    )
 
 
 def predictor_fact(scorer) -> str:
@@ -514,7 +530,7 @@ def score_flow(
     model_uri: str | None = None,
     config_path: Path | None = None,
     capacity: int | None = None,
-) -> dict:
+) -> ScoreResult | State:
     """Score every valid lead in the file with a registered model (default: the champion).
 
     A list already at ``out`` is read first, for each lead's previous score and trend. The batch is
@@ -552,7 +568,8 @@ def score_flow(
         files = _retrying(publish_task, settings)(
             out.parent, out.stem, scored, export.rejects, summary, drift_table=drift_table
         )
-    return with_drift_state({**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)})
+    result = {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
+    return with_drift_state(ScoreResult.model_validate(result))
 
 
 @flow(name="weekly", log_prints=True)
@@ -563,7 +580,7 @@ def weekly_flow(
     settings: Settings,
     as_of: datetime | None = None,
     capacity: int | None = None,
-) -> dict:
+) -> WeeklyResult | State:
     """Load → validate → features → train → gate → score the open leads → publish the list → summary.
 
     The registry's aliases move last, after the list is written, so a run that fails before publishing
@@ -580,8 +597,10 @@ def weekly_flow(
     try:
         t = _train_and_register(export, features, labels, stamp, config, settings, (leads, activities))
     except InsufficientData as exc:
-        return _persona_week(
-            export, features, labels, stamp, config, settings, str(exc), t0, capacity or settings.capacity, cached
+        return WeeklyResult.model_validate(
+            _persona_week(
+                export, features, labels, stamp, config, settings, str(exc), t0, capacity or settings.capacity, cached
+            )
         )
     decision, tracking = t["decision"], t["tracking"]
     if not decision.promoted and decision.previous_champion is None:
@@ -593,7 +612,7 @@ def weekly_flow(
             extra={k: v for k, v in t["summary"].items() if k != "tier_cutoffs"},
         )  # fmt: skip
         _retrying(apply_decision_task, settings)(tracking, t["run_id"], decision)
-        return week
+        return WeeklyResult.model_validate(week)
     uri = (
         f"models:/{tracking.model_name}/{decision.version}"
         if decision.promoted
@@ -643,7 +662,8 @@ def weekly_flow(
             )
     _kill_point("weekly:before-alias")
     _retrying(apply_decision_task, settings)(tracking, t["run_id"], decision)
-    return with_drift_state({**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)})
+    result = {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
+    return with_drift_state(WeeklyResult.model_validate(result))
 
 
 @task(**TASK)
@@ -697,7 +717,7 @@ def report_flow(
     model_uri: str | None = None,
     config_path: Path | None = None,
     lang: str = "en",
-) -> dict:
+) -> ReportResult:
     """The threshold review page of a registered model (default: the champion), on its validation window."""
     resolved, config, inputs = _model_window(leads, activities, settings, model_uri, config_path)
     volume, source = review.volume_for(inputs.window, setting=settings.weekly_mql_volume)
@@ -720,19 +740,21 @@ def report_flow(
         minutes_per_lead=settings.minutes_per_lead,
         cost_per_hour=settings.cost_per_hour,
     )
-    return {
-        "status": "ok",
-        "page": str(path),
-        "lang": lang,
-        "model": resolved.uri,
-        "model_version": resolved.version,
-        "tier_cutoffs": resolved.tier_cutoffs,
-        "window": {"leads": len(inputs.window), "sqls": int(inputs.window["label"].sum())},
-        "weekly_mql_volume": round(volume, 1),
-        "weekly_mql_volume_source": source,
-        "at_current_cutoffs": _tradeoff_records(refs),
-        "auc": inputs.metrics["model"]["roc_auc"],
-    }
+    return ReportResult.model_validate(
+        {
+            "status": "ok",
+            "page": str(path),
+            "lang": lang,
+            "model": resolved.uri,
+            "model_version": resolved.version,
+            "tier_cutoffs": resolved.tier_cutoffs,
+            "window": {"leads": len(inputs.window), "sqls": int(inputs.window["label"].sum())},
+            "weekly_mql_volume": round(volume, 1),
+            "weekly_mql_volume_source": source,
+            "at_current_cutoffs": _tradeoff_records(refs),
+            "auc": inputs.metrics["model"]["roc_auc"],
+        }
+    )
 
 
 def _tradeoff_records(refs: pd.DataFrame) -> dict:
@@ -749,7 +771,7 @@ def propose_flow(
     settings: Settings,
     model_uri: str | None = None,
     config_path: Path | None = None,
-) -> dict:
+) -> ProposeResult:
     """A-D cut-offs that fill ``capacity`` leads a week with the best scores, and what they mean."""
     resolved, _, inputs = _model_window(leads, activities, settings, model_uri, config_path)
     volume, source = review.volume_for(inputs.window, setting=settings.weekly_mql_volume)
@@ -762,23 +784,25 @@ def propose_flow(
         "minutes_per_lead": settings.minutes_per_lead,
         "cost_per_hour": settings.cost_per_hour,
     }
-    return {
-        "status": "ok",
-        "model": resolved.uri,
-        "model_version": resolved.version,
-        "capacity": capacity,
-        "weekly_mql_volume": round(volume, 1),
-        "weekly_mql_volume_source": source,
-        "window": {"leads": len(inputs.window), "sqls": int(inputs.window["label"].sum())},
-        "current": resolved.tier_cutoffs,
-        "proposed": proposed,
-        "at_proposed": _tradeoff_records(reference_tradeoffs(inputs.window, proposed, **kw)),
-        "at_current": _tradeoff_records(reference_tradeoffs(inputs.window, resolved.tier_cutoffs, **kw)),
-        "rule": (
-            "C: the lowest cut-off passing at most the capacity per week (weekly MQL volume x share of the "
-            "validation window at or above it); B and A: the same for 60% and 25% of the capacity"
-        ),
-    }
+    return ProposeResult.model_validate(
+        {
+            "status": "ok",
+            "model": resolved.uri,
+            "model_version": resolved.version,
+            "capacity": capacity,
+            "weekly_mql_volume": round(volume, 1),
+            "weekly_mql_volume_source": source,
+            "window": {"leads": len(inputs.window), "sqls": int(inputs.window["label"].sum())},
+            "current": resolved.tier_cutoffs,
+            "proposed": proposed,
+            "at_proposed": _tradeoff_records(reference_tradeoffs(inputs.window, proposed, **kw)),
+            "at_current": _tradeoff_records(reference_tradeoffs(inputs.window, resolved.tier_cutoffs, **kw)),
+            "rule": (
+                "C: the lowest cut-off passing at most the capacity per week (weekly MQL volume x share of the "
+                "validation window at or above it); B and A: the same for 60% and 25% of the capacity"
+            ),
+        }
+    )
 
 
 @task(**TASK)
@@ -804,7 +828,7 @@ def backtest_flow(
     settings: Settings,
     weeks: int = 12,
     capacity: int | None = None,
-) -> dict:
+) -> BacktestResult:
     """Replay the last ``weeks`` mature weeks as if the weekly run had trained each Monday; compare with what happened.
 
     Features are built once for the whole export (each lead's row is as of its MQL moment). Nothing is
@@ -848,7 +872,7 @@ def backtest_flow(
         csv = write_csv(table, folder / f"backtest_{stamp}.csv")
         summary["files"] = {"csv": str(csv), "json": str(folder / f"backtest_{stamp}.json")}
         write_json(summary, folder / f"backtest_{stamp}.json")
-    return {**summary, "elapsed_s": round(time.perf_counter() - t0, 1)}
+    return BacktestResult.model_validate({**summary, "elapsed_s": round(time.perf_counter() - t0, 1)})
 
 
 def _persona_week(
