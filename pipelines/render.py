@@ -17,11 +17,8 @@ from rich.table import Table
 
 from pipelines.results import (
     BacktestResult,
-    CutoffRecord,
-    RollbackResult,
-    VersionList,
-    Window,
     BacktestWeek,
+    CutoffRecord,
     DaskScoreResult,
     DriftSection,
     FeaturesResult,
@@ -31,12 +28,15 @@ from pipelines.results import (
     ListResult,
     ProposeResult,
     ReportResult,
+    RollbackResult,
     ScoreResult,
     Segment,
     Tradeoff,
     TrainingFigures,
     TrainResult,
+    VersionList,
     WeeklyResult,
+    Window,
 )
 
 console = Console(stderr=True)
