@@ -170,7 +170,7 @@ def test_a_week_s_figures_equal_a_hand_count(export, replayed, crm, config):
 
 def test_backtest_flow_and_its_table_on_a_short_export(prefect_harness, tmp_path):
     from features.synthetic import generate
-    from pipelines import render
+    from pipelines.cli import render
     from pipelines.flows import backtest_flow
     from pipelines.settings import Settings
 

@@ -377,7 +377,7 @@ def test_the_alert_threshold_must_be_above_the_watch_threshold():
 
 
 def test_the_cli_prints_a_drift_alert_prominently(flows, monkeypatch):
-    from pipelines import render
+    from pipelines.cli import render
     from pipelines.results import ScoreResult
 
     monkeypatch.setattr(render.console, "width", 200)
@@ -405,7 +405,7 @@ def test_a_list_published_without_drift_removes_an_earlier_drift_table(tmp_path)
 def test_fail_on_drift_exits_3_only_on_an_alert(flows):
     import typer
 
-    from pipelines import cli
+    from pipelines.cli import common as cli
 
     alert = flows["weekly"].result()
     assert alert["drift"]["level"] == "alert"

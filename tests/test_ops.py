@@ -211,7 +211,7 @@ def test_serve_reports_a_failed_run_and_keeps_the_schedule():
 
 
 def test_serve_puts_a_drift_alert_on_the_run_event_and_on_the_console(capsys):
-    from pipelines import render
+    from pipelines.cli import render
 
     summaries = iter([{"status": "ok", "drift": {"level": "ok"}}, _alert_summary()])
     events: list[dict] = []
