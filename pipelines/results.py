@@ -509,81 +509,22 @@ class GenerateResult(Record):
     bayes_auc_open: float | None = None
 
 
-# ---------------------------------------------------------------------------------------------------
-# the registry: cut-offs, versions, rollback (models.tracking's records, typed for the console)
+class Suspect(Record):
+    column: str
+    evidence: str
 
 
-class CutoffEntry(Record):
-    cutoffs: dict[str, Number]
-    by: str = ""
-    at: str = ""
-    note: str = ""
-
-
-class CutoffRecord(Record):
-    """`thresholds show` and `set`: a version's current cut-offs and their history, oldest first."""
+class InitConfigResult(Record):
+    """`init-config`: the config written, the roles guessed, the leak suspects and what to check."""
 
     status: str = "ok"
-    model: str
-    version: str | None = None
-    aliases: list[str] = []
-    current: CutoffEntry
-    history: list[CutoffEntry] = []
-
-
-class RolledBack(Record):
-    to: str | None = None
-    by: str = ""
-    at: str = ""
-    reason: str = ""
-
-
-class VersionRow(Record):
-    """One registered version as `models` lists it."""
-
-    version: str
-    aliases: list[str] = []
-    created: str
-    dataset: str = ""
-    metrics: dict[str, Number | None] = {}
-    windows: dict[str, Window] = {}
-    tier_cutoffs: dict[str, Number] | None = None
-    gate_rule: str = ""
-    gate_decision: str = ""
-    rolled_back: RolledBack | None = None
-
-
-class Hold(Record):
-    version: str
-    until: str
-
-
-class ChampionChange(Record):
-    version: str
-    how: str
-    at: str
-
-
-class VersionList(Record):
-    """`models`: every registered version, newest first, the champion's history and any rollback hold."""
-
-    status: str = "ok"
-    model: str
-    versions: list[VersionRow] = []
-    champion_history: list[ChampionChange] = []
-    hold: Hold | None = None
-    note: str | None = None
-    tracking_uri: str | None = None
-
-
-class RollbackResult(Record):
-    """`rollback`: the champion moved back, by whom and why, and the hold on new versions."""
-
-    status: str = "ok"
-    model: str
-    from_version: str
-    to_version: str
-    by: str
-    at: str
-    reason: str
-    hold_until: str | None = None
+    config: str
+    rows: int
+    columns: int
+    roles: dict[str, int]
+    outcome: dict[str, Any] | None = None  # the config's outcome section, as proposed
+    time: str
+    pii: list[str] = []
+    suspects: list[Suspect] = []
+    to_check: list[str] = []
+    related: list[str] = []

@@ -210,6 +210,17 @@ def _locked(settings, command: str, fn, *, create: bool = True):
         return fn()
 
 
+def _run_flow(as_json: bool, settings, command: str, flow_fn, *args, config: Path | None, files: tuple, create=True):
+    """Preflight, then the flow under the workspace lock and the run time-out: its result, printed as JSON if asked."""
+    return _run(
+        as_json,
+        lambda: (
+            _preflight(config, *files, settings=settings)
+            or _locked(settings, command, lambda: _timed(flow_fn, settings)(*args), create=create)
+        ),
+    )
+
+
 def _run(as_json: bool, fn, *, print_json: bool = True):
     """Run a command body: progress on stderr, summary (or JSON) at the end, clear errors, no tracebacks."""
     from mlflow.exceptions import MlflowException

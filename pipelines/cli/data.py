@@ -21,7 +21,7 @@ from pipelines.cli.common import (
     _run,
     console,
 )
-from pipelines.results import GenerateResult
+from pipelines.results import GenerateResult, InitConfigResult
 
 
 def generate(
@@ -190,7 +190,7 @@ def init_config(
     """
     from pipelines.onboarding import init_config as run_init
 
-    def body() -> dict:
+    def body() -> InitConfigResult:
         from features.contract import ContractError
 
         _preflight(None, leads, activities)
@@ -200,27 +200,8 @@ def init_config(
         if out.exists() and not force:
             raise ContractError(f"{out} exists; pass --force to overwrite it")
         with console.status("Reading the export and auditing its columns...") if not as_json else nullcontext():
-            return run_init(leads, activities, out, name=name, related=related or [])
+            return InitConfigResult.model_validate(run_init(leads, activities, out, name=name, related=related or []))
 
     s = _run(as_json, body)
     if not as_json:
-        console.print(
-            f"Read {s['rows']:,} rows, {s['columns']} columns. Roles: "
-            + ", ".join(f"{n} {r}" for r, n in sorted(s["roles"].items()))
-        )
-        console.print(f"Outcome: {s['outcome']}; time: {s['time']}")
-        for line in s.get("related", []):
-            console.print(f"Related: {line}", highlight=False)
-        if s["pii"]:
-            console.print(f"Personal data (pii: on the list, never a feature, never logged): {', '.join(s['pii'])}")
-        for sus in s["suspects"]:
-            console.print(
-                f"[bold yellow]Suspected leak, set to exclude:[/bold yellow] {sus['column']}: {sus['evidence']}",
-                highlight=False,
-            )
-        for why in s["to_check"]:
-            console.print(f"[yellow]Check:[/yellow] {why}")
-        console.print(
-            f"Wrote [bold]{s['config']}[/bold]. Review every role, the persona rule (a placeholder) "
-            "and the field audit, then run `leadscore train`."
-        )
+        render.print_init_config(s)

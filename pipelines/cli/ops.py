@@ -29,7 +29,7 @@ from pipelines.cli.common import (
     _timed,
     console,
 )
-from pipelines.results import RollbackResult, VersionList
+from pipelines.results_registry import RollbackResult, VersionList
 
 
 def report(

@@ -23,6 +23,7 @@ from pipelines.results import (
     DriftSection,
     FeaturesResult,
     GenerateResult,
+    InitConfigResult,
     Inputs,
     Kpis,
     ListResult,
@@ -571,3 +572,26 @@ def print_serve_event(e: dict, cron: str, timezone: str) -> None:
     )
     if e.get("drift"):
         print_drift(s)
+
+
+def print_init_config(s: InitConfigResult) -> None:
+    """`init-config`: the roles guessed, personal data, leak suspects, what to check, the config written."""
+    console.print(
+        f"Read {s.rows:,} rows, {s.columns} columns. Roles: "
+        + ", ".join(f"{n} {r}" for r, n in sorted(s.roles.items()))
+    )
+    console.print(f"Outcome: {s.outcome}; time: {s.time}")
+    for line in s.related:
+        console.print(f"Related: {line}", highlight=False)
+    if s.pii:
+        console.print(f"Personal data (pii: on the list, never a feature, never logged): {', '.join(s.pii)}")
+    for sus in s.suspects:
+        console.print(
+            f"[bold yellow]Suspected leak, set to exclude:[/bold yellow] {sus.column}: {sus.evidence}", highlight=False
+        )
+    for why in s.to_check:
+        console.print(f"[yellow]Check:[/yellow] {why}")
+    console.print(
+        f"Wrote [bold]{s.config}[/bold]. Review every role, the persona rule (a placeholder) "
+        "and the field audit, then run `leadscore train`."
+    )

@@ -6,7 +6,8 @@ from rich import box
 from rich.table import Table
 
 from pipelines.cli.common import console
-from pipelines.results import CutoffRecord, RollbackResult, VersionList, Window
+from pipelines.results import Window
+from pipelines.results_registry import CutoffRecord, RollbackResult, VersionList
 
 
 def print_record(r: CutoffRecord) -> None:

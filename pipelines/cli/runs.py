@@ -24,10 +24,10 @@ from pipelines.cli.common import (
     WorkspaceOpt,
     _environment,
     _exit_on_drift,
-    _locked,
     _preflight,
     _require_dask,
     _run,
+    _run_flow,
     _settings,
     _timed,
     _without_cache,
@@ -59,17 +59,8 @@ def weekly(
     from pipelines.flows import weekly_flow
 
     settings = _without_cache(_settings(workspace), no_cache)
-    s = _run(
-        as_json,
-        lambda: (
-            _preflight(config, leads, activities, settings=settings)
-            or _locked(
-                settings,
-                "weekly",
-                lambda: _timed(weekly_flow, settings)(leads, activities, config, settings, as_of, capacity),
-            )
-        ),
-    )
+    args = (leads, activities, config, settings, as_of, capacity)
+    s = _run_flow(as_json, settings, "weekly", weekly_flow, *args, config=config, files=(leads, activities))
     if not as_json:
         render.print_weekly(s)
     _exit_on_drift(s, fail_on_drift)
@@ -106,17 +97,8 @@ def train(
     from pipelines.flows import train_flow
 
     settings = _without_cache(_settings(workspace), no_cache)
-    s = _run(
-        as_json,
-        lambda: (
-            _preflight(config, leads, activities, settings=settings)
-            or _locked(
-                settings,
-                "train",
-                lambda: _timed(train_flow, settings)(leads, activities, config, settings, as_of, dask),
-            )
-        ),
-    )
+    args = (leads, activities, config, settings, as_of, dask)
+    s = _run_flow(as_json, settings, "train", train_flow, *args, config=config, files=(leads, activities))
     if not as_json:
         render.print_train(s)
 
@@ -203,18 +185,8 @@ def score(
     from pipelines.flows import score_flow
 
     settings = _settings(workspace)
-    s = _run(
-        as_json,
-        lambda: (
-            _preflight(config, leads, activities, settings=settings)
-            or _locked(
-                settings,
-                "score",
-                lambda: _timed(score_flow, settings)(leads, activities, out, settings, model, config, capacity),
-                create=False,
-            )
-        ),
-    )
+    args = (leads, activities, out, settings, model, config, capacity)
+    s = _run_flow(as_json, settings, "score", score_flow, *args, config=config, files=(leads, activities), create=False)
     if not as_json:
         render.print_score(s)
     _exit_on_drift(s, fail_on_drift)

@@ -23,7 +23,7 @@ from pipelines.cli.common import (
     _timed,
     console,
 )
-from pipelines.results import CutoffRecord
+from pipelines.results_registry import CutoffRecord
 
 
 def thresholds_show(model: ModelOpt = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:

@@ -130,18 +130,8 @@ def drift_task(
     )  # fmt: skip
 
 
-@task(**TASK)
-def publish_task(
-    folder: Path,
-    stem: str,
-    scored: pd.DataFrame,
-    rejects: pd.DataFrame,
-    summary: dict,
-    pages: dict[str, str] | None = None,
-    drift_table: pd.DataFrame | None = None,
-) -> dict:
-    """Write the list set to a dated archive, then replace the latest files from it (serving.publish)."""
-    return publish(folder, stem, scored, rejects, summary, pages, drift_table)
+# the list set to a dated archive, then the latest files replaced from it (serving.publish)
+publish_task = task(publish, name="publish_task", **TASK)
 
 
 @task(**TASK)
