@@ -5,7 +5,7 @@ They wrap what models.tracking returns, keys and order kept, as pipelines/result
 
 from __future__ import annotations
 
-from pipelines.results import Number, Record, Window
+from pipelines.results import Number, Record
 
 
 class CutoffEntry(Record):
@@ -33,6 +33,16 @@ class RolledBack(Record):
     reason: str = ""
 
 
+class TagWindow(Record):
+    """A data window as the version's tags keep it: every figure as the text MLflow stores."""
+
+    rows: str | Number | None = None
+    sqls: str | Number | None = None
+    sql_rate: str | Number | None = None
+    first_mql: str | None = None
+    last_mql: str | None = None
+
+
 class VersionRow(Record):
     """One registered version as `models` lists it."""
 
@@ -41,7 +51,7 @@ class VersionRow(Record):
     created: str
     dataset: str = ""
     metrics: dict[str, Number | None] = {}
-    windows: dict[str, Window] = {}
+    windows: dict[str, TagWindow] = {}
     tier_cutoffs: dict[str, Number] | None = None
     gate_rule: str = ""
     gate_decision: str = ""

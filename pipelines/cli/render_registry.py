@@ -6,8 +6,7 @@ from rich import box
 from rich.table import Table
 
 from pipelines.cli.common import console
-from pipelines.results import Window
-from pipelines.results_registry import CutoffRecord, RollbackResult, VersionList
+from pipelines.results_registry import CutoffRecord, RollbackResult, TagWindow, VersionList
 
 
 def print_record(r: CutoffRecord) -> None:
@@ -25,7 +24,7 @@ def print_record(r: CutoffRecord) -> None:
         console.print(f"  {h.at}  A {c['A']:g} / B {c['B']:g} / C {c['C']:g}  by {h.by}: {h.note}", highlight=False)
 
 
-def _window(w: Window | None) -> str:
+def _window(w: TagWindow | None) -> str:
     if w is not None and "first_mql" in w:
         return f"{w.first_mql[:10]} to {w.last_mql[:10]}"
     return f"{w.rows} leads" if w is not None and "rows" in w else "-"
