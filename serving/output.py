@@ -6,11 +6,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from features.files import (
-    atomic_write,
-    neutralise_formulas,  # noqa: F401  models/tracking.py's import until it reads features.files
-    write_json,
-)
+from features.files import atomic_write, write_json
 
 
 def publish_plan(marker: str | Path, plan: dict, *, after_each: Callable[[Path], None] | None = None) -> None:

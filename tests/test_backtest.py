@@ -170,7 +170,7 @@ def test_a_week_s_figures_equal_a_hand_count(export, replayed, crm, config):
 
 def test_backtest_flow_and_its_table_on_a_short_export(prefect_harness, tmp_path):
     from features.synthetic import generate
-    from pipelines import cli
+    from pipelines.cli import render
     from pipelines.flows import backtest_flow
     from pipelines.settings import Settings
 
@@ -211,8 +211,8 @@ def test_backtest_flow_and_its_table_on_a_short_export(prefect_harness, tmp_path
     # the list, the registry and MLflow untouched: only the table and the (shared) feature cache
     assert sorted(p.name for p in ws.iterdir()) == ["backtest", "cache"]
     # the command's table: one row per week, persona-only weeks flagged, the total row
-    with cli.console.capture() as captured:
-        cli._print_backtest(s)
+    with render.console.capture() as captured:
+        render.print_backtest(s)
     printed = captured.get()
     assert printed.count("persona only") == first_model and weeks[0]["week_of"] in printed
     assert f"top {s['capacity']['leads']}" in printed and re.search(

@@ -378,16 +378,17 @@ def test_the_alert_threshold_must_be_above_the_watch_threshold():
 
 
 def test_the_cli_prints_a_drift_alert_prominently(flows, monkeypatch):
-    from pipelines import cli
+    from pipelines.cli import render
+    from pipelines.results import ScoreResult
 
-    monkeypatch.setattr(cli.console, "width", 200)
+    monkeypatch.setattr(render.console, "width", 200)
     summary = flows["weekly"].result()
-    with cli.console.capture() as captured:
-        cli._print_drift(summary)
+    with render.console.capture() as captured:
+        render.print_drift(summary)
     text = captured.get()
     assert "DRIFT ALERT" in text and "engagement_recency_weighted*" in text and summary["files"]["drift"] in text
-    with cli.console.capture() as captured:
-        cli._print_drift({"drift": drift.no_reference()})
+    with render.console.capture() as captured:
+        render.print_drift(ScoreResult.model_validate({"drift": drift.no_reference()}))
     assert "no reference in this model" in captured.get()
 
 
@@ -405,7 +406,7 @@ def test_a_list_published_without_drift_removes_an_earlier_drift_table(tmp_path)
 def test_fail_on_drift_exits_3_only_on_an_alert(flows):
     import typer
 
-    from pipelines import cli
+    from pipelines.cli import common as cli
 
     alert = flows["weekly"].result()
     assert alert["drift"]["level"] == "alert"
@@ -413,4 +414,4 @@ def test_fail_on_drift_exits_3_only_on_an_alert(flows):
         cli._exit_on_drift(alert, True)
     assert caught.value.exit_code == cli.DRIFT_EXIT == 3
     cli._exit_on_drift(alert, False)  # without the flag: exit 0, as before
-    cli._exit_on_drift({**alert, "drift": {**alert["drift"], "level": "watch"}}, True)
+    cli._exit_on_drift(alert.model_copy(update={"drift": alert.drift.model_copy(update={"level": "watch"})}), True)

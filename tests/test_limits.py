@@ -89,7 +89,7 @@ def test_the_cli_refuses_an_oversized_export_in_one_line_before_any_run(tmp_path
 
 
 def test_a_run_over_its_time_out_stops_and_leaves_no_model(prefect_harness, export_files, tmp_path):
-    from pipelines.cli import _timed, _timeout_message
+    from pipelines.cli.common import _timed, _timeout_message
     from pipelines.flows import train_flow
 
     ws = tmp_path / "ws"

@@ -211,14 +211,14 @@ def test_serve_reports_a_failed_run_and_keeps_the_schedule():
 
 
 def test_serve_puts_a_drift_alert_on_the_run_event_and_on_the_console(capsys):
-    from pipelines import cli
+    from pipelines.cli import render
 
     summaries = iter([{"status": "ok", "drift": {"level": "ok"}}, _alert_summary()])
     events: list[dict] = []
     serve(lambda: next(summaries), cron="* * * * * *", timezone="UTC", max_runs=2, report=events.append)
     runs = [e for e in events if e["event"] == "run"]
     assert "drift" not in runs[0] and runs[1]["drift"] == "alert"
-    cli._print_serve_event(runs[1], "* * * * * *", "UTC")
+    render.print_serve_event(runs[1], "* * * * * *", "UTC")
     assert "DRIFT ALERT" in capsys.readouterr().err.upper()
 
 

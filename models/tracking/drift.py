@@ -12,9 +12,9 @@ from mlflow.entities import Metric
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from features.files import neutralise_formulas
 from models.tracking.client import Tracking, mask_secrets
 from models.transient import is_transient
-from serving.output import neutralise_formulas  # i14: features.files after merge
 
 DRIFT_MONITOR_TAG = "drift_monitor"  # tag (value: the registered model's name) of the run holding the series
 DRIFT_LEVEL_CODE = {"ok": 0, "watch": 1, "alert": 2}

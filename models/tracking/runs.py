@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
+from features.files import neutralise_formulas
 from models.compiled import compile_saved_model
 from models.tracking.client import Tracking, _tracking_uri
 from models.train import TrainingResult
-from serving.output import neutralise_formulas  # i14: features.files after merge
 
 MODELS_DIR = Path(__file__).resolve().parent.parent  # models/: shipped with the logged model as its code
 

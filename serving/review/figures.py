@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from models.cutoffs import TIERS
 from serving.review.window import check_window, scores
-from serving.score import TIERS
 
 TRADEOFF_COLUMNS = (
     "cutoff",

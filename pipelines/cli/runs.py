@@ -1,0 +1,229 @@
+"""The run commands: weekly, train, backtest and score (in one process or on Dask)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipelines.cli import render
+from pipelines.cli.common import (
+    DEFAULT_CONFIG,
+    ActsOpt,
+    AsOfOpt,
+    CapacityOpt,
+    ConfigOpt,
+    FailOnDriftOpt,
+    JsonOpt,
+    LeadsOpt,
+    ModelConfigOpt,
+    ModelOpt,
+    NoCacheOpt,
+    WorkspaceOpt,
+    _environment,
+    _exit_on_drift,
+    _preflight,
+    _require_dask,
+    _run,
+    _run_flow,
+    _settings,
+    _timed,
+    _without_cache,
+    console,
+)
+from pipelines.results import DaskScoreResult
+
+
+def weekly(
+    leads: LeadsOpt,
+    activities: ActsOpt = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
+    capacity: CapacityOpt = None,
+    no_cache: NoCacheOpt = False,
+    fail_on_drift: FailOnDriftOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The whole weekly job: validate, features, train, gate, score the open leads, publish the list.
+
+    The list goes to <workspace>/lists/latest.csv (and .parquet), with a dated copy under lists/archive/;
+    the threshold review page beside it (latest_review.html, Spanish latest_review_es.html), also logged
+    to MLflow with the run. Leads on last week's list get their previous score and trend. The open leads
+    are compared with the scoring model's training window (drift: lists/latest_drift.csv, MLflow); an
+    alert is printed in a red block and ends the Prefect run in the DriftAlert state.
+    """
+    _environment()
+    from pipelines.flows import weekly_flow
+
+    settings = _without_cache(_settings(workspace), no_cache)
+    args = (leads, activities, config, settings, as_of, capacity)
+    s = _run_flow(as_json, settings, "weekly", weekly_flow, *args, config=config, files=(leads, activities))
+    if not as_json:
+        render.print_weekly(s)
+    _exit_on_drift(s, fail_on_drift)
+
+
+def train(
+    leads: LeadsOpt,
+    activities: ActsOpt = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    workspace: WorkspaceOpt = None,
+    as_of: AsOfOpt = None,
+    no_cache: NoCacheOpt = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="train with lightgbm.dask on the Dask scheduler at this address (tcp://host:8786), or 'local' "
+            "for a cluster on this machine; needs pip install 'leadscore\\[dask]'. Trees are close to, not "
+            "identical with, single-process training, and there is no model search: the default LightGBM is the "
+            "model (see README)",
+            show_default="single process, with the model search",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion.
+
+    The model is chosen on the calibration window among LightGBM settings, a logistic regression and their
+    blends (tuned on its older half, compared on its newer half), within LEADSCORE_TRAIN__SEARCH_BUDGET_SECONDS.
+    """
+    _environment()
+    if dask:
+        _require_dask(as_json)
+    from pipelines.flows import train_flow
+
+    settings = _without_cache(_settings(workspace), no_cache)
+    args = (leads, activities, config, settings, as_of, dask)
+    s = _run_flow(as_json, settings, "train", train_flow, *args, config=config, files=(leads, activities))
+    if not as_json:
+        render.print_train(s)
+
+
+def backtest(
+    leads: LeadsOpt,
+    activities: ActsOpt = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    workspace: WorkspaceOpt = None,
+    weeks: Annotated[
+        int, typer.Option(help="past weeks to replay, the most recent ones whose outcomes are all known", min=1)
+    ] = 12,
+    capacity: Annotated[
+        int | None,
+        typer.Option(
+            help="leads the SDR team works a week: SQLs are counted among each week's best N",
+            min=1,
+            show_default="LEADSCORE_CAPACITY, else 20% of the median weekly MQL volume",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay past weeks as if `weekly` had run each Monday, and compare its ranking with what happened.
+
+    Each Monday's model is trained on what was known then (later SQL dates and MQLs unknown) and ranks
+    the MQLs of the following seven days; per week: MQLs, SQLs, the model's and the persona rule's AUC,
+    the SQLs each puts in the week's top --capacity, and the SQLs the model expected. Weeks younger than
+    the horizon are not replayed. Nothing is registered and no list changes; the table is written to
+    <workspace>/backtest/backtest_<UTC time>.csv (and .json).
+    """
+    _environment()
+    from pipelines.flows import backtest_flow
+
+    settings = _settings(workspace)
+    s = _run(
+        as_json,
+        lambda: (
+            _preflight(config, leads, activities, workspace=settings.workspace)
+            or _timed(backtest_flow, settings)(leads, activities, config, settings, weeks, capacity)
+        ),
+    )
+    if not as_json:
+        render.print_backtest(s)
+
+
+def score(
+    leads: LeadsOpt,
+    out: Annotated[Path, typer.Option(help="list file (.csv); .parquet, _rejects.csv and _summary.json go beside it")],
+    activities: ActsOpt = None,
+    model: ModelOpt = None,
+    config: ModelConfigOpt = None,
+    workspace: WorkspaceOpt = None,
+    capacity: CapacityOpt = None,
+    fail_on_drift: FailOnDriftOpt = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="score a partitioned export on a Dask cluster: 'local' starts one on this machine, or give a "
+            "scheduler address (tcp://host:8786). --leads and --activities are then folders of Parquet files "
+            "co-partitioned by lead (same file names), and --out a folder: one list file per partition, "
+            "_rejects.csv, _summary.json. Same rows, scores, ranks and reasons as one process; no trend, "
+            "capacity or drift check. Needs the dask extra: pip install 'leadscore\\[dask]'",
+            show_default="off: one process",
+        ),
+    ] = None,
+    dask_workers: Annotated[int, typer.Option(help="with --dask local: worker processes (one thread each)", min=1)] = 2,
+    dask_memory: Annotated[
+        str, typer.Option(help="with --dask local: memory limit per worker; a worker above it is restarted")
+    ] = "2GB",
+    as_json: JsonOpt = False,
+) -> None:
+    """Score every valid lead in a file: rank, calibrated score 0-100, tier A-D, top 3 reasons.
+
+    A list already at --out is read first: leads on it get their previous score and trend. The leads are
+    compared with the model's training window (drift: <out stem>_drift.csv beside the list, MLflow).
+    With --dask, a partitioned export is scored on a Dask cluster instead (see --dask).
+    """
+    _environment()
+    if dask:
+        _score_on_dask(dask, leads, activities, out, model, config, workspace, dask_workers, dask_memory, as_json,
+                       capacity=capacity, fail_on_drift=fail_on_drift)  # fmt: skip
+        return
+    from pipelines.flows import score_flow
+
+    settings = _settings(workspace)
+    args = (leads, activities, out, settings, model, config, capacity)
+    s = _run_flow(as_json, settings, "score", score_flow, *args, config=config, files=(leads, activities), create=False)
+    if not as_json:
+        render.print_score(s)
+    _exit_on_drift(s, fail_on_drift)
+
+
+def _score_on_dask(
+    address, leads, activities, out, model, config, workspace, workers, memory, as_json, *, capacity, fail_on_drift
+) -> None:
+    """`score --dask`: check the inputs here, run the Dask scoring flow with a progress bar, print the summary."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    settings = _settings(workspace)
+    # the cluster's own INFO lines (workers starting, closing) are not ours; workers inherit the environment
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")
+
+    def body() -> DaskScoreResult:
+        from features.partitions import find_partitions
+        from pipelines.flows import score_dask_flow
+        from serving.distributed import DistributedError
+
+        if capacity or fail_on_drift:
+            raise DistributedError("--capacity and --fail-on-drift are not available with --dask")
+        partitions = find_partitions(leads, activities)
+        _preflight(config, settings=settings)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console, disable=as_json,
+        ) as bar:  # fmt: skip
+            passes: dict[str, int] = {}
+
+            def advance(label: str, done: int, total: int) -> None:
+                if label not in passes:
+                    passes[label] = bar.add_task(label, total=total)
+                bar.update(passes[label], completed=done)
+
+            return score_dask_flow(partitions, out, settings, address, model, config, workers, memory, advance)
+
+    s = _run(as_json, body)
+    if not as_json:
+        render.print_dask_score(s)

@@ -1,0 +1,46 @@
+"""This week's list beyond its scores: the working list for the capacity, trends, and the seed KPIs."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from serving import planning
+
+
+def shape_list(
+    scored: pd.DataFrame,
+    previous: pd.DataFrame | None,
+    leads: pd.DataFrame,
+    activities: pd.DataFrame,
+    cutoffs: dict[str, float],
+    *,
+    capacity: int | None,
+    trend_points: float,
+    minutes_per_lead: float,
+    cost_per_hour: float,
+) -> tuple[pd.DataFrame, dict]:
+    """The list with this week's working list marked and each lead's trend; the list's facts beside it.
+
+    The facts: ``capacity`` (the working list, when a capacity is given), ``trend`` (against the previous
+    list, when there is one) and ``kpis`` (expected SQLs, SDR hours and cost, response by tier).
+    """
+    facts: dict = {}
+    if capacity:
+        scored, facts["capacity"] = planning.mark_capacity(scored, capacity)
+    if previous is not None:
+        scored = planning.score_trend(scored, previous, points=trend_points)
+        facts["trend"] = planning.trend_counts(scored)
+    kpis = planning.week_kpis(scored, cutoffs, minutes_per_lead=minutes_per_lead, cost_per_hour=cost_per_hour)
+    kpis["response_by_tier"] = planning.response_rate_by_tier(scored, leads, activities)
+    facts["kpis"] = kpis
+    return scored, facts
+
+
+def challenger_notes(promoted: bool, version: str, reason: str, scored_with: str) -> list[str]:
+    """The review page's note when this run's model was kept as challenger and the champion scored the list."""
+    if promoted:
+        return []
+    return [
+        f"This run's model v{version} was kept as challenger ({reason}); this week's list "
+        f"is scored with the champion v{scored_with}."
+    ]
