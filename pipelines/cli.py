@@ -18,6 +18,8 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from pipelines.defaults import DEFAULT_CONFIG
+
 app = typer.Typer(
     help="Honest MQL-to-SQL lead scoring: train weekly, rank new leads, explain every score. Input limits and "
     "run time-outs: LEADSCORE_LIMITS__MAX_FILE_BYTES, __MAX_ROWS, __MAX_CELL_CHARS, __RUN_TIMEOUT_SECONDS.",
@@ -26,8 +28,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-# the bundled synthetic dataset's config, found from wherever the command is run
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "data" / "configs" / "synthetic.toml"
 
 ConfigOpt = Annotated[
     Path,
