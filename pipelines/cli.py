@@ -19,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from pipelines.defaults import DEFAULT_CONFIG
+from pipelines.prefect_env import configure_prefect, prefect_start_errors
 
 app = typer.Typer(
     help="Honest MQL-to-SQL lead scoring: train weekly, rank new leads, explain every score. Input limits and "
@@ -119,6 +120,7 @@ def _environment() -> None:
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # mlflow resets its loggers to this on import
     # against a tracking server MLflow writes "View run at <url>" to stdout, which --json keeps for the summary
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    configure_prefect()
 
 
 def _settings(workspace: Path | None):
@@ -210,7 +212,8 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
 
     progress.enable(None if as_json else console)
     try:
-        summary = fn()
+        with prefect_start_errors():  # Prefect's start-up time-out: one line saying what to do
+            summary = fn()
     except (
         ConfigError,
         ContractError,
