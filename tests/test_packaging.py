@@ -21,7 +21,20 @@ ROOT = Path(__file__).resolve().parents[1]
 # `license = "Apache-2.0"` (PEP 639) needs setuptools 77; the build runs offline on the venv's own setuptools
 MIN_SETUPTOOLS = 77
 # what a build neither needs nor may see
-JUNK = (".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis", "workspace", "tests")
+JUNK = (
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
+    "workspace",
+    "mlruns",
+    "mlartifacts",
+    "tests",
+)
 
 
 def _run(args: list, **kwargs) -> subprocess.CompletedProcess:
