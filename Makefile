@@ -29,8 +29,8 @@ test: $(STAMP)  ## the default test suite (a few minutes)
 test-slow: $(STAMP)  ## only the slow tests (large generated data)
 	$(BIN)/python -m pytest -m slow
 
-lint: $(STAMP)  ## ruff lint and format check
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: $(STAMP)  ## ruff lint and format check, then the import layers (import-linter)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 clean:  ## remove the workspace and caches (keeps .venv)
-	rm -rf workspace .pytest_cache .ruff_cache
+	rm -rf workspace .pytest_cache .ruff_cache .import_linter_cache

@@ -7,6 +7,7 @@ leftovers never slow the next. The step prints one JSON line; the parent takes m
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -144,3 +145,28 @@ def emit(result: dict) -> None:
 def goal_line(name: str, value: float, limit: float, unit: str = "x") -> str:
     verdict = "MET" if value <= limit else f"MISSED by {value / limit:.2f}x"
     return f"goal {name}: {value:.2f}{unit} (at most {limit:g}{unit}) -> {verdict}"
+
+
+def data_options(doc: str) -> argparse.ArgumentParser:
+    """The options of a benchmark on the generated export: its size and seed, and the processes per step."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--leads", type=int, default=1_000_000)
+    ap.add_argument("--activities", type=int, default=20_000_000)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=3)
+    return ap
+
+
+def score(model, features, leads, *, cutoffs: dict, config, reasons_limit: int):
+    """``score_leads`` as the scoring flow calls it, for a model version named "bench"."""
+    from serving.score import score_leads
+
+    return score_leads(
+        model,
+        features,
+        leads,
+        cutoffs=cutoffs,
+        model_version="bench",
+        pii_columns=config.names_with_role("pii"),
+        reasons_limit=reasons_limit,
+    )

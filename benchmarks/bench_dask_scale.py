@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CONFIG, machine  # noqa: E402
+from _common import CONFIG, machine, score  # noqa: E402
 
 CACHE = Path(os.environ.get("LEADSCORE_BENCH_DASK_CACHE", "/tmp/leadscore-bench-dask"))
 GOAL_RSS_MB = 2048
@@ -113,21 +113,12 @@ def single_process(folder: Path, model, cutoffs: dict, config, reasons_limit: in
     """Seconds to score one partition in this process, as `leadscore score` scores a file."""
     from features.build import build_features
     from features.contract import load_export
-    from serving.score import score_leads
 
     t0 = time.perf_counter()
     name = "part-00000.parquet"
     export = load_export(folder / "leads" / name, folder / "activities" / name, config)
     features = build_features(export.leads, export.activities, config=config)
-    score_leads(
-        model,
-        features,
-        export.leads,
-        cutoffs=cutoffs,
-        model_version="bench",
-        pii_columns=config.names_with_role("pii"),
-        reasons_limit=reasons_limit,
-    )
+    score(model, features, export.leads, cutoffs=cutoffs, config=config, reasons_limit=reasons_limit)
     return time.perf_counter() - t0
 
 

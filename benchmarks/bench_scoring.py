@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CONFIG, emit, ensure_data, goal_line, machine, measure  # noqa: E402
+from _common import CONFIG, data_options, emit, ensure_data, goal_line, machine, measure, score  # noqa: E402
 
 from models.compiled import FACTS_FILE  # noqa: E402
 
@@ -79,7 +79,6 @@ def step(name: str, folder: Path, reasons: int, predictor: str = "compiled") -> 
     from features.config import load_config
     from models.scorer import LeadScoreModel
     from serving.reasons import top_reasons
-    from serving.score import score_leads
 
     config = load_config(CONFIG)
     model = LeadScoreModel.load(folder / "model")
@@ -118,15 +117,7 @@ def step(name: str, folder: Path, reasons: int, predictor: str = "compiled") -> 
         features = build_features(export.leads, export.activities, config=config)
         t["features_s"] = time.perf_counter() - t1
         t1 = time.perf_counter()
-        scored = score_leads(
-            model,
-            features,
-            export.leads,
-            cutoffs=cutoffs,
-            model_version="bench",
-            pii_columns=config.names_with_role("pii"),
-            reasons_limit=0,
-        )
+        scored = score(model, features, export.leads, cutoffs=cutoffs, config=config, reasons_limit=0)
         t["predict_tiers_s"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         write_csv(scored, out_dir / "list.csv")
@@ -156,11 +147,7 @@ def step(name: str, folder: Path, reasons: int, predictor: str = "compiled") -> 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--leads", type=int, default=1_000_000)
-    ap.add_argument("--activities", type=int, default=20_000_000)
-    ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--runs", type=int, default=3)
+    ap = data_options(__doc__)
     ap.add_argument("--reasons", type=int, default=10_000, help="leads at the top of the list that get reasons")
     ap.add_argument(
         "--predictor",

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import CONFIG, emit, ensure_data, goal_line, machine, measure  # noqa: E402
+from _common import CONFIG, data_options, emit, ensure_data, goal_line, machine, measure  # noqa: E402
 
 GOAL = 1.5
 
@@ -143,11 +143,7 @@ def step(name: str, folder: Path, runs_dir: Path) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--leads", type=int, default=1_000_000)
-    ap.add_argument("--activities", type=int, default=20_000_000)
-    ap.add_argument("--seed", type=int, default=5)
-    ap.add_argument("--runs", type=int, default=3)
+    ap = data_options(__doc__)
     ap.add_argument("--step", choices=["e2e", "reference"], help=argparse.SUPPRESS)
     a = ap.parse_args()
     folder = ensure_data(a.leads, a.activities, a.seed)

@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "data" / "configs" / "synthetic.toml"
+from pipelines.defaults import DEFAULT_CONFIG
+
 MAX_SLEEP_S = 60.0  # wake up at least once a minute: a suspended machine or a clock change is noticed
 
 

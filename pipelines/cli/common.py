@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from pipelines.prefect_env import configure_prefect, prefect_start_errors
 from pipelines.results import ListResult, Record
 
 console = Console(stderr=True)  # progress and summaries: stdout stays for --json
@@ -24,10 +25,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# the bundled synthetic dataset's config, found from wherever the command is run
-
-
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "data" / "configs" / "synthetic.toml"
 
 
 ConfigOpt = Annotated[
@@ -135,6 +132,7 @@ def _environment() -> None:
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # mlflow resets its loggers to this on import
     # against a tracking server MLflow writes "View run at <url>" to stdout, which --json keeps for the summary
     os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    configure_prefect()
 
 
 def _settings(workspace: Path | None):
@@ -237,7 +235,8 @@ def _run(as_json: bool, fn, *, print_json: bool = True):
 
     progress.enable(None if as_json else console)
     try:
-        summary = fn()
+        with prefect_start_errors():  # Prefect's start-up time-out: one line saying what to do
+            summary = fn()
     except (
         ConfigError,
         ContractError,

@@ -11,7 +11,6 @@ import typer
 
 from pipelines.cli import render
 from pipelines.cli.common import (
-    DEFAULT_CONFIG,
     ActsOpt,
     ConfigOpt,
     JsonOpt,
@@ -21,6 +20,7 @@ from pipelines.cli.common import (
     _run,
     console,
 )
+from pipelines.defaults import DEFAULT_CONFIG
 from pipelines.results import GenerateResult, InitConfigResult
 
 

@@ -10,7 +10,6 @@ import typer
 
 from pipelines.cli import render
 from pipelines.cli.common import (
-    DEFAULT_CONFIG,
     ActsOpt,
     AsOfOpt,
     CapacityOpt,
@@ -33,6 +32,7 @@ from pipelines.cli.common import (
     _without_cache,
     console,
 )
+from pipelines.defaults import DEFAULT_CONFIG
 from pipelines.results import DaskScoreResult
 
 
