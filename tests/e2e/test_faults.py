@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "data" / "configs" / "synthetic.toml"
 SUFFIXES = (".csv", ".parquet", "_rejects.csv", "_drift.csv", "_review.html", "_review_es.html")
 
@@ -239,7 +239,7 @@ def test_every_kill_point_of_weekly_and_score_leaves_a_usable_workspace(data, tm
     assert len(kill_and_recover(tmp_path / "ws", data, tmp_path, names)) == len(names)
 
 
-@pytest.mark.slow  # ~80 s of two real weekly runs; tests/test_lock.py covers the lock itself in the default suite
+@pytest.mark.slow  # ~80 s of two real weekly runs; tests/pipelines/test_lock.py covers the lock in the default suite
 def test_two_weekly_runs_started_at_once_one_waits_and_the_aliases_stay_consistent(data, tmp_path):
     ws = tmp_path / "ws"
     procs = [_start(_args("weekly", ws, data) + ["--json"], tmp_path / f"run{i}.log") for i in (1, 2)]

@@ -134,7 +134,7 @@ def test_train_dask_local_end_to_end(prefect_harness, export_files, tmp_path):
 
     leads, acts = export_files
     exe = Path(sys.executable).with_name("leadscore")
-    root = str(Path(__file__).resolve().parents[1])  # this checkout's code, whatever is installed
+    root = str(Path(__file__).resolve().parents[2])  # this checkout's code, whatever is installed
     from prefect.settings import PREFECT_API_URL
 
     env = os.environ | {
