@@ -42,6 +42,47 @@ def ts(s: str) -> pd.Timestamp:
     return pd.Timestamp(s)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def migrated_mlflow_schema(tmp_path_factory):
+    """Every new SQLite MLflow store of this test process starts from one migrated copy of MLflow's schema.
+
+    MLflow runs its ~60 Alembic migrations on each new SQLite file (~5 s apiece, dozens of stores per
+    session); the result is the same schema every time, so it is made once and copied in with SQLite's
+    backup API. The stores are still real MLflow stores: MLflow's own code creates the default experiment
+    and every record. Subprocesses (the e2e tests) create their stores the normal way.
+    """
+    import sqlite3
+
+    import mlflow.store.db.utils as db_utils
+    import mlflow.store.model_registry.sqlalchemy_store as registry_store
+    import sqlalchemy
+
+    migrate = db_utils._initialize_tables
+    template = tmp_path_factory.getbasetemp() / "mlflow-schema.db"
+
+    def initialize_from_template(engine: sqlalchemy.engine.Engine) -> None:
+        if engine.url.get_backend_name() != "sqlite" or not engine.url.database or db_utils._all_tables_exist(engine):
+            migrate(engine)  # not a file we can fill (or already filled): MLflow's own path
+            return
+        if not template.exists():  # the first store of the session: MLflow migrates it once, here
+            made = sqlalchemy.create_engine(f"sqlite:///{template}")
+            migrate(made)
+            made.dispose()
+        source = sqlite3.connect(template)
+        target = engine.raw_connection()
+        try:
+            source.backup(target.driver_connection)
+        finally:
+            target.close()
+            source.close()
+        engine.dispose()  # pooled connections opened before the copy must not keep a stale schema cache
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(db_utils, "_initialize_tables", initialize_from_template)
+        mp.setattr(registry_store, "_initialize_tables", initialize_from_template)
+        yield
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One temporary Prefect server for the session's flow tests (~8 s to start)."""
