@@ -2,9 +2,10 @@
 then check what it left (lists whole, champion loads and scores, MLflow store opens), and that a rerun
 completes; and two weekly runs started at once on one workspace.
 
-Each process pays Prefect's temporary server (~6-11 s), so the default suite kills at one point (the
-middle of the list replacement, where the repair logic works); the full set of 11 and the two concurrent
-runs are marked slow (`make test-slow`).
+The processes use the session's Prefect server (PREFECT_API_URL, tests/conftest.py), not a temporary
+server each (~6-11 s apiece). Each point still costs a killed run and a rerun, so the default suite kills at
+one point (the middle of the list replacement, where the repair logic works); the full set of 11 and the
+two concurrent runs are marked slow (`make test-slow`).
 """
 
 from __future__ import annotations
@@ -44,10 +45,20 @@ WEEKLY_POINTS = [
 DEFAULT_POINTS = ("half-replaced",)
 
 
+# the session's Prefect server (conftest.prefect_api_url), set by the autouse fixture below
+PREFECT_API = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_prefect_server(prefect_api_url):
+    PREFECT_API["PREFECT_API_URL"] = prefect_api_url
+
+
 def _env(**extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADSCORE_", "MLFLOW_TRACKING"))}
     env.update(
         PYTHONPATH=str(ROOT),
+        **PREFECT_API,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
         MLFLOW_ENABLE_TELEMETRY="false",
