@@ -42,6 +42,47 @@ def ts(s: str) -> pd.Timestamp:
     return pd.Timestamp(s)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def migrated_mlflow_schema(tmp_path_factory):
+    """Every new SQLite MLflow store of this test process starts from one migrated copy of MLflow's schema.
+
+    MLflow runs its ~60 Alembic migrations on each new SQLite file (~5 s apiece, dozens of stores per
+    session); the result is the same schema every time, so it is made once and copied in with SQLite's
+    backup API. The stores are still real MLflow stores: MLflow's own code creates the default experiment
+    and every record. Subprocesses (the e2e tests) create their stores the normal way.
+    """
+    import sqlite3
+
+    import mlflow.store.db.utils as db_utils
+    import mlflow.store.model_registry.sqlalchemy_store as registry_store
+    import sqlalchemy
+
+    migrate = db_utils._initialize_tables
+    template = tmp_path_factory.getbasetemp() / "mlflow-schema.db"
+
+    def initialize_from_template(engine: sqlalchemy.engine.Engine) -> None:
+        if engine.url.get_backend_name() != "sqlite" or not engine.url.database or db_utils._all_tables_exist(engine):
+            migrate(engine)  # not a file we can fill (or already filled): MLflow's own path
+            return
+        if not template.exists():  # the first store of the session: MLflow migrates it once, here
+            made = sqlalchemy.create_engine(f"sqlite:///{template}")
+            migrate(made)
+            made.dispose()
+        source = sqlite3.connect(template)
+        target = engine.raw_connection()
+        try:
+            source.backup(target.driver_connection)
+        finally:
+            target.close()
+            source.close()
+        engine.dispose()  # pooled connections opened before the copy must not keep a stale schema cache
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(db_utils, "_initialize_tables", initialize_from_template)
+        mp.setattr(registry_store, "_initialize_tables", initialize_from_template)
+        yield
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """One temporary Prefect server for the session's flow tests (~8 s to start)."""
@@ -52,26 +93,17 @@ def prefect_harness():
 
 
 @pytest.fixture(scope="session")
+def prefect_api_url(prefect_harness) -> str:
+    """The session's Prefect server, for subprocesses: with PREFECT_API_URL set, a `python -m pipelines.cli`
+    run uses it instead of starting a temporary server of its own (6-11 s each on this machine)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
+@pytest.fixture(scope="session")
 def export_files(crm, tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     crm.leads.to_csv(folder / "leads.csv", index=False)
     crm.activities.to_csv(folder / "activities.csv", index=False)
     return folder / "leads.csv", folder / "activities.csv"
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """Outcomes of the fuzzed exports (tests/test_fuzz.py), when they ran: the figures for issue notes."""
-    counts = getattr(config, "leadscore_fuzz", None)
-    if not counts:
-        return
-    import json
-
-    terminalreporter.section("fuzzed exports")
-    for key in sorted(counts, key=lambda k: (not k.startswith("cases"), k)):
-        terminalreporter.write_line(f"{counts[key]:>6}  {key}")
-    if "rows lost" not in counts:
-        terminalreporter.write_line("     0  rows lost")
-    path = config.rootpath / ".pytest_cache" / "fuzz_summary.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(dict(counts), indent=2, sort_keys=True))
-    terminalreporter.write_line(f"written to {path}")

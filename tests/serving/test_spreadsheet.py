@@ -99,7 +99,7 @@ def test_written_csv_bytes_start_no_cell_with_a_formula_character(tmp_path):
 
 def test_rejects_and_drift_tables_go_through_the_safe_writer():
     """Every CSV written for people goes through serving.output.write_csv or neutralise_formulas."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     offenders = []
     for folder in ("pipelines", "serving", "models", "features"):
         for f in (root / folder).glob("*.py"):

@@ -97,7 +97,7 @@ def trained(canonical, config):
     leads, acts = canonical
     feats = build_features(leads, acts, config=config)
     lab = label_leads(leads, horizon_days=30, as_of=default_as_of(leads, acts))
-    return feats, lab, train_and_evaluate(feats, lab, config=config, params=TrainParams(num_threads=2))
+    return feats, lab, train_and_evaluate(feats, lab, config=config, params=TrainParams(num_threads=1))
 
 
 def test_model_beats_the_persona_rule_and_is_calibrated_on_the_holdout(trained):

@@ -1,4 +1,4 @@
-"""Regression tests for the defects the fuzzed exports found (tests/test_fuzz.py): each is one exact case."""
+"""Regression tests for the defects the fuzzed exports found (tests/e2e/test_fuzz.py): each is one exact case."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from features.contract import ContractError, canonical_activities, canonical_leads, load_export, read_table
 from pipelines.cli import app
-from tests.test_contract import BASE, frame
+from tests.features.test_contract import BASE, frame
 
 
 def test_timestamps_outside_what_nanoseconds_hold_are_rejected_not_an_overflow(config):

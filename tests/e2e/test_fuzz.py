@@ -7,7 +7,7 @@ traps). The invariant: either a ContractError whose message names the file (and 
 to blame), or a result where every input row is scored or rejected with a reason. Nothing else may escape.
 
 The default suite runs a few examples per kind; `make test-slow` runs over 1,000 cases. Outcomes are
-counted and printed at the end of the session (tests/conftest.py, ``pytest_terminal_summary``).
+counted and printed at the end of the session (tests/e2e/conftest.py, ``pytest_terminal_summary``).
 """
 
 from __future__ import annotations

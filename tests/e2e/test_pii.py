@@ -100,7 +100,7 @@ def marked_run(prefect_harness, config, tmp_path_factory):
     leads.to_csv(folder / "leads.csv", index=False)
     crm.activities.to_csv(folder / "activities.csv", index=False)
     ws = tmp_path_factory.mktemp("pii_workspace")
-    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 2})
+    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 1})
     # the run's console (fd level: Prefect's and rich's handlers write to the real streams) and every
     # log record, Prefect's flow and task loggers included
     keep, loggers = _Keep(), [logging.getLogger(), logging.getLogger("prefect")]

@@ -136,7 +136,7 @@ def weekly_on_server(tracking_server, prefect_harness, export_files, tmp_path_fa
     r = runner.invoke(
         app,
         ["weekly", "--leads", str(leads), "--activities", str(acts), "--workspace", str(ws), "--json"],
-        env={"MLFLOW_TRACKING_URI": url, "LEADSCORE_TRAIN__NUM_THREADS": "2", "LEADSCORE_TRACKING_URI": None},
+        env={"MLFLOW_TRACKING_URI": url, "LEADSCORE_TRAIN__NUM_THREADS": "1", "LEADSCORE_TRACKING_URI": None},
     )
     assert r.exit_code == 0, r.output
     return ws, json.loads(r.stdout)

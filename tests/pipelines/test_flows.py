@@ -18,7 +18,7 @@ def weekly_twice(prefect_harness, export_files, tmp_path_factory):
     from pipelines.flows import weekly_flow
 
     ws = tmp_path_factory.mktemp("workspace")
-    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 2})
+    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 1})
     leads, acts = export_files
     first = weekly_flow(leads, acts, SYNTHETIC_CONFIG, settings)
     first_list = pd.read_csv(ws / "lists" / "latest.csv")

@@ -309,7 +309,7 @@ def test_weekly_with_no_champion_and_a_model_worse_than_logistic_publishes_the_p
     from pipelines.flows import weekly_flow
     from pipelines.settings import Settings
     from tests.conftest import SYNTHETIC_CONFIG
-    from tests.test_drift import drift_open_leads
+    from tests.serving.test_drift import drift_open_leads
 
     leads, acts = drift_open_leads(generate(3000, 12, 21))
     leads.to_csv(tmp_path / "leads.csv", index=False)

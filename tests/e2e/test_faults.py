@@ -2,9 +2,10 @@
 then check what it left (lists whole, champion loads and scores, MLflow store opens), and that a rerun
 completes; and two weekly runs started at once on one workspace.
 
-Each process pays Prefect's temporary server (~6-11 s), so the default suite kills at one point (the
-middle of the list replacement, where the repair logic works); the full set of 11 and the two concurrent
-runs are marked slow (`make test-slow`).
+The processes use the session's Prefect server (PREFECT_API_URL, tests/conftest.py), not a temporary
+server each (~6-11 s apiece). Each point still costs a killed run and a rerun, so the default suite kills at
+one point (the middle of the list replacement, where the repair logic works); the full set of 11 and the
+two concurrent runs are marked slow (`make test-slow`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "data" / "configs" / "synthetic.toml"
 SUFFIXES = (".csv", ".parquet", "_rejects.csv", "_drift.csv", "_review.html", "_review_es.html")
 
@@ -44,10 +45,20 @@ WEEKLY_POINTS = [
 DEFAULT_POINTS = ("half-replaced",)
 
 
+# the session's Prefect server (conftest.prefect_api_url), set by the autouse fixture below
+PREFECT_API = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_prefect_server(prefect_api_url):
+    PREFECT_API["PREFECT_API_URL"] = prefect_api_url
+
+
 def _env(**extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADSCORE_", "MLFLOW_TRACKING"))}
     env.update(
         PYTHONPATH=str(ROOT),
+        **PREFECT_API,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         DO_NOT_TRACK="1",
         MLFLOW_ENABLE_TELEMETRY="false",
@@ -239,7 +250,7 @@ def test_every_kill_point_of_weekly_and_score_leaves_a_usable_workspace(data, tm
     assert len(kill_and_recover(tmp_path / "ws", data, tmp_path, names)) == len(names)
 
 
-@pytest.mark.slow  # ~80 s of two real weekly runs; tests/test_lock.py covers the lock itself in the default suite
+@pytest.mark.slow  # ~80 s of two real weekly runs; tests/pipelines/test_lock.py covers the lock in the default suite
 def test_two_weekly_runs_started_at_once_one_waits_and_the_aliases_stay_consistent(data, tmp_path):
     ws = tmp_path / "ws"
     procs = [_start(_args("weekly", ws, data) + ["--json"], tmp_path / f"run{i}.log") for i in (1, 2)]

@@ -122,7 +122,7 @@ def test_the_dask_model_registers_through_the_normal_path(two_workers, tmp_path)
 
 
 @pytest.mark.slow
-def test_train_dask_local_end_to_end(prefect_harness, export_files, tmp_path):
+def test_train_dask_local_end_to_end(prefect_api_url, export_files, tmp_path):
     """`leadscore train --dask local --json`: its own LocalCluster, the usual log, register and gate, and a
     stdout that holds only the JSON summary (the workers' LightGBM prints go to stderr)."""
     import json
@@ -134,13 +134,11 @@ def test_train_dask_local_end_to_end(prefect_harness, export_files, tmp_path):
 
     leads, acts = export_files
     exe = Path(sys.executable).with_name("leadscore")
-    root = str(Path(__file__).resolve().parents[1])  # this checkout's code, whatever is installed
-    from prefect.settings import PREFECT_API_URL
-
+    root = str(Path(__file__).resolve().parents[2])  # this checkout's code, whatever is installed
     env = os.environ | {
         "LEADSCORE_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
         "PYTHONPATH": root,
-        "PREFECT_API_URL": PREFECT_API_URL.value(),  # the session's server: no ephemeral one to wait for
+        "PREFECT_API_URL": prefect_api_url,  # the session's server: no ephemeral one to wait for
     }
     args = [str(exe), "train", "--leads", str(leads), "--activities", str(acts), "--workspace", str(tmp_path)]
     out = subprocess.run([*args, "--dask", "local", "--json"], capture_output=True, text=True, env=env, timeout=900)

@@ -12,7 +12,7 @@ from features.contract import load_export
 from models.leaks import LeakSuspected
 from models.train import TrainParams, labels_for, train_and_evaluate
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "datasets"
 XED = SHARED / "x_education_leads" / "Leads.csv"
 BANK = SHARED / "uci_bank_marketing" / "bank-additional-full.csv"

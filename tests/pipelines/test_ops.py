@@ -267,16 +267,15 @@ def test_serve_runs_the_weekly_flow_when_its_schedule_is_due(prefect_harness, tm
 # the deployment
 
 
-def test_prefect_deploy_registers_the_weekly_deployment_on_a_server(prefect_harness, tmp_path):
+def test_prefect_deploy_registers_the_weekly_deployment_on_a_server(prefect_api_url, tmp_path):
     """`prefect deploy`, as the README runs it, against the test session's Prefect server on loopback."""
     import httpx
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-    from prefect.settings import PREFECT_API_URL
     from prefect.workers.process import ProcessWorker
 
-    api = PREFECT_API_URL.value()
+    api = prefect_api_url
     assert api.startswith("http://127.0.0.1:")
     with get_client(sync_client=True) as client:
         template = ProcessWorker.get_default_base_job_template()

@@ -216,7 +216,7 @@ def flows(prefect_harness, tmp_path_factory):
     ws = folder / "workspace"
     settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 1})
     # seed 23: a history whose model is not clearly worse than the logistic regression, so the weekly run
-    # promotes it (with seed 21 the gate keeps it as challenger: tests/test_model_choice.py)
+    # promotes it (with seed 21 the gate keeps it as challenger: tests/models/test_model_choice.py)
     leads, acts = drift_open_leads(generate(3000, 12, 23))
     leads.to_csv(folder / "leads.csv", index=False)
     acts.to_csv(folder / "acts.csv", index=False)
