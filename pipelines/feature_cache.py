@@ -32,7 +32,7 @@ from features.related import related_files
 FORMAT_VERSION = "1"
 FEATURES_DIR = Path(__file__).resolve().parents[1] / "features"
 # every features module the feature table depends on (names.py decides feature ids, sniff.py reads numbers);
-# tests/test_related.py checks the list is closed under their imports
+# tests/features/test_related.py checks the list is closed under their imports
 CODE_FILES = (
     "config.py",
     "contract.py",

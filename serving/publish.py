@@ -23,7 +23,7 @@ LANGS = ("en", "es")
 
 
 def kill_point(name: str) -> None:
-    """Fault injection for the kill tests (tests/test_faults.py): SIGKILL this process at a named point.
+    """Fault injection for the kill tests (tests/e2e/test_faults.py): SIGKILL this process at a named point.
 
     Inert unless LEADSCORE_KILL_AT names the point; a real SIGKILL, so nothing can tidy up after it.
     """

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # `license = "Apache-2.0"` (PEP 639) needs setuptools 77; the build runs offline on the venv's own setuptools
 MIN_SETUPTOOLS = 77
 # what a build neither needs nor may see
