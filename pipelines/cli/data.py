@@ -21,7 +21,7 @@ from pipelines.cli.common import (
     console,
 )
 from pipelines.defaults import DEFAULT_CONFIG
-from pipelines.results import GenerateResult, InitConfigResult
+from pipelines.results import FeaturesResult, GenerateResult, InitConfigResult
 
 
 def generate(
@@ -64,7 +64,7 @@ def generate(
     if partitions:
         from features.partitions import write_synthetic_partitions
 
-        def split() -> dict:
+        def split() -> GenerateResult:
             if style != "leadscore":
                 from features.contract import ContractError
 
@@ -80,7 +80,7 @@ def generate(
             render.print_generate(s, out)
         return
 
-    def body() -> dict:
+    def body() -> GenerateResult:
         from features.contract import ContractError
         from features.styles import STYLES
 
@@ -149,7 +149,7 @@ def features(
     from features.contract import ContractError
     from pipelines.flows import build_features_flow, serving_rows_flow
 
-    def body() -> dict:
+    def body() -> FeaturesResult:
         if fmt not in ("parquet", "json"):
             raise ContractError(f"--format must be parquet or json, got {fmt!r}")
         _preflight(config, leads, activities)

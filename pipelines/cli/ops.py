@@ -29,6 +29,7 @@ from pipelines.cli.common import (
     _timed,
     console,
 )
+from pipelines.results import ReportResult
 from pipelines.results_registry import RollbackResult, VersionList
 
 
@@ -65,7 +66,7 @@ def report(
     }
     settings = settings.model_copy(update=update)
 
-    def body() -> dict:
+    def body() -> ReportResult:
         if lang not in ("en", "es"):
             raise ContractError(f"--lang must be en or es, got {lang!r}")
         _preflight(config, leads, activities, settings=settings)
@@ -161,7 +162,7 @@ def serve(
         else:
             render.print_serve_event(event, cron, timezone)
 
-    def one_run() -> dict:
+    def one_run():  # the weekly result, in a DriftAlert state when drift calls for attention
         return scheduled_weekly(
             leads=inputs.leads,
             activities=inputs.activities,

@@ -73,7 +73,7 @@ def decide_task(tracking: trk.Tracking, version: str, result: TrainingResult, se
 
 
 @task(**TASK)
-def cutoffs_task(tracking: trk.Tracking, version: str) -> dict:
+def cutoffs_task(tracking: trk.Tracking, version: str) -> dict[str, float]:
     return trk.cutoff_record(tracking, f"models:/{tracking.model_name}/{version}")["current"]
 
 
