@@ -8,6 +8,12 @@ sample export) under an importable name. Here ``data/`` becomes the package ``le
 from setuptools import find_namespace_packages, setup
 
 setup(
-    packages=[*find_namespace_packages(include=["pipelines*", "features*", "models*", "serving*"]), "leadscore_data"],
+    # the data folders are listed as packages too: setuptools warns about data in an unlisted sub-folder
+    packages=[
+        *find_namespace_packages(include=["pipelines*", "features*", "models*", "serving*"]),
+        "leadscore_data",
+        "leadscore_data.configs",
+        "leadscore_data.sample",
+    ],
     package_dir={"leadscore_data": "data"},
 )
