@@ -79,6 +79,12 @@ class Record(BaseModel):
     __hash__ = None  # type: ignore[assignment] - mutable, like the dict it stands for
 
 
+class Result(Record):
+    """A command's result: errors are printed and exit, so a result returned is always ``ok``."""
+
+    status: str = "ok"
+
+
 # ---------------------------------------------------------------------------------------------------
 # the inputs and the feature cache
 
@@ -326,10 +332,9 @@ class DriftSection(Record):
     mlflow: DriftMlflow | None = None
 
 
-class ListResult(Record):
+class ListResult(Result):
     """What every command that writes a list shares: the list, its drift check and its files."""
 
-    status: str = "ok"
     inputs: Inputs | None = None
     list: ListSummary | None = None
     drift: DriftSection | None = None
@@ -360,10 +365,9 @@ class WeeklyResult(ListResult, TrainingFigures):
 # the other flows
 
 
-class FeaturesResult(Record):
+class FeaturesResult(Result):
     """`features`: the feature table (or the serving rows) written and its rejects."""
 
-    status: str = "ok"
     format: str | None = None
     inputs: Inputs
     features: str
@@ -389,32 +393,30 @@ class ValidationWindow(Record):
     sqls: int
 
 
-class ReportResult(Record):
-    """`report`: the page written and its figures at the current cut-offs."""
+class ModelWindowResult(Result):
+    """What `report` and `thresholds propose` share: the model, its validation window, the weekly volume."""
 
-    status: str = "ok"
-    page: str
-    lang: str
     model: str
     model_version: str
-    tier_cutoffs: dict[str, Number]
     window: ValidationWindow
     weekly_mql_volume: float
     weekly_mql_volume_source: str
+
+
+class ReportResult(ModelWindowResult):
+    """`report`: the page written and its figures at the current cut-offs."""
+
+    page: str
+    lang: str
+    tier_cutoffs: dict[str, Number]
     at_current_cutoffs: dict[str, Tradeoff]
     auc: float
 
 
-class ProposeResult(Record):
+class ProposeResult(ModelWindowResult):
     """`thresholds propose`: cut-offs for a capacity and their figures beside the current ones'."""
 
-    status: str = "ok"
-    model: str
-    model_version: str
     capacity: Number
-    weekly_mql_volume: float
-    weekly_mql_volume_source: str
-    window: ValidationWindow
     current: dict[str, Number]
     proposed: dict[str, Number]
     at_proposed: dict[str, Tradeoff]
@@ -464,10 +466,9 @@ class BacktestCapacity(Record):
     source: str
 
 
-class BacktestResult(Record):
+class BacktestResult(Result):
     """`backtest`: each replayed week and the total."""
 
-    status: str = "ok"
     export_end: str
     horizon_days: int | None = None
     inputs: Inputs
@@ -495,10 +496,9 @@ class DaskScoreResult(ScoreResult):
     leads_per_s: int | None = None
 
 
-class GenerateResult(Record):
+class GenerateResult(Result):
     """`generate`: the files written and the history's facts (or the partitions')."""
 
-    status: str = "ok"
     files: dict[str, str] | None = None
     leads: int
     activities: int
@@ -514,10 +514,9 @@ class Suspect(Record):
     evidence: str
 
 
-class InitConfigResult(Record):
+class InitConfigResult(Result):
     """`init-config`: the config written, the roles guessed, the leak suspects and what to check."""
 
-    status: str = "ok"
     config: str
     rows: int
     columns: int

@@ -5,7 +5,7 @@ They wrap what models.tracking returns, keys and order kept, as pipelines/result
 
 from __future__ import annotations
 
-from pipelines.results import Number, Record
+from pipelines.results import Number, Record, Result
 
 
 class CutoffEntry(Record):
@@ -15,10 +15,9 @@ class CutoffEntry(Record):
     note: str = ""
 
 
-class CutoffRecord(Record):
+class CutoffRecord(Result):
     """`thresholds show` and `set`: a version's current cut-offs and their history, oldest first."""
 
-    status: str = "ok"
     model: str
     version: str | None = None
     aliases: list[str] = []
@@ -69,10 +68,9 @@ class ChampionChange(Record):
     at: str
 
 
-class VersionList(Record):
+class VersionList(Result):
     """`models`: every registered version, newest first, the champion's history and any rollback hold."""
 
-    status: str = "ok"
     model: str
     versions: list[VersionRow] = []
     champion_history: list[ChampionChange] = []
@@ -81,10 +79,9 @@ class VersionList(Record):
     tracking_uri: str | None = None
 
 
-class RollbackResult(Record):
+class RollbackResult(Result):
     """`rollback`: the champion moved back, by whom and why, and the hold on new versions."""
 
-    status: str = "ok"
     model: str
     from_version: str
     to_version: str

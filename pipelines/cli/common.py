@@ -208,15 +208,33 @@ def _locked(settings, command: str, fn, *, create: bool = True):
         return fn()
 
 
-def _run_flow(as_json: bool, settings, command: str, flow_fn, *args, config: Path | None, files: tuple, create=True):
-    """Preflight, then the flow under the workspace lock and the run time-out: its result, printed as JSON if asked."""
-    return _run(
+def _start(workspace: Path | None):
+    """A command's first step: the environment set before Prefect loads, then the settings."""
+    _environment()
+    return _settings(workspace)
+
+
+def _run_flow(
+    as_json: bool, settings, command: str, flow_fn, *args, config: Path | None, files: tuple, printer, create=True
+):
+    """Preflight, then the flow under the workspace lock and the run time-out: its result, printed by ``printer``
+    (or as JSON if asked)."""
+    return _shown(
         as_json,
         lambda: (
             _preflight(config, *files, settings=settings)
             or _locked(settings, command, lambda: _timed(flow_fn, settings)(*args), create=create)
         ),
+        printer,
     )
+
+
+def _shown(as_json: bool, fn, printer, *extra):
+    """``_run`` the command body, then print its result with ``printer(result, *extra)`` unless --json."""
+    summary = _run(as_json, fn)
+    if not as_json:
+        printer(summary, *extra)
+    return summary
 
 
 def _run(as_json: bool, fn, *, print_json: bool = True):

@@ -17,7 +17,7 @@ from pipelines.cli.common import (
     LeadsOpt,
     _environment,
     _preflight,
-    _run,
+    _shown,
     console,
 )
 from pipelines.defaults import DEFAULT_CONFIG
@@ -75,9 +75,7 @@ def generate(
                 )
             return GenerateResult.model_validate({"status": "ok", **made})
 
-        s = _run(as_json, split)
-        if not as_json:
-            render.print_generate(s, out)
+        _shown(as_json, split, render.print_generate, out)
         return
 
     def body() -> GenerateResult:
@@ -113,9 +111,7 @@ def generate(
             }
         )
 
-    s = _run(as_json, body)
-    if not as_json:
-        render.print_generate(s, out)
+    _shown(as_json, body, render.print_generate, out)
 
 
 def features(
@@ -157,9 +153,7 @@ def features(
             return serving_rows_flow(leads, activities, config, out)
         return build_features_flow(leads, activities, config, out)
 
-    s = _run(as_json, body)
-    if not as_json:
-        render.print_features_written(s)
+    _shown(as_json, body, render.print_features_written)
 
 
 def init_config(
@@ -202,6 +196,4 @@ def init_config(
         with console.status("Reading the export and auditing its columns...") if not as_json else nullcontext():
             return InitConfigResult.model_validate(run_init(leads, activities, out, name=name, related=related or []))
 
-    s = _run(as_json, body)
-    if not as_json:
-        render.print_init_config(s)
+    _shown(as_json, body, render.print_init_config)

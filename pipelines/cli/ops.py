@@ -17,14 +17,14 @@ from pipelines.cli.common import (
     ModelConfigOpt,
     ModelOpt,
     WorkspaceOpt,
-    _environment,
     _json_default,
     _locked,
     _os_user,
     _preflight,
     _registry,
     _run,
-    _settings,
+    _shown,
+    _start,
     _store_missing,
     _timed,
     console,
@@ -56,11 +56,10 @@ def report(
     The window is split from the export as training splits it (the newest mature leads); the page shows
     the model version's current tier cut-offs.
     """
-    _environment()
+    settings = _start(workspace)
     from features.contract import ContractError
     from pipelines.flows import report_flow
 
-    settings = _settings(workspace)
     update = {
         k: v for k, v in {"minutes_per_lead": minutes_per_lead, "cost_per_hour": cost_per_hour}.items() if v is not None
     }
@@ -72,9 +71,7 @@ def report(
         _preflight(config, leads, activities, settings=settings)
         return _timed(report_flow, settings)(leads, activities, out, settings, model, config, lang)
 
-    s = _run(as_json, body)
-    if not as_json:
-        render.print_report(s)
+    _shown(as_json, body, render.print_report)
 
 
 def serve(
@@ -129,7 +126,7 @@ def serve(
     and the schedule goes on; a time missed while the process was down is not made up. With a Prefect
     server, deploy prefect.yaml instead (see the README); with PREFECT_API_URL set, serve's runs show there too.
     """
-    _environment()
+    settings = _start(workspace)
     from pydantic import ValidationError
 
     from features.config import ConfigError
@@ -138,7 +135,6 @@ def serve(
     from pipelines.schedule import serve as serve_loop
     from pipelines.settings import ScheduleSettings
 
-    settings = _settings(workspace)
     cron = cron or settings.schedule.cron
     timezone = timezone or settings.schedule.timezone
 
@@ -190,10 +186,8 @@ def models_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> 
 
     Reads only: a workspace with no MLflow store says there are no models and creates nothing.
     """
-    _environment()
+    settings = _start(workspace)
     from models.tracking import check_reachable, display_uri, list_versions
-
-    settings = _settings(workspace)
 
     def body() -> VersionList:
         check_reachable(settings.resolved_tracking_uri())  # a server that is down: one line, exit 2
@@ -216,9 +210,7 @@ def models_command(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> 
             }
         )
 
-    s = _run(as_json, body)
-    if not as_json:
-        render_registry.print_versions(s)
+    _shown(as_json, body, render_registry.print_versions)
 
 
 def rollback_command(
@@ -252,11 +244,9 @@ def rollback_command(
     rolled back is tagged so that no automatic step brings it back, and for --hold-days the weekly gate
     keeps new versions as challengers.
     """
-    _environment()
+    settings = _start(workspace)
     from features.config import load_config
     from models.tracking import rollback
-
-    settings = _settings(workspace)
 
     def body() -> RollbackResult:
         _preflight(config, workspace=settings.workspace)
@@ -276,6 +266,4 @@ def rollback_command(
             create=False,
         )
 
-    s = _run(as_json, body)
-    if not as_json:
-        render_registry.print_rollback(s)
+    _shown(as_json, body, render_registry.print_rollback)

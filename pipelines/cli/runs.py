@@ -25,15 +25,38 @@ from pipelines.cli.common import (
     _exit_on_drift,
     _preflight,
     _require_dask,
-    _run,
     _run_flow,
     _settings,
+    _shown,
+    _start,
     _timed,
     _without_cache,
     console,
 )
 from pipelines.defaults import DEFAULT_CONFIG
-from pipelines.results import DaskScoreResult
+from pipelines.results import BacktestResult, DaskScoreResult
+
+
+def _dask_opt(text: str, show_default: str):
+    """The `--dask` option (an address, or 'local'), with the command's own help."""
+    return Annotated[str | None, typer.Option("--dask", help=text, show_default=show_default)]
+
+
+TrainDaskOpt = _dask_opt(
+    "train with lightgbm.dask on the Dask scheduler at this address (tcp://host:8786), or 'local' "
+    "for a cluster on this machine; needs pip install 'leadscore\\[dask]'. Trees are close to, not "
+    "identical with, single-process training, and there is no model search: the default LightGBM is the "
+    "model (see README)",
+    "single process, with the model search",
+)
+ScoreDaskOpt = _dask_opt(
+    "score a partitioned export on a Dask cluster: 'local' starts one on this machine, or give a "
+    "scheduler address (tcp://host:8786). --leads and --activities are then folders of Parquet files "
+    "co-partitioned by lead (same file names), and --out a folder: one list file per partition, "
+    "_rejects.csv, _summary.json. Same rows, scores, ranks and reasons as one process; no trend, "
+    "capacity or drift check. Needs the dask extra: pip install 'leadscore\\[dask]'",
+    "off: one process",
+)
 
 
 def weekly(
@@ -55,14 +78,12 @@ def weekly(
     are compared with the scoring model's training window (drift: lists/latest_drift.csv, MLflow); an
     alert is printed in a red block and ends the Prefect run in the DriftAlert state.
     """
-    _environment()
+    settings = _without_cache(_start(workspace), no_cache)
     from pipelines.flows import weekly_flow
 
-    settings = _without_cache(_settings(workspace), no_cache)
     args = (leads, activities, config, settings, as_of, capacity)
-    s = _run_flow(as_json, settings, "weekly", weekly_flow, *args, config=config, files=(leads, activities))
-    if not as_json:
-        render.print_weekly(s)
+    s = _run_flow(as_json, settings, "weekly", weekly_flow, *args, config=config, files=(leads, activities),
+                  printer=render.print_weekly)  # fmt: skip
     _exit_on_drift(s, fail_on_drift)
 
 
@@ -73,17 +94,7 @@ def train(
     workspace: WorkspaceOpt = None,
     as_of: AsOfOpt = None,
     no_cache: NoCacheOpt = False,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            "--dask",
-            help="train with lightgbm.dask on the Dask scheduler at this address (tcp://host:8786), or 'local' "
-            "for a cluster on this machine; needs pip install 'leadscore\\[dask]'. Trees are close to, not "
-            "identical with, single-process training, and there is no model search: the default LightGBM is the "
-            "model (see README)",
-            show_default="single process, with the model search",
-        ),
-    ] = None,
+    dask: TrainDaskOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Train and evaluate a model, log it to MLflow and register it; the gate decides if it is champion.
@@ -98,9 +109,8 @@ def train(
 
     settings = _without_cache(_settings(workspace), no_cache)
     args = (leads, activities, config, settings, as_of, dask)
-    s = _run_flow(as_json, settings, "train", train_flow, *args, config=config, files=(leads, activities))
-    if not as_json:
-        render.print_train(s)
+    _run_flow(as_json, settings, "train", train_flow, *args, config=config, files=(leads, activities),
+              printer=render.print_train)  # fmt: skip
 
 
 def backtest(
@@ -129,19 +139,14 @@ def backtest(
     the horizon are not replayed. Nothing is registered and no list changes; the table is written to
     <workspace>/backtest/backtest_<UTC time>.csv (and .json).
     """
-    _environment()
+    settings = _start(workspace)
     from pipelines.flows import backtest_flow
 
-    settings = _settings(workspace)
-    s = _run(
-        as_json,
-        lambda: (
-            _preflight(config, leads, activities, workspace=settings.workspace)
-            or _timed(backtest_flow, settings)(leads, activities, config, settings, weeks, capacity)
-        ),
-    )
-    if not as_json:
-        render.print_backtest(s)
+    def body() -> BacktestResult:
+        _preflight(config, leads, activities, workspace=settings.workspace)
+        return _timed(backtest_flow, settings)(leads, activities, config, settings, weeks, capacity)
+
+    _shown(as_json, body, render.print_backtest)
 
 
 def score(
@@ -153,18 +158,7 @@ def score(
     workspace: WorkspaceOpt = None,
     capacity: CapacityOpt = None,
     fail_on_drift: FailOnDriftOpt = False,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            "--dask",
-            help="score a partitioned export on a Dask cluster: 'local' starts one on this machine, or give a "
-            "scheduler address (tcp://host:8786). --leads and --activities are then folders of Parquet files "
-            "co-partitioned by lead (same file names), and --out a folder: one list file per partition, "
-            "_rejects.csv, _summary.json. Same rows, scores, ranks and reasons as one process; no trend, "
-            "capacity or drift check. Needs the dask extra: pip install 'leadscore\\[dask]'",
-            show_default="off: one process",
-        ),
-    ] = None,
+    dask: ScoreDaskOpt = None,
     dask_workers: Annotated[int, typer.Option(help="with --dask local: worker processes (one thread each)", min=1)] = 2,
     dask_memory: Annotated[
         str, typer.Option(help="with --dask local: memory limit per worker; a worker above it is restarted")
@@ -186,9 +180,8 @@ def score(
 
     settings = _settings(workspace)
     args = (leads, activities, out, settings, model, config, capacity)
-    s = _run_flow(as_json, settings, "score", score_flow, *args, config=config, files=(leads, activities), create=False)
-    if not as_json:
-        render.print_score(s)
+    s = _run_flow(as_json, settings, "score", score_flow, *args, config=config, files=(leads, activities),
+                  printer=render.print_score, create=False)  # fmt: skip
     _exit_on_drift(s, fail_on_drift)
 
 
@@ -224,6 +217,4 @@ def _score_on_dask(
 
             return score_dask_flow(partitions, out, settings, address, model, config, workers, memory, advance)
 
-    s = _run(as_json, body)
-    if not as_json:
-        render.print_dask_score(s)
+    _shown(as_json, body, render.print_dask_score)

@@ -6,37 +6,22 @@ from typing import Annotated
 
 import typer
 
-from pipelines.cli import render, render_registry
-from pipelines.cli.common import (
-    ActsOpt,
-    JsonOpt,
-    LeadsOpt,
-    ModelConfigOpt,
-    ModelOpt,
-    WorkspaceOpt,
-    _environment,
-    _locked,
-    _preflight,
-    _registry,
-    _run,
-    _settings,
-    _timed,
-    console,
-)
+# the module, not its names: these commands share most of their imports with the others
+from pipelines.cli import common, render, render_registry
+from pipelines.cli.common import ActsOpt, JsonOpt, LeadsOpt, ModelConfigOpt, ModelOpt, WorkspaceOpt
+from pipelines.results import ProposeResult
 from pipelines.results_registry import CutoffRecord
 
 
 def thresholds_show(model: ModelOpt = None, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """The model version's current tier cut-offs (who set them, when, why) and their history."""
-    _environment()
+    settings = common._start(workspace)
     from models.tracking import cutoff_record
 
-    settings = _settings(workspace)
-    s = _run(
-        as_json, lambda: CutoffRecord.model_validate({"status": "ok", **cutoff_record(_registry(settings), model)})
-    )
-    if not as_json:
-        render_registry.print_record(s)
+    def body() -> CutoffRecord:
+        return CutoffRecord.model_validate({"status": "ok", **cutoff_record(common._registry(settings), model)})
+
+    common._shown(as_json, body, render_registry.print_record)
 
 
 def thresholds_propose(
@@ -53,19 +38,14 @@ def thresholds_propose(
     C is the lowest cut-off passing at most the capacity per week on the model's validation window
     (weekly MQL volume x share at or above it); B and A fill 60% and 25% of it. Apply with `thresholds set`.
     """
-    _environment()
+    settings = common._start(workspace)
     from pipelines.flows import propose_flow
 
-    settings = _settings(workspace)
-    s = _run(
-        as_json,
-        lambda: (
-            _preflight(config, leads, activities, settings=settings)
-            or _timed(propose_flow, settings)(leads, activities, capacity, settings, model, config)
-        ),
-    )
-    if not as_json:
-        render.print_propose(s, model)
+    def body() -> ProposeResult:
+        common._preflight(config, leads, activities, settings=settings)
+        return common._timed(propose_flow, settings)(leads, activities, capacity, settings, model, config)
+
+    common._shown(as_json, body, render.print_propose, model)
 
 
 def _parse_cutoffs(pairs: list[str]) -> dict[str, float]:
@@ -98,24 +78,16 @@ def thresholds_set(
 
     Refused, with nothing changed, unless A > B > C within 0-100.
     """
-    _environment()
+    settings = common._start(workspace)
     from models.tracking import set_cutoffs
 
-    settings = _settings(workspace)
-    s = _run(
-        as_json,
-        lambda: _locked(
-            settings,
-            "thresholds set",
-            lambda: CutoffRecord.model_validate(
-                {
-                    "status": "ok",
-                    **set_cutoffs(_registry(settings), _parse_cutoffs(cutoffs), by=by, note=note, uri=model),
-                }
-            ),
-            create=False,
-        ),
-    )
-    if not as_json:
-        console.print("[green]Stored.[/green] The next scoring run uses them.")
-        render_registry.print_record(s)
+    def store() -> CutoffRecord:
+        stored = set_cutoffs(common._registry(settings), _parse_cutoffs(cutoffs), by=by, note=note, uri=model)
+        return CutoffRecord.model_validate({"status": "ok", **stored})
+
+    common._shown(as_json, lambda: common._locked(settings, "thresholds set", store, create=False), _print_stored)
+
+
+def _print_stored(s: CutoffRecord) -> None:
+    common.console.print("[green]Stored.[/green] The next scoring run uses them.")
+    render_registry.print_record(s)
