@@ -271,11 +271,7 @@ class DatasetConfig(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Madrid')") from None
-        return value
+        return known_time_zone(value, advice=" (use an IANA name such as 'Europe/Madrid')")
 
     @field_validator("encoding")
     @classmethod
@@ -369,6 +365,16 @@ def _check_references(config: DatasetConfig) -> None:
         twice = sorted({v for v in e.values if e.values.count(v) > 1})
         if twice:
             raise ValueError(f"event table '{e.name}': values lists {twice} twice; list each column once")
+
+
+def known_time_zone(value: str, *, advice: str) -> str:
+    """``value`` if it names a time zone Python knows (IANA, e.g. 'Europe/Madrid'), else a ValueError saying
+    so, followed by ``advice`` (the dataset config and the settings each say what to write in their own terms)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}{advice}") from None
+    return value
 
 
 def _encoding(value: str) -> str:

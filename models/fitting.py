@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import lightgbm as lgb
 import numpy as np
@@ -26,6 +26,16 @@ from models.scorer import LeadScoreModel, learn_categories, to_matrix
 
 if TYPE_CHECKING:
     from models.train import TrainParams
+
+
+class FitSettings(TypedDict):
+    """What every fit in this module is given besides its windows: the model's columns (categoricals first),
+    the monotone constraints (feature -> +1 or -1) and the training parameters."""
+
+    categorical: list[str]
+    numeric: list[str]
+    monotone: dict[str, int]
+    params: TrainParams
 
 
 def auto_threads(rows: int) -> int:
@@ -73,12 +83,9 @@ def fit_scorer(
     X_cal: pd.DataFrame,
     y_cal: np.ndarray,
     *,
-    categorical: list[str],
-    numeric: list[str],
-    monotone: dict[str, int],
-    params: TrainParams,
     categories: dict[str, list[str]] | None = None,
     overrides: dict | None = None,
+    **fit: Unpack[FitSettings],
 ) -> tuple[LeadScoreModel, int]:
     """LightGBM with native categoricals, early stopping and Platt calibration on the calibration window.
 
@@ -86,16 +93,13 @@ def fit_scorer(
     training and calibration windows together: with drifting data the newest history matters most. The
     calibrator stays fitted on the first model's out-of-sample margins on the calibration window.
     """
+    categorical, numeric = fit["categorical"], fit["numeric"]
     categories = categories or learn_categories(pd.concat([X_train, X_cal]), categorical)
     M_train = to_matrix(X_train, categorical, numeric, categories)
     M_cal = to_matrix(X_cal, categorical, numeric, categories)
-    booster, _ = fit_booster(
-        M_train, y_train, M_cal, y_cal, categorical=categorical, numeric=numeric, monotone=monotone, params=params,
-        overrides=overrides,
-    )  # fmt: skip
-    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params, overrides=overrides)
-    retrain = partial(_retrain, (M_train, y_train, M_cal, y_cal), fit)
-    booster, best, platt = calibrated_fit(booster, M_cal, y_cal, refit=params.refit, retrain=retrain)
+    booster, _ = fit_booster(M_train, y_train, M_cal, y_cal, overrides=overrides, **fit)
+    retrain = partial(_retrain, (M_train, y_train, M_cal, y_cal), {**fit, "overrides": overrides})
+    booster, best, platt = calibrated_fit(booster, M_cal, y_cal, refit=fit["params"].refit, retrain=retrain)
     model = LeadScoreModel(categorical, numeric, categories, booster, platt, float(np.mean(y_train)))
     return model, best
 
@@ -123,16 +127,14 @@ def _training_set(
     y: np.ndarray,
     *,
     rows: int,
-    categorical: list[str],
-    numeric: list[str],
-    monotone: dict[str, int],
-    params: TrainParams,
     overrides: dict | None = None,
+    **fit: Unpack[FitSettings],
 ) -> tuple[dict, lgb.Dataset]:
     """LightGBM's parameters for ``rows`` training rows, and the dataset of ``M`` (categoricals first)."""
-    names = categorical + numeric
-    lgb_params = lightgbm_params(params, names, monotone, rows=rows, overrides=overrides)
-    return lgb_params, lgb.Dataset(M, label=y, feature_name=names, categorical_feature=list(range(len(categorical))))
+    names = fit["categorical"] + fit["numeric"]
+    lgb_params = lightgbm_params(fit["params"], names, fit["monotone"], rows=rows, overrides=overrides)
+    first = list(range(len(fit["categorical"])))
+    return lgb_params, lgb.Dataset(M, label=y, feature_name=names, categorical_feature=first)
 
 
 def fit_booster(
@@ -141,15 +143,12 @@ def fit_booster(
     M_cal: np.ndarray,
     y_cal: np.ndarray,
     *,
-    categorical: list[str],
-    numeric: list[str],
-    monotone: dict[str, int],
-    params: TrainParams,
     overrides: dict | None = None,
+    **fit: Unpack[FitSettings],
 ) -> tuple[lgb.Booster, int]:
     """LightGBM early-stopped on the calibration window: (booster, best round)."""
-    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params, overrides=overrides)
-    lgb_params, train_set = _training_set(M_train, y_train, rows=len(M_train), **fit)
+    params = fit["params"]
+    lgb_params, train_set = _training_set(M_train, y_train, rows=len(M_train), overrides=overrides, **fit)
     cal_set = lgb.Dataset(M_cal, label=y_cal, reference=train_set)
     booster = lgb.train(
         lgb_params,
@@ -199,20 +198,15 @@ def calibrated_fit(
 def finish_booster(
     booster: lgb.Booster,
     best: int,
-    M_train: np.ndarray,
-    y_train: np.ndarray,
-    M_cal: np.ndarray,
-    y_cal: np.ndarray,
-    categorical: list[str],
-    numeric: list[str],
-    monotone: dict[str, int],
-    params: TrainParams,
+    windows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    *,
     overrides: dict | None = None,
+    **fit: Unpack[FitSettings],
 ) -> lgb.Booster:
-    """The booster cut at its best round, or with ``params.refit`` refitted that many rounds (``cut_or_retrain``)."""
-    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params, overrides=overrides)
-    retrain = partial(_retrain, (M_train, y_train, M_cal, y_cal), fit)
-    return cut_or_retrain(booster, best, refit=params.refit, retrain=retrain)
+    """The booster cut at its best round, or with ``params.refit`` refitted that many rounds (``cut_or_retrain``)
+    on the ``windows`` (``M_train, y_train, M_cal, y_cal``)."""
+    retrain = partial(_retrain, windows, {**fit, "overrides": overrides})
+    return cut_or_retrain(booster, best, refit=fit["params"].refit, retrain=retrain)
 
 
 def fit_candidates(
@@ -221,11 +215,8 @@ def fit_candidates(
     X_cal: pd.DataFrame,
     y_cal: np.ndarray,
     *,
-    categorical: list[str],
-    numeric: list[str],
-    monotone: dict[str, int],
-    params: TrainParams,
     mql_cal: pd.Series | None = None,
+    **fit: Unpack[FitSettings],
 ) -> tuple[LeadScoreModel, int, Search]:
     """The model search (models/candidates.py): LightGBM settings, the logistic regression and blends fitted
     on the training window, chosen on half the calibration window, then Platt-calibrated on all of it.
@@ -238,10 +229,10 @@ def fit_candidates(
     ``params.refit`` only the booster is refitted on the training and whole calibration windows; the
     logistic part and the blend weight stay as chosen.
     """
+    categorical, numeric, params = fit["categorical"], fit["numeric"], fit["params"]
     categories = learn_categories(pd.concat([X_train, X_cal]), categorical)
     M_train = to_matrix(X_train, categorical, numeric, categories)
     M_cal = to_matrix(X_cal, categorical, numeric, categories)
-    fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
     rows = sample_rows(y_train, params.logistic_max_rows, params.seed)
     n_codes = [len(categories[c]) for c in categorical]
     halves = split_calibration(y_cal, mql_cal, seed=params.seed)
@@ -261,9 +252,8 @@ def fit_candidates(
         y_cal, fit_tree=tree, fit_linear=linear, budget_s=params.search_budget_seconds, halves=halves
     )
     best_tree = found.best_tree
-    booster = finish_booster(
-        best_tree.fitted, best_tree.best_iteration, M_train, y_train, M_cal, y_cal, **fit, overrides=best_tree.settings
-    )
+    windows = (M_train, y_train, M_cal, y_cal)
+    booster = finish_booster(best_tree.fitted, best_tree.best_iteration, windows, overrides=best_tree.settings, **fit)
     w = found.tree_weight
     model = LeadScoreModel(
         categorical,

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_serializer, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from features.config import known_time_zone
 from models.promotion import PromotionPolicy
 from models.tracking import Tracking, display_uri, is_tracking_server
 from models.train import TrainParams
@@ -29,25 +39,20 @@ class CacheSettings(BaseModel):
     keep: int = Field(8, ge=1, description="feature tables kept; the least recently used go first")
 
 
+# the dataset config's time-zone check, with the settings' own advice
+ScheduleZone = Annotated[
+    str, AfterValidator(partial(known_time_zone, advice="; use an IANA name such as Europe/Madrid or UTC"))
+]
+
+
 class ScheduleSettings(BaseModel):
     """The weekly schedule of `leadscore serve` and the scheduled flow's default inputs."""
 
     cron: str = Field("0 6 * * 1", description="cron of the weekly run; default Monday 06:00")
-    timezone: str = Field("Europe/Madrid", description="IANA time zone the cron is read in")
+    timezone: ScheduleZone = Field("Europe/Madrid", description="IANA time zone the cron is read in")
     leads: Path | None = Field(None, description="leads export the scheduled run reads")
     activities: Path | None = Field(None, description="activities export the scheduled run reads")
     config: Path | None = Field(None, description="dataset config; default data/configs/synthetic.toml")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Madrid or UTC") from None
-        return v
 
     @field_validator("cron")
     @classmethod

@@ -15,7 +15,7 @@ from models.baselines import persona_score
 from models.leaks import weight_shares
 from models.metrics import compare_scorers
 from models.scorer import LeadScoreModel
-from models.train import MIN_PER_WINDOW, TrainingDataError, TrainingResult, TrainParams, evaluation_split
+from models.train import MIN_PER_WINDOW, TrainingDataError, TrainingResult, TrainParams, mature_leads
 from serving.review.page import render_report
 from serving.review.window import review_window, weekly_volume, window_frame
 from serving.vocabulary import LANGS
@@ -51,14 +51,11 @@ def for_model(
     newest mature leads, which the model has not seen. Refused (TrainingDataError) when the window holds
     too few SQLs or non-SQLs for its figures to mean anything.
     """
-    lab = labels.set_index("lead_id").loc[features.index]
-    mature = (lab["state"] == "mature").to_numpy()
-    y = lab["label"].to_numpy()[mature].astype(int)
-    if len(y) == 0:
+    leads = mature_leads(features, labels, config=config, params=params)
+    if len(leads.y) == 0:
         raise TrainingDataError("no lead in this export has a known outcome yet: there is no window to review")
-    split = evaluation_split(lab["mql_at"][mature], y, config=config, params=params)
-    hold = split == "holdout"
-    Xh, yh = features[mature][hold], y[hold]
+    hold = leads.split == "holdout"
+    Xh, yh = leads.X[hold], leads.y[hold]
     if min(int(yh.sum()), int(len(yh) - yh.sum())) < MIN_PER_WINDOW:
         raise TrainingDataError(
             f"too few labelled leads to review: the validation window holds {int(yh.sum())} SQLs and "
@@ -66,7 +63,7 @@ def for_model(
         )
     proba = model.predict_proba(Xh)
     persona = persona_score(Xh, config.persona)
-    mql_at = lab["mql_at"] if config.time == "timestamps" else None
+    mql_at = leads.mql_at if config.time == "timestamps" else None
     window = window_frame(proba, yh, Xh, config.persona, mql_at=mql_at)
     scores = {"model": proba, "persona_rule": persona}
     metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)
@@ -117,26 +114,23 @@ def render_pages(
             f"are per {len(inputs.window):,} MQLs (the validation window). Set LEADSCORE_WEEKLY_MQL_VOLUME to "
             "read them per week."
         )
-    return {
-        lang: render_report(
-            inputs.window,
-            weekly_mql_volume=volume,
-            tier_cutoffs=tier_cutoffs,
-            metrics=inputs.metrics,
-            comparisons=inputs.comparisons,
-            importance=inputs.importance,
-            features=inputs.features,
-            persona_description=config.persona.description,
-            model_label=model_label,
-            notes=all_notes,
-            lang=lang,
-            minutes_per_lead=minutes_per_lead,
-            cost_per_hour=cost_per_hour,
-            currency=currency,
-            generated_at=generated_at,
-            volume_source=source,
-            this_week=this_week,
-            words=feature_words(config),
-        )
-        for lang in langs
+    # every language's page reads the same figures and names: only the language differs
+    shared = {
+        "weekly_mql_volume": volume,
+        "tier_cutoffs": tier_cutoffs,
+        "metrics": inputs.metrics,
+        "comparisons": inputs.comparisons,
+        "importance": inputs.importance,
+        "features": inputs.features,
+        "persona_description": config.persona.description,
+        "model_label": model_label,
+        "notes": all_notes,
+        "minutes_per_lead": minutes_per_lead,
+        "cost_per_hour": cost_per_hour,
+        "currency": currency,
+        "generated_at": generated_at,
+        "volume_source": source,
+        "this_week": this_week,
+        "words": feature_words(config),
     }
+    return {lang: render_report(inputs.window, lang=lang, **shared) for lang in langs}
