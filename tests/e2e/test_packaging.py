@@ -72,7 +72,7 @@ def _env() -> dict[str, str]:
     return env
 
 
-def test_wheel_runs_weekly_outside_the_checkout(installed, tmp_path):
+def test_wheel_runs_weekly_outside_the_checkout(installed, tmp_path, prefect_api_url):
     where = _run(
         [
             installed / "python",
@@ -96,7 +96,7 @@ def test_wheel_runs_weekly_outside_the_checkout(installed, tmp_path):
     run = _run(
         [installed / "leadscore", "weekly", "--leads", leads, "--activities", activities, "--workspace", "ws"],
         cwd=tmp_path,
-        env=_env(),
+        env={**_env(), "PREFECT_API_URL": prefect_api_url},  # the session's server: no temporary one to start
     )
     assert run.returncode == 0, run.stdout + run.stderr[-3000:]
     listed = (tmp_path / "ws" / "lists" / "latest.csv").read_text(encoding="utf-8").splitlines()
