@@ -16,7 +16,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing leadscore and its dependencies into $(VENV) (first time: about a minute)..."
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# setuptools warns about every editable install that maps a folder (data/ -> leadscore_data): nothing to act on
+	@PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)  ## the weekly job end to end on the bundled sample (list in workspace/lists/latest.csv)
