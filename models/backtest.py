@@ -5,7 +5,7 @@ For each Monday, a model is trained with the weekly run's procedure on the label
 that arrived in the seven days after it, each as it looked at its own MQL moment. Their outcomes, as
 known at the export's end, say how the model and the persona rule would have done. Only weeks whose
 every MQL has passed its horizon by the export's end are replayed: a younger week cannot be judged yet.
-Pure functions; the flow in ``pipelines/flows.py`` does the I/O.
+Pure functions; the flow in ``pipelines/flows/backtest.py`` does the I/O.
 """
 
 from __future__ import annotations
