@@ -13,11 +13,9 @@ from features.config import DatasetConfig, Segments
 from features.names import display_names
 from models import baselines
 from models.candidates import Search, candidate_holdout
-from models.fitting import (  # noqa: F401  (fit_booster, finish_booster, lightgbm_params: imported from here too)
+from models.fitting import (  # noqa: F401  (lightgbm_params: models/distributed.py imports it from here)
     PLATT_MIN_SLOPE,
     auto_threads,
-    finish_booster,
-    fit_booster,
     fit_candidates,
     fit_scorer,
     lightgbm_params,

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from models.cutoffs import validate_cutoffs
 from serving.review import scores
-from serving.score import validate_cutoffs
 
 TREND_POINTS = 5.0  # a score move of at least this many points is a trend, less is Steady
 # share of the capacity filled by tier A, and by tiers A and B; tier C fills the rest of it

@@ -18,8 +18,7 @@ import pandas as pd
 
 from features.files import atomic_write, write_csv, write_json, write_parquet
 from serving.output import publish_plan
-
-LANGS = ("en", "es")
+from serving.vocabulary import LANGS
 
 
 def kill_point(name: str) -> None:

@@ -53,7 +53,10 @@ def resolve_model(tracking: trk.Tracking, uri: str | None, config: DatasetConfig
     with step("Loading the model"):
         resolved = resolve_task(tracking, uri)
     # by default, features are built with the dataset config saved inside the model
-    return resolved, config or resolved.scorer.dataset_config
+    config = config or resolved.scorer.dataset_config
+    if config is None:
+        raise trk.ModelLoadError(f"{resolved.uri}: the model carries no dataset config; pass --config")
+    return resolved, config
 
 
 def drift_of(

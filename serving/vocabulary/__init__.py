@@ -3,8 +3,10 @@
 ``en.toml`` and ``es.toml`` hold the same tables: ``features`` (a feature column's name), ``activities``
 (an activity type, ``one``/``many``), ``seniority`` (a job-title level), ``values`` (a category's value,
 per feature), ``page`` (the threshold review page) and ``list`` (the SDR list's ``columns`` and
-``tiers``). ``reasons`` (the SDR list's per-lead reasons) is English only for now. The reasons, the
-review page and the list read their words here, so a word is changed in one place.
+``tiers``). ``reasons`` (the SDR list's per-lead reasons) is English only for now. The reasons and the
+review page read their words here, so a word is changed in one place. The ``list`` tables are not read
+yet: the English list's headers are the column ids other code relies on, and a list in Spanish
+(translated when it is written) is the next step.
 """
 
 from __future__ import annotations
