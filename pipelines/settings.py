@@ -129,6 +129,17 @@ class Settings(BaseSettings):
         description="compile the booster with lleaves when a model is logged (auto: where lleaves is installed; "
         "on: fail without it; off: never); scoring uses it where it loads, else LightGBM",
     )
+    # the randomised control group (serving/control.py): the way to measure the list's lift in production
+    control_share: float = Field(
+        0.0,
+        description="share of each list's open leads held out as a control group, ranked by the persona rule "
+        "with their score and tier withheld (0 = off; at most 0.5)",
+    )
+    control_salt: str = Field(
+        "leadscore-control",
+        min_length=1,
+        description="seed of the control assignment: the same lead is in the same group while it is unchanged",
+    )
     train: TrainParams = TrainParams()
     retry: RetrySettings = RetrySettings()
     cache: CacheSettings = CacheSettings()
@@ -142,6 +153,13 @@ class Settings(BaseSettings):
             self.promotion = self.promotion.model_copy(update={"tolerance": self.gate_tolerance})
         self.gate_tolerance = self.promotion.tolerance
         return self
+
+    @field_validator("control_share")
+    @classmethod
+    def _control_share(cls, value: float) -> float:
+        if not 0 <= value <= 0.5:  # above half, the control group would be the list
+            raise ValueError(f"must be a share from 0 (off) to 0.5, e.g. 0.1 for 10% of the open leads; got {value}")
+        return value
 
     @field_validator("drift_alert")
     @classmethod

@@ -64,7 +64,9 @@ def remove_pages(folder: Path, prefix: str) -> None:
         (folder / review_name(prefix, lang)).unlink(missing_ok=True)
 
 
-def _write_set(target: Path, prefix: str, scored, rejects, summary, pages, drift_table, named_in: Path) -> dict:
+def _write_set(
+    target: Path, prefix: str, scored, rejects, summary, pages, drift_table, named_in: Path, assignment=None
+) -> dict:
     """Write one complete list set into ``target``; the summary names the files as they will be in ``named_in``."""
     paths = {
         "csv": write_csv(scored, target / f"{prefix}.csv"),
@@ -74,6 +76,8 @@ def _write_set(target: Path, prefix: str, scored, rejects, summary, pages, drift
     }
     if drift_table is not None:
         paths["drift"] = write_csv(drift_table, target / f"{prefix}_drift.csv")
+    if assignment is not None:  # each listed lead's group, probability and whether it is worked (serving.control)
+        paths["assignment"] = write_parquet(assignment, target / f"{prefix}_assignment.parquet")
     files = {k: named_in / Path(v).name for k, v in paths.items()}
     write_json({**summary, "files": {k: str(v) for k, v in files.items()}}, target / f"{prefix}_summary.json")
     return files
@@ -87,14 +91,16 @@ def publish(
     summary: dict,
     pages: dict[str, str] | None = None,
     drift_table: pd.DataFrame | None = None,
+    assignment: pd.DataFrame | None = None,
 ) -> dict[str, str]:
     """Write the complete set to a dated archive folder, then replace the latest files from it, as a set.
 
     The archive set is written under ``archive/.<stamp>.partial`` and renamed when whole, so an archive
     folder is never half a set. The latest files are then copied from it one at a time (each atomically),
     under a plan marker: a process killed among them leaves the marker, and the next command on the
-    folder completes the set (``finish_interrupted``) before doing anything else. Returns the latest
-    files by kind, and the archive folder.
+    folder completes the set (``finish_interrupted``) before doing anything else. ``assignment`` (a list a
+    model scored) becomes ``list_assignment.parquet`` in the set. Returns the latest files by kind, and the
+    archive folder.
     """
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     archive = folder / "archive" / stamp
@@ -103,7 +109,7 @@ def publish(
         archive, n = folder / "archive" / f"{stamp}-{n}", n + 1
     staging = archive.with_name(f".{archive.name}.partial")
     try:
-        archived = _write_set(staging, "list", scored, rejects, summary, pages, drift_table, archive)
+        archived = _write_set(staging, "list", scored, rejects, summary, pages, drift_table, archive, assignment)
         kill_point("publish:archive-written")
         os.replace(staging, archive)
     except BaseException:
@@ -111,11 +117,12 @@ def publish(
         raise
     kill_point("publish:archived")
     latest = {k: folder / (stem + v.name[len("list") :]) for k, v in archived.items()}
+    # an earlier run's drift table or assignment beside this list would describe another batch
+    stale = {"drift.csv": drift_table, "assignment.parquet": assignment}
     plan = {
         "archive": str(archive),
         "copies": [[str(archive / v.name), str(latest[k])] for k, v in archived.items()],
-        # an earlier run's drift table beside this list would describe another batch
-        "remove": [] if drift_table is not None else [str(folder / f"{stem}_drift.csv")],
+        "remove": [str(folder / f"{stem}_{k}") for k, v in stale.items() if v is None],
         "summary_path": str(folder / f"{stem}_summary.json"),
         "summary": json.loads(json.dumps({**summary, "files": {k: str(v) for k, v in latest.items()}}, default=str)),
     }

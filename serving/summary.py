@@ -105,8 +105,9 @@ def training_summary(
 
 
 def tiers_of(scored: pd.DataFrame) -> dict:
-    """Leads per tier on a list, A first."""
-    return scored["tier"].value_counts().sort_index().to_dict()
+    """Leads per tier on a list, A first (the control group's rows have no tier: serving.control)."""
+    tiers = scored["tier"]
+    return tiers[tiers != ""].value_counts().sort_index().to_dict()
 
 
 def predictor_fact(scorer) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from serving import planning
+from features.config import Persona
+from serving import control, planning
 
 
 def shape_list(
@@ -34,6 +35,43 @@ def shape_list(
     kpis["response_by_tier"] = planning.response_rate_by_tier(scored, leads, activities)
     facts["kpis"] = kpis
     return scored, facts
+
+
+def shape_week_list(
+    scored: pd.DataFrame,
+    features: pd.DataFrame,
+    persona: Persona,
+    previous: pd.DataFrame | None,
+    leads: pd.DataFrame,
+    activities: pd.DataFrame,
+    cutoffs: dict[str, float],
+    *,
+    capacity: int | None,
+    control_share: float,
+    control_salt: str,
+    **shape: float,
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """``shape_list`` with the control group (``serving.control``): the list, its facts and its assignment.
+
+    The control share of the open leads (``features``, the listed leads' features in the export's order) is
+    set apart, ranked by ``persona`` below the model group, with its score withheld; the model group gets
+    ``shape_list`` (working list, trends, KPIs) with its share of the capacity. With share 0 the list is
+    ``shape_list``'s; ``shape`` holds its ``trend_points``, ``minutes_per_lead`` and ``cost_per_hour``.
+    """
+    split = control.split_list(scored, features, persona, share=control_share, salt=control_salt)
+
+    def shape_model(part: pd.DataFrame, cap: int | None) -> tuple[pd.DataFrame, dict]:
+        return shape_list(part, previous, leads, activities, cutoffs, capacity=cap, **shape)  # type: ignore[arg-type]
+
+    return control.shape_week(split, shape_model, capacity)
+
+
+def page_facts(facts: dict) -> dict | None:
+    """What the review page's "this week" section shows: the seed KPIs, and the control group when it is on."""
+    if "kpis" not in facts:
+        return None
+    on = facts.get("control", {}).get("share", 0) > 0
+    return {**facts["kpis"], "control": facts["control"]} if on else facts["kpis"]
 
 
 def challenger_notes(promoted: bool, version: str, reason: str, scored_with: str) -> list[str]:

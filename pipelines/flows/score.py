@@ -45,8 +45,8 @@ def score_flow(
     drift_table, drift_section = drift_of(tracking, resolved, features, settings) if len(features) else (None, {})
     out = Path(out)
     previous = read_previous(out)
-    scored, facts = shape_list_task(
-        scored, previous, export, resolved.tier_cutoffs, settings, capacity or settings.capacity
+    scored, facts, assignment = shape_list_task(
+        scored, previous, export, resolved.tier_cutoffs, settings, capacity or settings.capacity, features, config
     )
     summary = {
         "status": "ok",
@@ -60,7 +60,7 @@ def score_flow(
     }
     with step("Writing the list"):
         files = retrying(publish_task, settings)(
-            out.parent, out.stem, scored, export.rejects, summary, drift_table=drift_table
+            out.parent, out.stem, scored, export.rejects, summary, drift_table=drift_table, assignment=assignment
         )
     result = {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
     return with_drift_state(ScoreResult.model_validate(result))

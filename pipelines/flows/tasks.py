@@ -19,7 +19,7 @@ from pipelines.settings import RetrySettings, Settings
 from serving import drift, review
 from serving.publish import publish
 from serving.score import score_leads
-from serving.week_list import challenger_notes, shape_list
+from serving.week_list import challenger_notes, shape_week_list
 
 # DataFrames flow between tasks in memory: hashing them for a cache key would only cost time
 TASK = {"cache_policy": NO_CACHE, "persist_result": False}
@@ -110,10 +110,13 @@ def shape_list_task(
     cutoffs: dict[str, float],
     settings: Settings,
     capacity: int | None,
-) -> tuple[pd.DataFrame, dict]:
-    """This week's working list, score trends against the previous list, and the seed KPIs."""
-    return shape_list(
-        scored, previous, export.leads, export.activities, cutoffs, capacity=capacity,
+    features: pd.DataFrame,
+    config: DatasetConfig,
+) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """This week's working list, score trends, the seed KPIs and the control group; the list's assignment."""
+    return shape_week_list(
+        scored, features, config.persona, previous, export.leads, export.activities, cutoffs, capacity=capacity,
+        control_share=settings.control_share, control_salt=settings.control_salt,
         trend_points=settings.trend_points, minutes_per_lead=settings.minutes_per_lead,
         cost_per_hour=settings.cost_per_hour,
     )  # fmt: skip

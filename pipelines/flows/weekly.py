@@ -32,6 +32,7 @@ from pipelines.settings import Settings
 from serving.persona_week import nothing_to_list, open_lead_ids, persona_summary, persona_week
 from serving.publish import kill_point, read_previous, remove_pages, write_pages
 from serving.summary import inputs_summary, predictor_fact, tiers_of
+from serving.week_list import page_facts
 
 
 @flow(name="weekly", log_prints=True)
@@ -89,11 +90,14 @@ def weekly_flow(
     if open_ids.empty:
         nothing_to_list(summary)  # nothing new to work: keep last week's list rather than replace it
     else:
+        open_features = features.loc[open_ids]
         with step(f"Scoring {len(open_ids):,} open leads with v{resolved.version}"):
-            scored = score_task(resolved, features.loc[open_ids], export.leads, config, settings)
-        drift_table, summary["drift"] = drift_of(tracking, resolved, features.loc[open_ids], settings, t.run_id)
+            scored = score_task(resolved, open_features, export.leads, config, settings)
+        drift_table, summary["drift"] = drift_of(tracking, resolved, open_features, settings, t.run_id)
         previous = read_previous(lists / "latest.parquet")
-        scored, facts = shape_list_task(scored, previous, export, resolved.tier_cutoffs, settings, capacity)
+        scored, facts, assignment = shape_list_task(
+            scored, previous, export, resolved.tier_cutoffs, settings, capacity, open_features, config
+        )
         summary["list"] = {
             "rows": len(scored),
             "tiers": tiers_of(scored),
@@ -103,7 +107,7 @@ def weekly_flow(
         }
     with step("Rendering the threshold review page (English, Spanish)"):
         pages = review_task(
-            t.result, decision, t.cutoffs, config, labels, settings, resolved.version, facts.get("kpis")
+            t.result, decision, t.cutoffs, config, labels, settings, resolved.version, page_facts(facts)
         )
         retrying(log_report_task, settings)(tracking, t.run_id, pages, t.version)
     if open_ids.empty:
@@ -112,7 +116,7 @@ def weekly_flow(
     else:
         with step("Publishing the list and the review page"):
             files = retrying(publish_task, settings)(
-                lists, "latest", scored, export.rejects, summary, pages, drift_table
+                lists, "latest", scored, export.rejects, summary, pages, drift_table, assignment=assignment
             )
     kill_point("weekly:before-alias")
     retrying(apply_decision_task, settings)(tracking, t.run_id, decision)
