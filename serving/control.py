@@ -71,7 +71,8 @@ def uniform(lead_ids, salt: str) -> np.ndarray:
     for j in range(0, int(length.max(initial=0)), 8):
         left = np.clip(length - j, 0, 8).astype(np.uint64)  # the id's bytes in this word; the rest are masked
         mask = np.where(left == 8, _ALL, (np.uint64(1) << (left * np.uint64(8))) - np.uint64(1))
-        h = _fmix(h ^ (words[np.minimum(start + j, len(words) - 1)] & mask))
+        mixed = _fmix(h ^ (words[np.minimum(start + j, len(words) - 1)] & mask))
+        h = np.where(left > 0, mixed, h)  # an id's rounds are its own words: never the batch's longest id's
     h = _fmix(h ^ length.astype(np.uint64))
     return (h >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 

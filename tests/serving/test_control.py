@@ -1,0 +1,220 @@
+"""The control group: a stable per-lead assignment, its persona-ranked section with the score withheld, the
+capacity split, and the assignment file against the list it describes. Hand-built frames, no model."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.baselines import persona_score
+from serving.control import in_control, split_capacity, split_list, uniform
+from serving.publish import publish
+from serving.summary import tiers_of
+from serving.week_list import shape_list, shape_week_list
+
+CUTOFFS = {"A": 70.0, "B": 50.0, "C": 30.0}
+SHAPE = {"trend_points": 5.0, "minutes_per_lead": 15.0, "cost_per_hour": 30.0}
+
+
+def week(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A scored list as ``score_leads`` writes it (best score first), its leads and their features."""
+    rng = np.random.default_rng(seed)
+    ids = [f"L{seed}-{i:05d}" for i in range(n)]
+    features = pd.DataFrame(
+        {
+            "seniority": rng.choice(["vp", "manager", "individual"], n),
+            "company_size": rng.choice(["1-10", "51-200", "1000+"], n),
+            "email_type": rng.choice(["corporate", "free"], n),
+            "activities_30d": rng.integers(0, 5, n).astype(float),
+        },
+        index=pd.Index(ids, name="lead_id", dtype="str"),
+    )
+    leads = pd.DataFrame(
+        {"lead_id": ids, "email": [f"{i}@x.es" for i in ids], "mql_at": pd.Timestamp("2026-11-02")}
+    ).astype({"lead_id": "str"})
+    score = np.round(rng.uniform(0, 100, n), 1)
+    order = np.argsort(-score, kind="stable")
+    scored = pd.DataFrame({"rank": np.arange(1, n + 1), "lead_id": pd.Series(np.array(ids)[order], dtype="str")})
+    scored["email"] = leads["email"].to_numpy()[order]
+    scored["mql_at"] = "2026-11-02 00:00"
+    scored["score"] = score[order]
+    scored["tier"] = np.select(
+        [scored["score"] >= 70, scored["score"] >= 50, scored["score"] >= 30], ["A", "B", "C"], "D"
+    )
+    for c in ("reason_1", "reason_2", "reason_3"):
+        scored[c] = pd.Series([f"▲ {c} of {i}" for i in scored["lead_id"]], dtype="str")
+    scored["model_version"] = "3"
+    scored["scored_at"] = "2026-11-02T06:00:00Z"
+    return scored, leads, features
+
+
+def shaped(scored, leads, features, config, *, share: float, capacity: int | None = None, salt: str = "s"):
+    return shape_week_list(
+        scored, features, config.persona, None, leads, pd.DataFrame(), CUTOFFS,
+        capacity=capacity, control_share=share, control_salt=salt, **SHAPE,
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------------
+# the assignment
+
+
+def test_a_lead_keeps_its_number_whatever_else_is_in_the_batch():
+    ids = [f"lead-{i}" for i in range(500)] + ["é-ñ", "", "12345678", "123456789", "x" * 70]
+    alone = np.array([uniform([i], "s")[0] for i in ids[::50]])
+    np.testing.assert_array_equal(uniform(ids, "s")[::50], alone)
+    np.testing.assert_array_equal(uniform(ids[::-1], "s")[::-1], uniform(ids, "s"))  # order does not matter
+    assert not np.array_equal(uniform(ids, "s"), uniform(ids, "t"))  # the salt reseeds it
+    # fixed values: a change of the hash would move live leads between groups, and must be seen
+    np.testing.assert_allclose(uniform(["L003-0000050", "a"], "leadscore-control"), [0.0066305, 0.5989053], atol=1e-7)
+
+
+def test_the_same_lead_is_in_the_same_group_in_every_week():
+    weeks = [[f"L{i:05d}" for i in range(k, k + 3000)] for k in (0, 1000, 2500)]  # overlapping batches
+    group = {}
+    for ids in weeks:
+        for lead, control in zip(ids, in_control(pd.Series(ids, dtype="str"), 0.2, "s"), strict=True):
+            assert group.setdefault(lead, control) == control
+
+
+@pytest.mark.parametrize("share", [0.05, 0.2, 0.5])
+@pytest.mark.parametrize("style", ["L{:06d}", "{:x}@example.com", "00Q{:012d}"])
+def test_the_control_share_is_the_setting_within_binomial_noise(share, style):
+    n = 20_000
+    got = in_control([style.format(i * 7919) for i in range(n)], share, "leadscore-control").mean()
+    assert abs(got - share) <= 4 * math.sqrt(share * (1 - share) / n)
+
+
+def test_a_million_ids_are_assigned_well_under_a_second():
+    ids = pd.Series(pd.array([f"00Q{i:012d}" for i in range(1_000_000)], dtype="str"))
+    t0 = time.perf_counter()
+    u = uniform(ids, "leadscore-control")
+    assert time.perf_counter() - t0 < 1.0 and len(u) == len(ids) and u.min() >= 0 and u.max() < 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# the list's sections
+
+
+def test_control_rows_are_persona_ranked_below_the_model_group_with_their_score_withheld(config):
+    scored, leads, features = week(400)
+    listed, facts, _ = shaped(scored, leads, features, config, share=0.3)
+    control = listed[listed["group"] == "control"]
+    model = listed[listed["group"] == "model"]
+    assert len(control) == facts["control"]["leads"] > 0 and (listed["group"].iloc[: len(model)] == "model").all()
+    assert listed["rank"].tolist() == list(range(1, len(listed) + 1))
+    # the model group: the scored list without the control leads, in its order
+    kept = scored[scored["lead_id"].isin(model["lead_id"])]
+    assert model["lead_id"].tolist() == kept["lead_id"].tolist() and model["score"].is_monotonic_decreasing
+    assert (model["reason_1"] == kept["reason_1"].to_numpy()).all()
+    # the control group: nothing of the model, ranked by the persona share, ties in the export's order
+    assert control["score"].isna().all() and (control["tier"] == "").all()
+    assert (control[["reason_1", "reason_2", "reason_3"]] == "").all().all()
+    share = persona_score(features.loc[control["lead_id"]], config.persona)
+    export_order = features.index.get_indexer(control["lead_id"])
+    assert list(zip(-share, export_order, strict=True)) == sorted(zip(-share, export_order, strict=True))
+    assert tiers_of(listed) == tiers_of(model) and sum(tiers_of(listed).values()) == len(model)
+
+
+def test_the_capacity_is_split_in_proportion_and_the_control_share_goes_to_its_persona_top(config):
+    assert split_capacity(100, 800, 200) == (80, 20) and split_capacity(None, 8, 2) == (None, None)
+    assert split_capacity(1, 1, 3) == (1, 0)  # the model group keeps at least one lead to work
+    scored, leads, features = week(500)
+    listed, facts, assignment = shaped(scored, leads, features, config, share=0.2, capacity=50)
+    c = facts["control"]
+    n_control = c["leads"]
+    assert c["capacity_control"] == round(50 * n_control / 500) and c["capacity_model"] == 50 - c["capacity_control"]
+    control = listed[listed["group"] == "control"]
+    assert control["this_week"].tolist() == ["yes"] * c["capacity_control"] + ["no"] * (
+        n_control - c["capacity_control"]
+    )
+    model = listed[listed["group"] == "model"]
+    assert (model["this_week"] == "yes").sum() == c["capacity_model"] == facts["capacity"]["leads"]
+    assert model["this_week"].iloc[: c["capacity_model"]].eq("yes").all()
+
+
+def test_control_rows_carry_no_trend_that_would_give_their_score_away(config):
+    scored, leads, features = week(200)
+    previous = scored.assign(score=scored["score"] - 10)  # every lead improved by 10 points
+    listed, *_ = shape_week_list(
+        scored, features, config.persona, previous, leads, pd.DataFrame(), CUTOFFS,
+        capacity=None, control_share=0.3, control_salt="s", **SHAPE,
+    )  # fmt: skip
+    control, model = listed[listed["group"] == "control"], listed[listed["group"] == "model"]
+    assert (model["trend"] == "Improving").all() and model["previous_score"].notna().all()
+    assert (
+        control["previous_score"].isna().all()
+        and (control[["previous_tier", "trend", "tier_change_reason"]] == "").all().all()
+    )
+
+
+def test_the_assignment_describes_the_list_row_by_row(config):
+    scored, leads, features = week(300)
+    listed, facts, a = shaped(scored, leads, features, config, share=0.25, capacity=40)
+    assert a["lead_id"].tolist() == listed["lead_id"].tolist() and a["group"].tolist() == listed["group"].tolist()
+    assert a["worked"].tolist() == (listed["this_week"] == "yes").tolist()
+    withheld = scored.set_index("lead_id")["score"] / 100
+    np.testing.assert_allclose(a["p_model"], withheld.loc[a["lead_id"]].to_numpy())  # control leads' too
+    model = (a["group"] == "model").to_numpy()
+    assert a["persona_rank"][model].isna().all()
+    assert a["persona_rank"][~model].tolist() == (listed["rank"][~model] - model.sum()).tolist()
+    # the cost: the control group's best-scored leads of the same count against the persona-ranked ones worked
+    p, k = a["p_model"][~model].to_numpy(), facts["control"]["worked"]
+    given_up = np.sort(p)[::-1][:k].sum() - p[:k].sum()
+    assert facts["control"]["expected_sqls_given_up"] == pytest.approx(given_up, abs=0.006) and given_up >= 0
+
+
+def test_without_a_capacity_the_control_group_works_the_model_groups_share_of_its_leads(config):
+    scored, leads, features = week(600)
+    listed, facts, a = shaped(scored, leads, features, config, share=0.3)
+    model = a["group"] == "model"
+    assert a.loc[model, "worked"].tolist() == listed.loc[model, "tier"].isin(["A", "B", "C"]).tolist()
+    n_control = (~model).sum()
+    assert a.loc[~model, "worked"].sum() == round(n_control * a.loc[model, "worked"].mean())
+    assert a.loc[~model, "worked"].tolist() == sorted(a.loc[~model, "worked"], reverse=True)  # the persona top
+
+
+def test_share_zero_writes_todays_list_byte_for_byte_and_an_all_model_assignment(config, tmp_path):
+    scored, leads, features = week(300)
+    today, today_facts = shape_list(scored, None, leads, pd.DataFrame(), CUTOFFS, capacity=60, **SHAPE)
+    listed, facts, a = shaped(scored, leads, features, config, share=0.0, capacity=60)
+    assert facts == {**today_facts, "control": {"share": 0.0, "leads": 0, "salt": "s"}}
+    publish(tmp_path / "today", "latest", today, pd.DataFrame({"row": []}), {"as_of": "x"})
+    files = publish(tmp_path / "new", "latest", listed, pd.DataFrame({"row": []}), {"as_of": "x"}, assignment=a)
+    for name in ("latest.csv", "latest.parquet"):
+        assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "today" / name).read_bytes()
+    written = pd.read_parquet(files["assignment"])
+    assert files["assignment"].endswith("latest_assignment.parquet")
+    assert list(written.columns) == ["lead_id", "group", "p_model", "worked", "persona_rank"]
+    assert (written["group"] == "model").all() and written["lead_id"].tolist() == today["lead_id"].tolist()
+    assert written["worked"].tolist() == (today["this_week"] == "yes").tolist()
+    archived = pd.read_parquet(f"{files['archive']}/list_assignment.parquet")
+    pd.testing.assert_frame_equal(archived, written)
+
+
+def test_a_list_without_an_assignment_removes_the_stale_one(config, tmp_path):
+    scored, leads, features = week(50)
+    listed, _, a = shaped(scored, leads, features, config, share=0.2)
+    publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {}, assignment=a)
+    assert (tmp_path / "latest_assignment.parquet").is_file()
+    publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {})  # a persona week: no model scored it
+    assert not (tmp_path / "latest_assignment.parquet").exists()
+
+
+def test_split_list_at_share_zero_is_the_scored_list_itself(config):
+    scored, _, features = week(20)
+    assert split_list(scored, features, config.persona, share=0, salt="s").model is scored
+
+
+@pytest.mark.parametrize("share", [-0.1, 0.51, float("nan")])
+def test_a_control_share_outside_0_to_half_is_a_one_line_error(share):
+    from pydantic import ValidationError
+
+    from pipelines.settings import Settings
+
+    with pytest.raises(ValidationError, match=r"control_share\n.*must be a share from 0 \(off\) to 0.5"):
+        Settings(control_share=share)
