@@ -280,6 +280,21 @@ class Kpis(Record):
     response_by_tier: dict[str, TierResponse] | None = None
 
 
+class ControlGroup(Record):
+    """The list's control group (serving.control.control_facts): share 0 is off."""
+
+    share: float
+    leads: int
+    salt: str
+    model_leads: int | None = None
+    worked: int | None = None
+    capacity_model: int | None = None
+    capacity_control: int | None = None
+    expected_sqls_worked: float | None = None
+    expected_sqls_model_pick: float | None = None
+    expected_sqls_given_up: float | None = None
+
+
 class ListSummary(Record):
     """The list written: rows, tiers, and the working-list, trend and KPI facts."""
 
@@ -291,6 +306,7 @@ class ListSummary(Record):
     capacity: Capacity | None = None
     trend: Trend | None = None
     kpis: Kpis | None = None
+    control: ControlGroup | None = None
 
 
 class DriftRow(Record):

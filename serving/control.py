@@ -22,7 +22,7 @@ calibrated probability as the list shows it, also for the control leads whose sc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,3 +199,14 @@ def control_facts(split: Split, n_worked: int, cap_model: int | None, cap_contro
         "expected_sqls_given_up": round(best - worked, 2),
     }
     return out
+
+
+def control_line(c: Mapping) -> str:
+    """The console's sentence about a control group that is on (``control_facts``): size, leads worked, cost."""
+    return (
+        f"Control group on ({100 * c['share']:.1f}% of the open leads): {c['leads']:,} leads ranked by the persona "
+        f"rule below the model's {c['model_leads']:,} (group=control, score and tier withheld); {c['worked']:,} "
+        f"of them worked this week. Expected SQLs given up: {c['expected_sqls_given_up']:.1f} (the model's "
+        f"{c['worked']:,} best control leads {c['expected_sqls_model_pick']:.1f}, the persona rule's "
+        f"{c['expected_sqls_worked']:.1f}); the lift is measured by `leadscore impact`."
+    )

@@ -36,6 +36,7 @@ from pipelines.results import (
     TrainResult,
     WeeklyResult,
 )
+from serving.control import control_line
 
 
 def pct(x: float) -> str:
@@ -204,6 +205,8 @@ def print_list(s: ListResult) -> None:
             f"{c.expected_sqls:.1f} SQLs expected in it; {c.expected_sqls_remainder:.1f} expected in the "
             f"other {c.leads_remainder:,}."
         )
+    if lst.control is not None and lst.control.share > 0:
+        console.print(control_line(lst.control), highlight=False)
     if "trend" in lst:
         tr = lst.trend
         console.print(

@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 
 from serving.review.format import TEXT, esc, format_figure, format_number
+from serving.vocabulary import words
 
 
 def metrics_section(
@@ -88,8 +89,36 @@ def week_section(k: Mapping[str, object], lang: str, currency: str) -> str:
     else:
         response = t["week_response_na"]
     rows.append((t["week_response"], response))
+    rows += control_rows(k.get("control"), lang)
     body = "".join(f"<tr><td>{esc(name)}</td><td>{esc(value)}</td></tr>" for name, value in rows)
     return (
         f"<section id='this-week'><h2>{esc(t['s_week'])}</h2><p class='help'>{esc(t['week_help'])}</p>"
         f"<table><tbody>{body}</tbody></table></section>"
     )
+
+
+def control_rows(c: Mapping[str, object] | None, lang: str) -> list[tuple[str, str]]:
+    """The "this week" rows of a control group (``serving.control``): its size, and the SQLs it costs."""
+    if not c or not float(c.get("share", 0)):  # type: ignore[arg-type]
+        return []
+    t = words(lang, "control")
+
+    def num(key: str, kind: str = "num1") -> str:
+        return format_figure(kind, float(c[key]), lang)  # type: ignore[arg-type]
+
+    worked = num("worked", "int")
+    return [
+        (
+            t["week_group"].format(share=num("share", "pct")),
+            t["week_group_value"].format(n=num("leads", "int"), worked=worked),
+        ),
+        (
+            t["week_given_up"],
+            t["week_given_up_value"].format(
+                given_up=num("expected_sqls_given_up"),
+                model_pick=num("expected_sqls_model_pick"),
+                persona=num("expected_sqls_worked"),
+                worked=worked,
+            ),
+        ),
+    ]

@@ -298,3 +298,36 @@ def test_tracking_calls_leave_the_environment_as_they_found_it(weekly_twice):
     before = os.environ.get("MLFLOW_TRACKING_URI")
     resolve(settings.tracking("synthetic"))
     assert os.environ.get("MLFLOW_TRACKING_URI") == before
+
+
+def test_every_model_scored_list_has_its_assignment_and_a_control_group_when_asked(weekly_twice, tmp_path, crm):
+    import json
+
+    settings, first, *_ = weekly_twice
+    lists = settings.workspace / "lists"
+    listed, assigned = pd.read_parquet(lists / "latest.parquet"), pd.read_parquet(lists / "latest_assignment.parquet")
+    assert "group" not in listed and (assigned["group"] == "model").all()  # share 0: today's list, and who is in it
+    assert assigned["lead_id"].tolist() == listed["lead_id"].astype(str).tolist()
+    np.testing.assert_allclose(assigned["p_model"], listed["score"] / 100)
+    assert assigned["worked"].tolist() == listed["tier"].isin(["A", "B", "C"]).tolist()
+    summary = json.loads((lists / "latest_summary.json").read_text(encoding="utf-8"))
+    assert summary["list"]["control"] == {"share": 0.0, "leads": 0, "salt": "leadscore-control"}
+    assert Path(summary["files"]["assignment"]).name == "latest_assignment.parquet"
+    assert all((Path(d) / "list_assignment.parquet").is_file() for d in (first["files"]["archive"],))
+    # a control group of 30% with a capacity of 40, on a batch scored by v1
+    from pipelines.flows import score_flow
+
+    path, acts = tmp_path / "leads.csv", tmp_path / "acts.csv"
+    crm.leads.head(400).to_csv(path, index=False)
+    crm.activities[crm.activities["Lead ID"].isin(crm.leads["Lead ID"].head(400))].to_csv(acts, index=False)
+    with_control = settings.model_copy(update={"control_share": 0.3})
+    result = score_flow(path, acts, tmp_path / "out" / "list.csv", with_control, "models:/lead-scoring/1", capacity=40)
+    listed = pd.read_parquet(tmp_path / "out" / "list.parquet")
+    assigned = pd.read_parquet(tmp_path / "out" / "list_assignment.parquet")
+    control = listed["group"] == "control"
+    c = result["list"]["control"]
+    assert c["leads"] == control.sum() and abs(c["leads"] - 120) <= 4 * (400 * 0.3 * 0.7) ** 0.5
+    assert listed.loc[control, "score"].isna().all() and (listed.loc[control, "tier"].fillna("") == "").all()
+    assert (listed["this_week"] == "yes").sum() == 40 == c["capacity_model"] + c["capacity_control"]
+    assert assigned["worked"].tolist() == (listed["this_week"] == "yes").tolist()
+    assert assigned["p_model"][control.to_numpy()].notna().all() and c["expected_sqls_given_up"] >= 0

@@ -218,3 +218,27 @@ def test_a_control_share_outside_0_to_half_is_a_one_line_error(share):
 
     with pytest.raises(ValidationError, match=r"control_share\n.*must be a share from 0 \(off\) to 0.5"):
         Settings(control_share=share)
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["Control group: 20.0% of the open leads", "Expected SQLs given up to the control group this week"]),
+        ("es", ["Grupo de control: 20,0\u00a0% de los leads abiertos", "SQLs esperados que se ceden"]),
+    ],
+)
+def test_the_review_page_and_the_console_say_the_control_group_is_on_and_what_it_costs(config, lang, words):
+    from serving.control import control_line
+    from serving.review.sections import week_section
+    from serving.week_list import page_facts
+
+    scored, leads, features = week(400)
+    _, facts, _ = shaped(scored, leads, features, config, share=0.2, capacity=50)
+    c = facts["control"]
+    html = week_section(page_facts(facts), lang, "€")
+    assert all(w in html for w in words)
+    given_up = f"{c['expected_sqls_given_up']:.1f}"
+    assert (given_up if lang == "en" else given_up.replace(".", ",")) in html
+    assert f"Expected SQLs given up: {given_up}" in control_line(c)
+    _, off, _ = shaped(scored, leads, features, config, share=0.0, capacity=50)
+    assert page_facts(off) == off["kpis"] and words[0][:10] not in week_section(page_facts(off), lang, "€")
