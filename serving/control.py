@@ -203,10 +203,12 @@ def control_facts(split: Split, n_worked: int, cap_model: int | None, cap_contro
 
 def control_line(c: Mapping) -> str:
     """The console's sentence about a control group that is on (``control_facts``): size, leads worked, cost."""
+    cap = (c.get("capacity_model"), c.get("capacity_control"))
+    split = f" (the capacity split: {cap[0]:,} model, {cap[1]:,} control)" if cap[1] is not None else ""
     return (
         f"Control group on ({100 * c['share']:.1f}% of the open leads): {c['leads']:,} leads ranked by the persona "
         f"rule below the model's {c['model_leads']:,} (group=control, score and tier withheld); {c['worked']:,} "
-        f"of them worked this week. Expected SQLs given up: {c['expected_sqls_given_up']:.1f} (the model's "
+        f"of them worked this week{split}. Expected SQLs given up: {c['expected_sqls_given_up']:.1f} (the model's "
         f"{c['worked']:,} best control leads {c['expected_sqls_model_pick']:.1f}, the persona rule's "
         f"{c['expected_sqls_worked']:.1f}); the lift is measured by `leadscore impact`."
     )

@@ -54,7 +54,7 @@ ScoreDaskOpt = _dask_opt(
     "scheduler address (tcp://host:8786). --leads and --activities are then folders of Parquet files "
     "co-partitioned by lead (same file names), and --out a folder: one list file per partition, "
     "_rejects.csv, _summary.json. Same rows, scores, ranks and reasons as one process; no trend, "
-    "capacity or drift check. Needs the dask extra: pip install 'leadscore\\[dask]'",
+    "capacity, control group or drift check. Needs the dask extra: pip install 'leadscore\\[dask]'",
     "off: one process",
 )
 
@@ -202,6 +202,8 @@ def _score_on_dask(
 
         if capacity or fail_on_drift:
             raise DistributedError("--capacity and --fail-on-drift are not available with --dask")
+        if settings.control_share:  # a list without its control group and assignment would pass for one
+            raise DistributedError("LEADSCORE_CONTROL_SHARE is not available with --dask: score without --dask")
         partitions = find_partitions(leads, activities)
         _preflight(config, settings=settings)
         with Progress(
