@@ -41,29 +41,21 @@ def shape_week_list(
     scored: pd.DataFrame,
     features: pd.DataFrame,
     persona: Persona,
-    previous: pd.DataFrame | None,
-    leads: pd.DataFrame,
-    activities: pd.DataFrame,
-    cutoffs: dict[str, float],
     *,
     capacity: int | None,
     control_share: float,
     control_salt: str,
-    **shape: float,
+    **list_args,
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """``shape_list`` with the control group (``serving.control``): the list, its facts and its assignment.
 
     The control share of the open leads (``features``, the listed leads' features in the export's order) is
     set apart, ranked by ``persona`` below the model group, with its score withheld; the model group gets
-    ``shape_list`` (working list, trends, KPIs) with its share of the capacity. With share 0 the list is
-    ``shape_list``'s; ``shape`` holds its ``trend_points``, ``minutes_per_lead`` and ``cost_per_hour``.
+    ``shape_list`` (working list, trends, KPIs; ``list_args`` are its other arguments) with its share of the
+    capacity. With share 0 the list is ``shape_list``'s.
     """
     split = control.split_list(scored, features, persona, share=control_share, salt=control_salt)
-
-    def shape_model(part: pd.DataFrame, cap: int | None) -> tuple[pd.DataFrame, dict]:
-        return shape_list(part, previous, leads, activities, cutoffs, capacity=cap, **shape)  # type: ignore[arg-type]
-
-    return control.shape_week(split, shape_model, capacity)
+    return control.shape_week(split, lambda part, cap: shape_list(part, capacity=cap, **list_args), capacity)
 
 
 def page_facts(facts: dict) -> dict | None:

@@ -115,9 +115,9 @@ def shape_list_task(
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """This week's working list, score trends, the seed KPIs and the control group; the list's assignment."""
     return shape_week_list(
-        scored, features, config.persona, previous, export.leads, export.activities, cutoffs, capacity=capacity,
-        control_share=settings.control_share, control_salt=settings.control_salt,
-        trend_points=settings.trend_points, minutes_per_lead=settings.minutes_per_lead,
+        scored, features, config.persona, capacity=capacity, control_share=settings.control_share,
+        control_salt=settings.control_salt, previous=previous, leads=export.leads, activities=export.activities,
+        cutoffs=cutoffs, trend_points=settings.trend_points, minutes_per_lead=settings.minutes_per_lead,
         cost_per_hour=settings.cost_per_hour,
     )  # fmt: skip
 

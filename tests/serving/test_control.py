@@ -54,8 +54,8 @@ def week(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 
 def shaped(scored, leads, features, config, *, share: float, capacity: int | None = None, salt: str = "s"):
     return shape_week_list(
-        scored, features, config.persona, None, leads, pd.DataFrame(), CUTOFFS,
-        capacity=capacity, control_share=share, control_salt=salt, **SHAPE,
+        scored, features, config.persona, capacity=capacity, control_share=share, control_salt=salt,
+        previous=None, leads=leads, activities=pd.DataFrame(), cutoffs=CUTOFFS, **SHAPE,
     )  # fmt: skip
 
 
@@ -141,8 +141,8 @@ def test_control_rows_carry_no_trend_that_would_give_their_score_away(config):
     scored, leads, features = week(200)
     previous = scored.assign(score=scored["score"] - 10)  # every lead improved by 10 points
     listed, *_ = shape_week_list(
-        scored, features, config.persona, previous, leads, pd.DataFrame(), CUTOFFS,
-        capacity=None, control_share=0.3, control_salt="s", **SHAPE,
+        scored, features, config.persona, capacity=None, control_share=0.3, control_salt="s",
+        previous=previous, leads=leads, activities=pd.DataFrame(), cutoffs=CUTOFFS, **SHAPE,
     )  # fmt: skip
     control, model = listed[listed["group"] == "control"], listed[listed["group"] == "model"]
     assert (model["trend"] == "Improving").all() and model["previous_score"].notna().all()
