@@ -113,6 +113,8 @@ def split_list(scored: pd.DataFrame, features: pd.DataFrame, persona: Persona, *
     mine = features.index.astype(str).isin(ids[control])  # the control leads, in the export's order
     by_persona = np.argsort(-persona_score(features[mine], persona), kind="stable")
     at = pd.Index(ids).get_indexer(features.index[mine].astype(str)[by_persona])
+    if len(at) != control.sum():
+        raise KeyError(f"{int(control.sum()) - len(at)} control lead(s) on the list have no feature row")
     rows = scored.take(at).reset_index(drop=True)
     p = rows["score"].to_numpy(dtype=float) / 100
     rows["rank"] = np.arange(len(model) + 1, len(model) + len(rows) + 1, dtype=scored["rank"].dtype)

@@ -242,3 +242,9 @@ def test_the_review_page_and_the_console_say_the_control_group_is_on_and_what_it
     assert f"Expected SQLs given up: {given_up}" in control_line(c)
     _, off, _ = shaped(scored, leads, features, config, share=0.0, capacity=50)
     assert page_facts(off) == off["kpis"] and words[0][:10] not in week_section(page_facts(off), lang, "€")
+
+
+def test_an_empty_list_has_an_empty_assignment(config):
+    scored, leads, features = week(0)
+    listed, facts, a = shaped(scored, leads, features, config, share=0.2, capacity=10)
+    assert len(listed) == len(a) == 0 and facts["control"]["leads"] == 0 and "group" in listed
