@@ -190,18 +190,21 @@ def test_a_too_small_export_gets_the_minimum_data_message_and_a_persona_list(pre
     small.leads.to_csv(tmp_path / "leads.csv", index=False)
     small.activities.to_csv(tmp_path / "acts.csv", index=False)
     ws = tmp_path / "ws"
-    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}")
+    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", control_share=0.2)
     stale = ws / "lists" / "latest_review.html"
     stale.parent.mkdir(parents=True)
     stale.write_text("last week's page, about a model")
+    (ws / "lists" / "latest_assignment.parquet").write_text("last week's assignment, of a model's list")
     summary = weekly_flow(tmp_path / "leads.csv", tmp_path / "acts.csv", SYNTHETIC_CONFIG, settings, capacity=5)
     assert summary["status"] == "persona_rule"
     assert not stale.exists()  # no model this week: no page that reads as if there were one
+    # nor an assignment, nor a control group: the persona rule ranks every lead
+    assert not (ws / "lists" / "latest_assignment.parquet").exists() and "control" not in summary["list"]
     assert summary["list"]["capacity"]["leads"] == 5
     assert "at least 40 of each are needed" in summary["training"] and "persona rule stays" in summary["training"]
     listed = pd.read_csv(ws / "lists" / "latest.csv")
     assert set(listed["lead_id"]) == set(small.open_ids()) and set(listed["model_version"]) == {"persona-rule"}
-    assert listed["this_week"].tolist() == ["yes"] * 5 + ["no"] * (len(listed) - 5)
+    assert listed["this_week"].tolist() == ["yes"] * 5 + ["no"] * (len(listed) - 5) and "group" not in listed
     assert (
         not (ws / "mlflow.db").exists() or not MlflowClient(settings.resolved_tracking_uri()).search_registered_models()
     )
