@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     control_salt: str = Field(
         "leadscore-control",
         min_length=1,
-        description="seed of the control assignment: the same lead is in the same group while it is unchanged",
+        description="seed of the control assignment: a lead stays in its group for as long as the salt is unchanged",
     )
     train: TrainParams = TrainParams()
     retry: RetrySettings = RetrySettings()
