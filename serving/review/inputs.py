@@ -71,11 +71,11 @@ def for_model(
     newest mature leads, which the model has not seen. Refused (TrainingDataError) when the window holds
     too few SQLs or non-SQLs for its figures to mean anything. ``leads``: as in ``from_training``.
     """
-    leads = mature_leads(features, labels, config=config, params=params)
-    if len(leads.y) == 0:
+    mature = mature_leads(features, labels, config=config, params=params)
+    if len(mature.y) == 0:
         raise TrainingDataError("no lead in this export has a known outcome yet: there is no window to review")
-    hold = leads.split == "holdout"
-    Xh, yh = leads.X[hold], leads.y[hold]
+    hold = mature.split == "holdout"
+    Xh, yh = mature.X[hold], mature.y[hold]
     if min(int(yh.sum()), int(len(yh) - yh.sum())) < MIN_PER_WINDOW:
         raise TrainingDataError(
             f"too few labelled leads to review: the validation window holds {int(yh.sum())} SQLs and "
@@ -83,7 +83,7 @@ def for_model(
         )
     proba = model.predict_proba(Xh)
     persona = persona_score(Xh, config.persona)
-    mql_at = leads.mql_at if config.time == "timestamps" else None
+    mql_at = mature.mql_at if config.time == "timestamps" else None
     window = window_frame(proba, yh, Xh, config.persona, mql_at=mql_at)
     scores = {"model": proba, "persona_rule": persona}
     metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)

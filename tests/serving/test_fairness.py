@@ -13,11 +13,11 @@ import pytest
 
 from features.config import ConfigError, parse_config
 from features.contract import canonical_leads
-from serving.review import audit_values, feature_label, group_figures, render_report
+from serving.review import audit_values, feature_label, format_figure, group_figures, render_report
 from serving.review.fairness import assign_groups, passed_by_cutoff
 from serving.vocabulary import words
 from tests.conftest import SYNTHETIC_CONFIG
-from tests.serving.test_report import TIER_CUTOFFS, page_window, render
+from tests.serving.test_report import TIER_CUTOFFS, browser, chromium, displayed, page_window, render  # noqa: F401
 
 
 def synthetic_with(**changes) -> dict:
@@ -163,3 +163,37 @@ def test_without_audit_columns_the_page_is_unchanged():
         importance=pd.DataFrame({"feature": ["industry"], "gain": [1.0]}),
         audit=audit_for(window),
     )
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_moving_the_cutoff_in_chromium_moves_each_groups_share_passed(browser, tmp_path, lang):  # noqa: F811
+    from selenium.webdriver.common.keys import Keys
+
+    window = page_window()
+    audit = audit_for(window)
+    page = tmp_path / "review.html"
+    page.write_text(render(window, lang, audit=audit), encoding="utf-8")
+    browser.get(page.as_uri())
+    slider = browser.find_element("id", "cutoff")
+    leads = group_figures(window, audit["country"], TIER_CUTOFFS)["leads"].to_numpy()
+    passed = passed_by_cutoff(window, audit["country"])
+    for keys, cutoff in (((Keys.HOME,), 0), ((Keys.ARROW_RIGHT,) * 23, 23), ((Keys.END,), 100)):
+        slider.send_keys(*keys)
+        assert slider.get_attribute("value") == str(cutoff)
+        heads = browser.find_elements("css selector", ".fair-cut")
+        assert [h.get_property("textContent") for h in heads] == [str(cutoff)]
+        for i, share in enumerate(passed[:, cutoff] / leads):
+            text, raw = displayed(browser, f"fair-0-{i}")
+            assert text == format_figure("pct", share, lang) and float(raw) == pytest.approx(share, rel=1e-12)
+
+
+def test_init_config_proposes_a_market_column_as_audit_and_the_written_config_loads():
+    from features.init_config import propose, render_toml
+    from tests.features.test_init_config import export
+
+    frame = export()
+    frame["País"] = np.random.default_rng(1).choice(["España", "México", "Chile"], len(frame))
+    text = render_toml(propose(frame, name="demo"))
+    assert 'audit = ["pais"]  # the review page shows' in text
+    assert parse_config(tomllib.loads(text)).audit == ["pais"]
+    assert "audit" not in propose(export(), name="demo").config  # no market column, no audit proposed
