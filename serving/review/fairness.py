@@ -151,9 +151,13 @@ def passed_by_cutoff(
     p, _, _ = check_window(window)
     codes, groups = assign_groups(values, min_leads=min_leads, max_groups=max_groups)
     score = scores(p)
-    at = np.array([score >= c for c in CUTOFFS])  # cut-offs x leads
-    per_group = [at[:, codes == i].sum(axis=1) for i in range(len(groups))]
-    return np.array([*per_group, at.sum(axis=1)], dtype=int)
+    cut = np.asarray(CUTOFFS, dtype=float)
+
+    def at_or_above(s: np.ndarray) -> np.ndarray:  # leads scoring >= each cut-off: n minus those below it
+        return len(s) - np.searchsorted(np.sort(s), cut, side="left")
+
+    per_group = [at_or_above(score[codes == i]) for i in range(len(groups))]
+    return np.array([*per_group, at_or_above(score)], dtype=int)
 
 
 @cache
