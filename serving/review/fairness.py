@@ -191,6 +191,8 @@ def fairness_section(
     check_lang(lang)
     if audit.shape[1] == 0:
         return ""
+    if not audit.index.equals(window.index):
+        raise ValueError("the audit values must hold the window's leads, in the window's order (same index)")
     t = words(lang, "fairness")
     c = float(tier_cutoffs["C"])
     names = [
