@@ -40,7 +40,7 @@ def canonical_leads(
     needed = [c for c in (m.lead_id, m.mql_at, m.sql_at, m.created_at) if c]
     if config.outcome.kind != "sql_date":
         needed.append(config.outcome.column)
-    require_columns(df, needed + [a.source for a in config.attributes if a.role != "exclude"], source)
+    require_columns(df, needed + [a.source for a in config.attributes if config.reads(a)], source)
     missing = set(config.missing_values)
     reasons: dict[int, list[str]] = {}
 
@@ -70,7 +70,7 @@ def canonical_leads(
         positive = {p.lower() for p in config.outcome.positive}
         out["outcome"] = np.where(flag.isna(), np.nan, flag.isin(positive).astype(float))
     for attr in config.attributes:
-        if attr.role == "exclude":
+        if not config.reads(attr):
             continue
         values = text(attr.source)
         if attr.role == "numeric":

@@ -266,6 +266,12 @@ class DatasetConfig(_Strict):
     features: FeatureSpec = FeatureSpec()
     persona: Persona
     segments: Segments | None = None
+    audit: list[str] = Field(
+        [],
+        description="columns whose groups the review page checks for fairness and calibration (share passed, "
+        "SQL rate, expected vs realised SQLs per value), e.g. ['country']: a categorical or text attribute, an "
+        "excluded one (audited without becoming a feature) or a derived category such as 'seniority'; never pii",
+    )
     field_audit: list[FieldAudit] = []
 
     @field_validator("timezone")
@@ -311,6 +317,7 @@ class DatasetConfig(_Strict):
             )
         if self.segments and self.segments.by not in cats:
             raise ValueError(f"segments.by '{self.segments.by}' must be a categorical feature (one of {sorted(cats)})")
+        _check_audit(self, cats)
         persona_unknown = sorted({c.feature for c in self.persona.conditions} - set(cats + nums))
         if persona_unknown:
             raise ValueError(
@@ -336,8 +343,15 @@ class DatasetConfig(_Strict):
     def names_with_role(self, role: Role) -> list[str]:
         return [a.name for a in self.attributes if a.role == role]
 
+    def reads(self, attribute: Attribute) -> bool:
+        """Whether the canonical leads carry ``attribute``: every role but exclude, and an excluded column
+        marked ``audit`` (read for the review page's groups, still never a feature)."""
+        return attribute.role != "exclude" or attribute.name in self.audit
+
     def fingerprint(self) -> str:
-        return hashlib.sha256(self.model_dump_json(by_alias=True).encode()).hexdigest()[:16]
+        # without audit columns the dump leaves the key out, so configs written before it keep their fingerprint
+        dump = self.model_dump_json(by_alias=True, exclude=None if self.audit else {"audit"})
+        return hashlib.sha256(dump.encode()).hexdigest()[:16]
 
 
 def _check_references(config: DatasetConfig) -> None:
@@ -365,6 +379,35 @@ def _check_references(config: DatasetConfig) -> None:
         twice = sorted({v for v in e.values if e.values.count(v) > 1})
         if twice:
             raise ValueError(f"event table '{e.name}': values lists {twice} twice; list each column once")
+
+
+def _check_audit(config: DatasetConfig, categorical_features: list[str]) -> None:
+    """Raise ValueError (naming the key and the column) unless every audit column can be grouped on the page.
+
+    A pii column is refused: its groups would be single people, printed on the page and logged with it to
+    MLflow. A numeric one is refused too: its values are not groups (a banded column is).
+    """
+    roles = {a.name: a.role for a in config.attributes}
+    twice = sorted({n for n in config.audit if config.audit.count(n) > 1})
+    if twice:
+        raise ValueError(f"audit lists {twice} twice; list each column once")
+    for name in config.audit:
+        role = roles.get(name)
+        if role == "pii":
+            raise ValueError(
+                f"audit names '{name}', a pii column: its groups would be people, shown on the review page and "
+                "logged to MLflow; audit a category instead (e.g. country)"
+            )
+        if role == "numeric":
+            raise ValueError(
+                f"audit names '{name}', a numeric column: its values are not groups; add a banded column to the "
+                "export (e.g. '18-29', '30-44') and audit that"
+            )
+        if role is None and name not in categorical_features:
+            raise ValueError(
+                f"audit names '{name}', which is neither an attribute nor a categorical feature of this config "
+                f"(attributes: {sorted(roles)})"
+            )
 
 
 def known_time_zone(value: str, *, advice: str) -> str:

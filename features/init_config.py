@@ -54,6 +54,8 @@ OPEN_STATUS = re.compile(
     r"em andamento|aberto|novo|em progresso",
     re.IGNORECASE,
 )
+# a market a cut-off could starve: proposed as an audit column (the review page's groups), never a feature change
+MARKET_NAME = re.compile(r"countr|pa[ií]s|regi[oó]n|market|mercado|territor", re.IGNORECASE)
 OUTCOME_NAME = re.compile(r"convert|^y$|target|label|outcome|won|sql|qualified|result", re.IGNORECASE)
 POSITIVE = {"1", "yes", "true", "y", "si", "sí", "won", "converted"}
 EMAIL = r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$"
@@ -219,6 +221,10 @@ def propose(
         comments[col] = why
     _date_roles(dates, leads, comments, taken)
     config: dict = {"name": name, "description": f"started by init-config from {name}", "missing_values": PLACEHOLDERS}
+    markets = [a["name"] for a in leads["attributes"] if a["role"] == "categorical" and MARKET_NAME.search(a["source"])]
+    if markets:
+        config["audit"] = markets
+        notes["audit"] = "the review page shows share passed and expected vs realised SQLs per value of these"
     if delimiter != ",":
         config["delimiter"] = delimiter
     if encoding != "utf-8":
@@ -497,6 +503,8 @@ def render_toml(p: Proposal) -> str:
     lines.append(f"missing_values = {q(c['missing_values'])}")
     if p.notes.get("missing_values"):
         lines[-1] += f"  # {p.notes['missing_values']}"
+    if "audit" in c:
+        lines.append(f"audit = {q(c['audit'])}  # {p.notes['audit']}")
     lines += ["", "[outcome]"]
     for k, v in c["outcome"].items():
         lines.append(f"{k} = {q(v)}" + (f"  # {p.notes[f'outcome.{k}']}" if p.notes.get(f"outcome.{k}") else ""))

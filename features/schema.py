@@ -26,7 +26,7 @@ def leads_schema(config: DatasetConfig) -> pa.DataFrameSchema:
     for attr in config.attributes:
         if attr.role == "numeric":
             columns[attr.name] = pa.Column(float, nullable=True)
-        elif attr.role != "exclude":
+        elif config.reads(attr):
             columns[attr.name] = pa.Column(str, nullable=True)
     # a missing mql_at is reported once, as missing, not again by the ordering rules
     checks = [

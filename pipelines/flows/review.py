@@ -33,7 +33,9 @@ def _model_window(
     export, features = load(leads, activities, config, settings)
     labels, _ = labels_at(export, config, None)
     with step("Scoring the validation window"):
-        inputs = review.for_model(resolved.scorer, features, labels, config=config, params=settings.train)
+        inputs = review.for_model(
+            resolved.scorer, features, labels, config=config, params=settings.train, leads=export.leads
+        )
     return resolved, config, inputs
 
 

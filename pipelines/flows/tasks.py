@@ -147,10 +147,11 @@ def review_task(
     settings: Settings,
     scored_with: str,
     kpis: dict | None,
+    leads: pd.DataFrame | None = None,
 ) -> dict[str, str]:
-    """The review page of this run's model, in English and Spanish."""
+    """The review page of this run's model, in English and Spanish (``leads``: where audit columns are read)."""
     return review.render_pages(
-        review.from_training(result, config, labels),
+        review.from_training(result, config, labels, leads),
         tier_cutoffs=cutoffs,
         config=config,
         weekly_mql_volume=settings.weekly_mql_volume,

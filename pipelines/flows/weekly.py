@@ -107,7 +107,7 @@ def weekly_flow(
         }
     with step("Rendering the threshold review page (English, Spanish)"):
         pages = review_task(
-            t.result, decision, t.cutoffs, config, labels, settings, resolved.version, page_facts(facts)
+            t.result, decision, t.cutoffs, config, labels, settings, resolved.version, page_facts(facts), export.leads
         )
         retrying(log_report_task, settings)(tracking, t.run_id, pages, t.version)
     if open_ids.empty:

@@ -9,12 +9,14 @@ one row per validation lead and the columns
 - ``persona_pass``: True where the manual persona rule passes the lead (all its conditions met);
 - ``mql_at`` (optional): the MQL moment, used only to print the window's dates.
 
-``charts`` draws them as inline SVG, ``format`` writes numbers and dates in English or Spanish, ``page``
-assembles the page (its CSS, script and skeleton are package data in ``assets/``; its words are in
-``serving/vocabulary``), and ``inputs`` gathers what the page needs from a training run or a registered
-model.
+``fairness`` splits the window by the dataset config's ``audit`` columns (share passed, SQL rate, expected
+vs realised SQLs per group). ``charts`` draws the figures as inline SVG, ``format`` writes numbers and dates
+in English or Spanish, ``page`` assembles the page (its CSS, script and skeleton are package data in
+``assets/``; its words are in ``serving/vocabulary``), and ``inputs`` gathers what the page needs from a
+training run or a registered model.
 """
 
+from serving.review.fairness import audit_values, fairness_section, group_figures
 from serving.review.figures import (
     FIGURE_FORMATS,
     FIGURE_SLUGS,
@@ -45,15 +47,18 @@ __all__ = [
     "TIERS",
     "TRADEOFF_COLUMNS",
     "ReviewInputs",
+    "audit_values",
     "calibration_table",
     "cumulative_gains",
     "cutoff_tradeoffs",
     "factor_insights",
+    "fairness_section",
     "feature_label",
     "for_model",
     "format_figure",
     "format_number",
     "from_training",
+    "group_figures",
     "reference_tradeoffs",
     "render_pages",
     "render_report",

@@ -16,6 +16,7 @@ from models.leaks import weight_shares
 from models.metrics import compare_scorers
 from models.scorer import LeadScoreModel
 from models.train import MIN_PER_WINDOW, TrainingDataError, TrainingResult, TrainParams, mature_leads
+from serving.review.fairness import audit_values
 from serving.review.page import render_report
 from serving.review.window import review_window, weekly_volume, window_frame
 from serving.vocabulary import LANGS
@@ -31,31 +32,50 @@ class ReviewInputs:
     comparisons: dict[str, dict]
     importance: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    audit: pd.DataFrame | None = None  # the audit columns' values, same rows as window (fairness.audit_values)
 
 
-def from_training(result: TrainingResult, config: DatasetConfig, labels: pd.DataFrame) -> ReviewInputs:
-    """The page's inputs from a training run: its holdout window, metrics and importance."""
+def from_training(
+    result: TrainingResult, config: DatasetConfig, labels: pd.DataFrame, leads: pd.DataFrame | None = None
+) -> ReviewInputs:
+    """The page's inputs from a training run: its holdout window, metrics and importance.
+
+    ``leads``: the canonical leads (``LoadedExport.leads``), where audit columns that are not features are read.
+    """
     mql_at = labels.set_index("lead_id")["mql_at"] if config.time == "timestamps" else None
     window = review_window(result, config.persona, mql_at=mql_at)
+    audit = audit_values(config, result.holdout_features, leads) if config.audit else None
     return ReviewInputs(
-        window, result.holdout_features, result.metrics, result.comparisons, result.importance, list(result.notes)
+        window,
+        result.holdout_features,
+        result.metrics,
+        result.comparisons,
+        result.importance,
+        list(result.notes),
+        audit,
     )
 
 
 def for_model(
-    model: LeadScoreModel, features: pd.DataFrame, labels: pd.DataFrame, *, config: DatasetConfig, params: TrainParams
+    model: LeadScoreModel,
+    features: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    config: DatasetConfig,
+    params: TrainParams,
+    leads: pd.DataFrame | None = None,
 ) -> ReviewInputs:
     """Rebuild a registered model's validation window from an export, with the split training uses.
 
     On the export the model was trained on, this is exactly its holdout window; on a newer export, the
     newest mature leads, which the model has not seen. Refused (TrainingDataError) when the window holds
-    too few SQLs or non-SQLs for its figures to mean anything.
+    too few SQLs or non-SQLs for its figures to mean anything. ``leads``: as in ``from_training``.
     """
-    leads = mature_leads(features, labels, config=config, params=params)
-    if len(leads.y) == 0:
+    mature = mature_leads(features, labels, config=config, params=params)
+    if len(mature.y) == 0:
         raise TrainingDataError("no lead in this export has a known outcome yet: there is no window to review")
-    hold = leads.split == "holdout"
-    Xh, yh = leads.X[hold], leads.y[hold]
+    hold = mature.split == "holdout"
+    Xh, yh = mature.X[hold], mature.y[hold]
     if min(int(yh.sum()), int(len(yh) - yh.sum())) < MIN_PER_WINDOW:
         raise TrainingDataError(
             f"too few labelled leads to review: the validation window holds {int(yh.sum())} SQLs and "
@@ -63,7 +83,7 @@ def for_model(
         )
     proba = model.predict_proba(Xh)
     persona = persona_score(Xh, config.persona)
-    mql_at = leads.mql_at if config.time == "timestamps" else None
+    mql_at = mature.mql_at if config.time == "timestamps" else None
     window = window_frame(proba, yh, Xh, config.persona, mql_at=mql_at)
     scores = {"model": proba, "persona_rule": persona}
     metrics, comparisons = compare_scorers(yh, scores, seed=params.seed)
@@ -74,7 +94,8 @@ def for_model(
     notes = []
     if config.time == "none":
         notes.append("no timestamps: a random stratified split; the figures are optimistic")
-    return ReviewInputs(window, Xh, metrics, comparisons, importance.reset_index(drop=True), notes)
+    audit = audit_values(config, Xh, leads) if config.audit else None
+    return ReviewInputs(window, Xh, metrics, comparisons, importance.reset_index(drop=True), notes, audit)
 
 
 def volume_for(window: pd.DataFrame, *, setting: float | None) -> tuple[float, str]:
@@ -132,5 +153,6 @@ def render_pages(
         "volume_source": source,
         "this_week": this_week,
         "words": feature_words(config),
+        "audit": inputs.audit,
     }
     return {lang: render_report(inputs.window, lang=lang, **shared) for lang in langs}

@@ -21,6 +21,7 @@ import pandas as pd
 
 from features.names import FeatureWords
 from serving.review.charts import bands_chart, calibration_chart, gains_chart
+from serving.review.fairness import fairness_section
 from serving.review.figures import (
     FIGURE_FORMATS,
     FIGURE_SLUGS,
@@ -98,6 +99,7 @@ def render_report(
     volume_source: str = "measured",
     this_week: Mapping[str, object] | None = None,
     words: FeatureWords | None = None,
+    audit: pd.DataFrame | None = None,
 ) -> str:
     """The threshold review page as one self-contained HTML string (inline CSS, JS and SVG; no network).
 
@@ -113,7 +115,9 @@ def render_report(
     so "per week" reads "per that many MQLs"). ``this_week``: the seed KPIs of the week's list
     (``serving.planning.week_kpis``, plus ``response_by_tier`` from ``response_rate_by_tier``), shown in
     their own section when given. ``words``: the dataset's own names (``features.names.feature_words``),
-    so "what moves the score" shows activity types and columns as the export writes them.
+    so "what moves the score" shows activity types and columns as the export writes them. ``audit``: the
+    values of the dataset config's audit columns for the window's leads (``fairness.audit_values``, same
+    rows), shown per group in their own section; without any, the page is exactly as before.
     """
     check_lang(lang)
     if volume_source not in ("measured", "setting", "window"):
@@ -239,6 +243,8 @@ def render_report(
         calibration_chart(cal, lang),
         f'<p class="help">{esc(t["cal_help"])}</p></div></div></section>',
     ]
+    if audit is not None:
+        parts.append(fairness_section(window, audit, tier_cutoffs, start=start, lang=lang, words_of=words))
 
     # factors
     widest = max(insights["share_of_gain"].max(), 1e-9) if len(insights) else 1.0

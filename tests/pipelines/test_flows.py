@@ -215,6 +215,7 @@ def test_weekly_publishes_the_review_page_logs_it_and_trends_the_second_list(wee
     lists = settings.workspace / "lists"
     en, es = (lists / "latest_review.html").read_text(), (lists / "latest_review_es.html").read_text()
     assert en.startswith("<!DOCTYPE html>") and '<html lang="es">' in es and "this-week" in en
+    assert "<section id='fairness'>" in en and "<section id='fairness'>" in es  # the config audits country
     assert {p.name for p in lists.glob("archive/*/list_review*.html")} == {"list_review.html", "list_review_es.html"}
     client = MlflowClient(settings.resolved_tracking_uri())
     run_id = second["mlflow"]["run_id"]
@@ -289,7 +290,8 @@ def test_report_rebuilds_the_validation_window_the_model_was_evaluated_on(weekly
     assert s["window"]["leads"] == first["windows"]["holdout"]["rows"]
     assert s["window"]["sqls"] == first["windows"]["holdout"]["sqls"]
     assert s["auc"] == pytest.approx(first["metrics"]["model"]["roc_auc"])
-    assert '<html lang="es">' in (tmp_path / "review.html").read_text()
+    page = (tmp_path / "review.html").read_text()
+    assert '<html lang="es">' in page and "<section id='fairness'>" in page  # audit columns read from the export
 
 
 def test_tracking_calls_leave_the_environment_as_they_found_it(weekly_twice):
