@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from features.config import DatasetConfig
+from features.contract import ContractError
 from models.train import labels_for
 from serving import planning
 
@@ -33,7 +34,7 @@ CONTROL = "control"
 Z95 = 1.959964
 
 
-class ImpactError(ValueError):
+class ImpactError(ContractError):
     """No archived list to measure, or one that cannot be read: one line naming the file and what to do."""
 
 
@@ -110,19 +111,24 @@ def read_archive(archive: Path) -> list[PastList]:
     Unfinished folders (``.<stamp>.partial``) are skipped. An ``ImpactError`` when there is none: impact
     measures lists that were published, so a weekly run (or ``score``) must have written one first.
     """
-    folders = (
+    by_moment: dict[pd.Timestamp, PastList] = {}
+    for folder in archive_folders(archive):  # in publication order: a rerun for the same as-of replaces a list
+        past = read_list(folder)
+        by_moment[past.as_of] = past
+    return [by_moment[k] for k in sorted(by_moment)]
+
+
+def archive_folders(archive: Path) -> list[Path]:
+    """The finished list folders under ``archive``, oldest first; an ``ImpactError`` saying what to do when none."""
+    found = (
         sorted(f for f in archive.glob("*") if f.is_dir() and not f.name.startswith(".")) if archive.is_dir() else []
     )
-    if not folders:
+    if not found:
         raise ImpactError(
             f"{archive}: no archived list to measure; `leadscore weekly` archives each list it publishes there "
             "(pass the --workspace it ran in)"
         )
-    by_moment: dict[pd.Timestamp, PastList] = {}
-    for folder in folders:  # stamps sort in publication order: a rerun for the same as-of replaces the earlier list
-        past = read_list(folder)
-        by_moment[past.as_of] = past
-    return [by_moment[k] for k in sorted(by_moment)]
+    return found
 
 
 # ---------------------------------------------------------------------------------------------------
