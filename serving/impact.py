@@ -276,6 +276,9 @@ def total_record(
         "worked": _part(model[model["worked"]]),
         "rest": _part(model[~model["worked"]]),
     }
+    control = rows[(rows["group"] == CONTROL) & rows["worked"]]
+    if len(control):
+        out["control_worked"] = _part(control)
     fit = rows[rows["p"].notna()]
     if len(fit):
         per_lead = fit.groupby("lead_id").agg(n=("q", "size"), q=("q", "mean"))

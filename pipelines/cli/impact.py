@@ -56,7 +56,7 @@ def impact(
 
 
 def _rate(p: ImpactPart | None) -> str:
-    return "-" if p is None or p.rate is None else f"{p.rate:.1%} ({p.sqls}/{p.leads})"
+    return "-" if p is None or p.rate is None else f"{p.rate:.1%}"
 
 
 def _expected(w: ImpactWeek) -> str:
@@ -75,31 +75,23 @@ def print_impact(s: ImpactResult) -> None:
         f"{s.realised_weeks} realised, {s.pending_weeks} pending",
         highlight=False,
     )
-    table = Table(title="What each list's leads did", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    heads = [
-        "List of",
-        "Leads",
-        "SQLs",
-        "by tier",
-        "worked",
-        "rest",
-        "control\nworked",
-        "expected\n(95%)",
-        "cost\n/SQL",
-    ]
+    table = Table(
+        title="What each list's leads did (SQL rates: worked from the list, the rest, the control group's worked)",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0), show_edge=False,
+    )  # fmt: skip
+    heads = ["List of", "Leads", "SQLs", "A/B/C/D/ctl", "worked", "rest", "ctrl", "expected (95%)"]
     for col in heads:
-        table.add_column(col, justify="left" if col in ("List of", "by tier") else "right", no_wrap=True)
+        table.add_column(col, justify="left" if col in ("List of", "A/B/C/D/ctl") else "right", no_wrap=True)
 
     def row(label: str, w: ImpactWeek) -> None:
         if w.status == "pending":
-            table.add_row(label, f"{w.leads:,}", "-", f"pending until {w.due}", "", "", "", _expected(w), "")
+            table.add_row(label, f"{w.leads:,}", "-", f"due {w.due}", "", "", "", _expected(w))
             return
         tiers = w.sqls_by_tier or {}
-        by_tier = " ".join(f"{k}:{tiers[k]['sqls']}" for k in ("A", "B", "C", "D", "control") if k in tiers)
-        cost = w.kpis.cost_per_sql if w.kpis else None
+        by_tier = "/".join(str(tiers[k]["sqls"]) if k in tiers else "-" for k in ("A", "B", "C", "D", "control"))
         table.add_row(
-            label, f"{w.leads:,}", f"{w.sqls:,}", by_tier, _rate(w.worked), _rate(w.rest), _rate(w.control_worked),
-            _expected(w), "-" if cost is None else f"{cost:,.2f}",
+            label, f"{w.leads:,}", f"{w.sqls:,}", by_tier if w.week_of != "total" else "", _rate(w.worked),
+            _rate(w.rest), _rate(w.control_worked), _expected(w),
         )  # fmt: skip
 
     for w in s.weeks:
@@ -108,6 +100,14 @@ def print_impact(s: ImpactResult) -> None:
         table.add_section()
         row("total", s.total)
     console.print(table)
+    if s.total is not None and s.total.kpis is not None:
+        k = s.total.kpis
+        console.print(
+            f"Realised over {s.realised_weeks} lists: {k.sql_volume:,} SQLs ({k.sqls_worked:,} from the leads worked), "
+            f"SDR cost per SQL {_money(k.cost_per_sql)} ({s.minutes_per_lead:g} min a lead, {s.cost_per_hour:g} an "
+            f"hour), {k.sdr_hours_recovered:,.1f} SDR hours recovered against working every listed lead",
+            highlight=False,
+        )
     _print_lift(s)
     for note in s.notes:
         console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)

@@ -98,7 +98,7 @@ def _row(w: Mapping, lang: str, currency: str, t: Mapping[str, str], label: str,
             esc(format_figure("money", kpis.get("cost_per_sql"), lang, currency)),
             format_figure("num1", kpis.get("sdr_hours_recovered"), lang),
         ]
-    return f"<tr{css}><td>{esc(label)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    return f"<tr{css}><td style='white-space:nowrap'>{esc(label)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
 
 
 def weeks_table(report: Mapping, lang: str, currency: str = "€") -> str:
@@ -176,7 +176,7 @@ def weeks_chart(report: Mapping, lang: str) -> str:
         f'<div class="legend"><span style="--c:var(--model-soft)">{esc(t["chart_realised"])}</span>'
         f'<span style="--c:var(--persona)">{esc(t["chart_expected"])}</span></div>'
     )
-    return _svg(t["chart_title"], "".join(body)) + legend
+    return f"<div style='max-width:640px'>{_svg(t['chart_title'], ''.join(body))}{legend}</div>"
 
 
 def render_impact(
