@@ -370,7 +370,8 @@ def lift_estimate(
         }
     if not len(groups["model"]):
         return out | {"lift": None, "note": "no worked lead in the model's group"}
-    lift = out["model"]["rate"] - out[CONTROL]["rate"]
+    rate = {g: frame["label"].mean() for g, frame in groups.items()}  # unrounded
+    lift = float(rate["model"] - rate[CONTROL])
     rng = np.random.default_rng(seed)
     sums = {}
     for g, frame in groups.items():
@@ -392,7 +393,7 @@ def lift_estimate(
         "lift": round(lift, 4),
         "lift_low": round(low, 4),
         "lift_high": round(high, 4),
-        "relative_lift": round(out["model"]["rate"] / out[CONTROL]["rate"], 2) if out[CONTROL]["rate"] else None,
+        "relative_lift": round(float(rate["model"] / rate[CONTROL]), 2) if rate[CONTROL] > 0 else None,
         "resamples": resamples,
         "seed": seed,
         "sqls_gained_per_week": round(lift * per_week, 2),

@@ -47,8 +47,8 @@ def impact(
     from serving.impact import archive_folders
 
     def body() -> ImpactResult:
-        _preflight(config, leads, activities, settings=settings)
         archive_folders(settings.workspace / "lists" / "archive")  # nothing to measure: one line, before Prefect
+        _preflight(config, leads, activities, settings=settings)
         run = _timed(impact_flow, settings)
         return _locked(settings, "impact", lambda: run(leads, activities, config, settings, as_of), create=False)
 

@@ -98,7 +98,8 @@ def _row(w: Mapping, lang: str, currency: str, t: Mapping[str, str], label: str,
             esc(format_figure("money", kpis.get("cost_per_sql"), lang, currency)),
             format_figure("num1", kpis.get("sdr_hours_recovered"), lang),
         ]
-    return f"<tr{css}><td style='white-space:nowrap'>{esc(label)}</td>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    tds = "".join(f"<td>{c}</td>" for c in cells)
+    return f"<tr{css}><td style='white-space:nowrap'>{esc(label)}</td>{tds}</tr>"
 
 
 def weeks_table(report: Mapping, lang: str, currency: str = "€") -> str:

@@ -117,3 +117,30 @@ def test_lists_younger_than_the_horizon_are_pending(replay):
     # ten days after the last list, the lists of the 30 days before that one are still inside their horizon
     assert status == ["realised"] * 7 + ["pending"] * 3
     assert report["weeks"][-1]["due"] == (lists[-1].as_of + pd.Timedelta(days=30)).strftime("%Y-%m-%d")
+
+
+@pytest.mark.slow
+def test_the_command_on_the_replay_prints_writes_and_logs_the_series(replay, prefect_harness):
+    """`leadscore impact` on the replay's workspace (~15 s with the session's Prefect server): the same figures
+    as the library's, the pages and JSON beside the list, and one MLflow step per realised week."""
+    from mlflow.tracking import MlflowClient
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from tests.conftest import SYNTHETIC_CONFIG
+
+    folder = replay["folder"]
+    args = ["impact", "--leads", str(folder / "leads.csv"), "--activities", str(folder / "activities.csv")]
+    args += ["--config", str(SYNTHETIC_CONFIG), "--workspace", str(folder / "ws")]
+    r = CliRunner().invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out["lift"] == replay["report"]["lift"] and out["total"] == replay["report"]["total"]
+    lists = folder / "ws" / "lists"
+    assert {p.name for p in lists.glob("latest_impact*")} == {
+        "latest_impact.html", "latest_impact_es.html", "latest_impact.json"
+    }  # fmt: skip
+    assert "¿funcionó la lista?" in (lists / "latest_impact_es.html").read_text(encoding="utf-8")
+    client = MlflowClient(tracking_uri=f"sqlite:///{(folder / 'ws' / 'mlflow.db').resolve()}")
+    history = client.get_metric_history(out["mlflow"]["run_id"], "impact/realised_sqls")
+    assert [m.value for m in sorted(history, key=lambda m: m.step)] == [w["sqls"] for w in out["weeks"]]
