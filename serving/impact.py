@@ -29,6 +29,7 @@ from models.train import labels_for
 from serving import planning
 
 LIST_FILE, ASSIGNMENT_FILE, SUMMARY_FILE = "list.parquet", "list_assignment.parquet", "list_summary.json"
+LATEST_JSON = "latest_impact.json"  # the last report, beside the list: the review page's impact section reads it
 WORKED_TIERS = ("A", "B", "C")  # without a capacity the team works tiers A-C
 CONTROL = "control"
 Z95 = 1.959964
@@ -129,6 +130,15 @@ def archive_folders(archive: Path) -> list[Path]:
             "(pass the --workspace it ran in)"
         )
     return found
+
+
+def read_latest(folder: Path) -> dict | None:
+    """The last impact report written in a list folder (``latest_impact.json``), or None if none can be read."""
+    try:
+        report = json.loads((folder / LATEST_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # no report yet (or a broken one): the review page goes without its impact section
+    return report if isinstance(report, dict) and "weeks" in report else None
 
 
 # ---------------------------------------------------------------------------------------------------

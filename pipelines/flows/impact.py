@@ -73,7 +73,7 @@ def impact_flow(
     with step(f"Measuring {len(lists)} lists against the outcomes known on {today:%Y-%m-%d}"):
         report = impact_task(lists, export, config, today, settings)
     with step("Writing the impact page (English, Spanish)"):
-        files = {"json": str(write_json(report, folder / f"{IMPACT_STEM}.json"))}
+        files = {"json": str(write_json(report, folder / impact.LATEST_JSON))}
         for lang in LANGS:
             html = render_impact(report, lang=lang, currency=settings.currency)
             path = atomic_write(folder / page_name(lang), lambda tmp, h=html: tmp.write_text(h, encoding="utf-8"))

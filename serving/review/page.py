@@ -35,6 +35,7 @@ from serving.review.figures import (
     score_bands,
 )
 from serving.review.format import TEXT, date, esc, format_figure, format_number
+from serving.review.impact_section import impact_section
 from serving.review.insights import factor_insights
 from serving.review.sections import metrics_section, week_section
 from serving.review.window import check_window
@@ -98,6 +99,7 @@ def render_report(
     volume_source: str = "measured",
     this_week: Mapping[str, object] | None = None,
     words: FeatureWords | None = None,
+    impact: Mapping | None = None,
 ) -> str:
     """The threshold review page as one self-contained HTML string (inline CSS, JS and SVG; no network).
 
@@ -113,7 +115,8 @@ def render_report(
     so "per week" reads "per that many MQLs"). ``this_week``: the seed KPIs of the week's list
     (``serving.planning.week_kpis``, plus ``response_by_tier`` from ``response_rate_by_tier``), shown in
     their own section when given. ``words``: the dataset's own names (``features.names.feature_words``),
-    so "what moves the score" shows activity types and columns as the export writes them.
+    so "what moves the score" shows activity types and columns as the export writes them. ``impact``: the
+    last `leadscore impact` report (``latest_impact.json``), shown as its own section when given.
     """
     check_lang(lang)
     if volume_source not in ("measured", "setting", "window"):
@@ -167,6 +170,8 @@ def render_report(
 
     if this_week is not None:
         parts.append(week_section(this_week, lang, currency))
+    if impact:
+        parts.append(impact_section(impact, lang, currency))
 
     # the cut-off control
     cards = []
