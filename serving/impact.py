@@ -188,6 +188,51 @@ def _cost(leads: int, sqls: int, minutes: float, cost_per_hour: float) -> float 
     return round(leads * minutes / 60 * cost_per_hour / sqls, 2) if sqls else None
 
 
+def _parts(done: pd.DataFrame) -> dict:
+    """SQLs and SQL rate of the model's worked leads, the rest of its list, and the control group's worked leads."""
+    model = done[done["group"] != CONTROL]
+    out = {"worked": _part(model[model["worked"]]), "rest": _part(model[~model["worked"]])}
+    control = done[(done["group"] == CONTROL) & done["worked"]]
+    return out | ({"control_worked": _part(control)} if len(control) else {})
+
+
+def _expected(done: pd.DataFrame) -> dict:
+    """Expected SQLs of the scored leads against the realised ones, with the 95% interval of the expected count.
+
+    The outcomes are independent leads, but a lead on ``n`` of the lists counted counts its one outcome
+    ``n`` times: the variance is ``sum_i n_i² q_i (1 - q_i)`` (``q_i`` its mean over those lists), which for
+    one list (every ``n_i`` = 1) is the Poisson-binomial variance.
+    """
+    fit = done[done["p"].notna()]
+    if not len(fit):
+        return {}
+    per_lead = fit.groupby("lead_id").agg(n=("q", "size"), q=("q", "mean"))
+    sd = math.sqrt(float((per_lead["n"] ** 2 * per_lead["q"] * (1 - per_lead["q"])).sum()))
+    e, k = float(fit["q"].sum()), int(fit["label"].sum())
+    return {
+        "expected_sqls": round(e, 2),
+        "score_sum": round(float(fit["p"].sum()), 2),
+        "expected_low": round(max(0.0, e - Z95 * sd), 2),
+        "expected_high": round(e + Z95 * sd, 2),
+        "realised_sqls_scored": k,
+        "calibration_z": round((k - e) / sd, 2) if sd > 0 else None,
+    }
+
+
+def _kpis(done: pd.DataFrame, minutes_per_lead: float, cost_per_hour: float) -> dict:
+    """The seed KPIs as realised: SQL volume, SDR hours worked and recovered, SDR cost per SQL of the worked leads."""
+    worked = done[done["worked"]]
+    k = int(worked["label"].sum())
+    return {
+        "sql_volume": int(done["label"].sum()),
+        "sqls_worked": k,
+        "sdr_hours_worked": round(len(worked) * minutes_per_lead / 60, 1),
+        # against working every lead on the list, as serving.planning.week_kpis counts it
+        "sdr_hours_recovered": round((len(done) - len(worked)) * minutes_per_lead / 60, 1),
+        "cost_per_sql": _cost(len(worked), k, minutes_per_lead, cost_per_hour),
+    }
+
+
 def _joined(past: PastList, known: pd.DataFrame, delays: np.ndarray) -> pd.DataFrame:
     """The list's rows with each lead's label (-1: unknown) and ``q``, its probability given it was still open."""
     rows = past.rows.copy()
@@ -237,33 +282,14 @@ def week_record(
             "expected_sqls": round(float(g.loc[fit, "q"].sum()), 2) if fit.any() else None,
         }
     rec["sqls_by_tier"] = by_tier
-    model = done[done["group"] != CONTROL]
-    rec["worked"], rec["rest"] = _part(model[model["worked"]]), _part(model[~model["worked"]])
-    control = done[(done["group"] == CONTROL) & done["worked"]]
-    if len(control):
-        rec["control_worked"] = _part(control)
+    rec |= _parts(done)
+    if rec.get("control_worked"):
         m, c = rec["worked"]["rate"], rec["control_worked"]["rate"]
         rec["lift"] = round(m - c, 4) if m is not None and c is not None else None
-    fit = done["p"].notna().to_numpy()
-    if fit.any():
-        q = done.loc[fit, "q"].to_numpy()
-        sd = math.sqrt(float((q * (1 - q)).sum()))
-        rec["expected_sqls"] = round(float(q.sum()), 2)
-        rec["expected_low"] = round(max(0.0, q.sum() - Z95 * sd), 2)
-        rec["expected_high"] = round(q.sum() + Z95 * sd, 2)
-        rec["realised_sqls_scored"] = int(done.loc[fit, "label"].sum())
-        rec["calibration_z"] = round((rec["realised_sqls_scored"] - q.sum()) / sd, 2) if sd > 0 else None
-    worked = done[done["worked"]]
+    rec |= _expected(done)
     listed = done.assign(tier=done["tier"].replace("", CONTROL))
-    rec["kpis"] = {
-        "sql_volume": rec["sqls"],
-        "sqls_worked": int(worked["label"].sum()),
-        "sdr_hours_worked": round(len(worked) * minutes_per_lead / 60, 1),
-        # against working every lead on the list, as serving.planning.week_kpis counts it
-        "sdr_hours_recovered": round((len(done) - len(worked)) * minutes_per_lead / 60, 1),
-        "cost_per_sql": _cost(len(worked), int(worked["label"].sum()), minutes_per_lead, cost_per_hour),
-        "response_by_tier": planning.response_rate_by_tier(listed, leads, activities),
-    }
+    rec["kpis"] = _kpis(done, minutes_per_lead, cost_per_hour)
+    rec["kpis"]["response_by_tier"] = planning.response_rate_by_tier(listed, leads, activities)
     return rec
 
 
@@ -273,42 +299,17 @@ def total_record(
     """The realised weeks together: leads and SQLs, worked against the rest, expected against realised.
 
     A lead open for several weeks is on several lists and counts on each (the team saw it each week); its
-    one outcome then counts several times, so the interval of the expected total uses the variance
-    ``sum_i n_i² q_i (1 - q_i)`` (``n_i`` the lists lead i was on), not the weeks' variances added up.
+    one outcome then counts several times, which the expected total's interval allows for (``_expected``).
     """
     rows = pd.concat([r[r["label"] >= 0] for _, r in realised], ignore_index=True)
-    model = rows[rows["group"] != CONTROL]
     out = {
         "weeks": len(realised),
         "leads": len(rows),
         "distinct_leads": int(rows["lead_id"].nunique()),
         "sqls": int(rows["label"].sum()),
-        "worked": _part(model[model["worked"]]),
-        "rest": _part(model[~model["worked"]]),
-    }
-    control = rows[(rows["group"] == CONTROL) & rows["worked"]]
-    if len(control):
-        out["control_worked"] = _part(control)
-    fit = rows[rows["p"].notna()]
-    if len(fit):
-        per_lead = fit.groupby("lead_id").agg(n=("q", "size"), q=("q", "mean"))
-        sd = math.sqrt(float((per_lead["n"] ** 2 * per_lead["q"] * (1 - per_lead["q"])).sum()))
-        e = float(fit["q"].sum())
-        out |= {
-            "expected_sqls": round(e, 2),
-            "score_sum": round(float(fit["p"].sum()), 2),
-            "expected_low": round(max(0.0, e - Z95 * sd), 2),
-            "expected_high": round(e + Z95 * sd, 2),
-            "realised_sqls_scored": int(fit["label"].sum()),
-            "calibration_z": round((int(fit["label"].sum()) - e) / sd, 2) if sd > 0 else None,
-        }
-    worked = rows[rows["worked"]]
-    out["kpis"] = {
-        "sql_volume": out["sqls"],
-        "sqls_worked": int(worked["label"].sum()),
-        "sdr_hours_worked": round(len(worked) * minutes_per_lead / 60, 1),
-        "sdr_hours_recovered": round((len(rows) - len(worked)) * minutes_per_lead / 60, 1),
-        "cost_per_sql": _cost(len(worked), int(worked["label"].sum()), minutes_per_lead, cost_per_hour),
+        **_parts(rows),
+        **_expected(rows),
+        "kpis": _kpis(rows, minutes_per_lead, cost_per_hour),
     }
     return out
 
