@@ -155,3 +155,11 @@ def test_a_rerun_for_the_same_moment_replaces_the_earlier_list(old_archive):
     _archive(root, "2026-03-02T080000Z", T0, _list(["a"], [90.0], ["A"]))
     lists = impact.read_archive(root / "archive")
     assert len(lists) == 1 and lists[0].name == "2026-03-02T080000Z"
+
+
+def test_the_review_page_reads_the_last_report_or_goes_without(tmp_path):
+    assert impact.read_latest(tmp_path) is None  # no report yet
+    (tmp_path / impact.LATEST_JSON).write_text("{not json")
+    assert impact.read_latest(tmp_path) is None  # a broken one costs the section, not the page
+    (tmp_path / impact.LATEST_JSON).write_text(json.dumps({"as_of": "2026-04-01", "weeks": []}))
+    assert impact.read_latest(tmp_path) == {"as_of": "2026-04-01", "weeks": []}
