@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 from mlflow.entities import Metric
+from mlflow.exceptions import MlflowException
 
-from models.tracking.client import Tracking
+from models.tracking.client import Tracking, mask_secrets
+from models.transient import is_transient
 
 IMPACT_TAG = "impact_monitor"  # tag (value: the registered model's name) of the runs holding the series
 
@@ -46,7 +48,20 @@ def log_impact(tracking: Tracking, report: dict) -> dict:
     MLflow UI charts realised against expected SQLs and the worked leads' SQL rate week by week; the
     pooled lift goes to ``impact_lift/`` and the whole report to the run's ``impact/`` artifacts. A run per
     report, not one long series: each report re-measures every week with the outcomes known by then.
+
+    Logging never costs the report: an MLflow error that will not pass by itself comes back as
+    ``{"warning": ...}``; a transient one (the server is down) propagates, to be retried.
     """
+    try:
+        return _log_impact(tracking, report)
+    except MlflowException as exc:
+        if is_transient(exc):
+            raise
+        first = mask_secrets(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return {"warning": f"impact not logged to MLflow: {first}"}
+
+
+def _log_impact(tracking: Tracking, report: dict) -> dict:
     client = tracking.client()
     experiment_id = tracking.experiment_id()
     run = client.create_run(

@@ -111,6 +111,8 @@ def print_impact(s: ImpactResult) -> None:
     _print_lift(s)
     for note in s.notes:
         console.print(f"[yellow]Note:[/yellow] {escape(note)}", highlight=False)
+    if s.mlflow and s.mlflow.get("warning"):
+        console.print(f"[yellow]Warning:[/yellow] {escape(s.mlflow['warning'])}", highlight=False)
     if s.files:
         console.print(f"Page: {s.files.get('page_en')} (Spanish: {s.files.get('page_es')})", highlight=False)
 
