@@ -2,6 +2,7 @@
 
     .venv/bin/python docs/make_screenshot.py [--lang en] [--out docs/review-page.png] [--html FILE]
     .venv/bin/python docs/make_screenshot.py --page workspace/lists/latest_review.html --out docs/weekly-review-page.png
+    .venv/bin/python docs/make_screenshot.py --impact --out docs/impact-page.png   # `leadscore impact` on the replay
 
 Needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver) and selenium
 (the project's `test` extra). Trains on 20,000 generated MQLs (a few seconds), so the figures are those
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 
 # one definition of where Chromium lives and how it starts, shared with the page's browser test
-from tests.test_report import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from tests.serving.test_report import CHROMEDRIVER, CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
 
 
 def build_page(lang: str, n_leads: int = 20_000, seed: int = 3) -> str:
@@ -58,6 +59,14 @@ def build_page(lang: str, n_leads: int = 20_000, seed: int = 3) -> str:
     )
 
 
+def build_impact_page(lang: str, folder: Path) -> str:
+    """The impact page of the 10-week replay with a control group (tests/e2e/replay.py), as of the export's end."""
+    from serving.review.impact_section import render_impact
+    from tests.e2e.replay import build_replay
+
+    return render_impact(build_replay(folder)["report"], lang=lang, generated_at=datetime.now(UTC))
+
+
 def screenshot(page: Path, out: Path, width: int = 1280) -> None:
     """Full-page PNG of ``page`` in headless Chromium at a desktop width."""
     from selenium import webdriver
@@ -84,13 +93,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "review-page.png")
     parser.add_argument("--html", type=Path, help="also keep the page here")
     parser.add_argument("--page", type=Path, help="screenshot this existing page (e.g. a weekly run's) instead")
+    parser.add_argument("--impact", action="store_true", help="the impact page of the 10-week replay instead")
     args = parser.parse_args()
     if args.page:
         screenshot(args.page, args.out)
         print(f"wrote {args.out}")
         return
-    page = build_page(args.lang)
     with tempfile.TemporaryDirectory() as tmp:
+        page = build_impact_page(args.lang, Path(tmp)) if args.impact else build_page(args.lang)
         path = args.html or Path(tmp) / "review.html"
         path.write_text(page, encoding="utf-8")
         screenshot(path, args.out)

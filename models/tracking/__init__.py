@@ -3,8 +3,8 @@
 One concern per module: ``client`` (the tracking URI, reachability, errors), ``runs`` (a training run and
 its model), ``registry`` (register, gate, aliases, loading a version), ``records`` (tier cut-offs as a
 versioned decision), ``history`` (champion history and holds), ``rollback``, ``versions`` (the list of
-versions) and ``drift`` (the drift series). The public names are re-exported here, so callers write
-``import models.tracking as trk``.
+versions), ``drift`` (the drift series) and ``impact`` (realised results
+of past lists). The public names are re-exported here, so callers write ``import models.tracking as trk``.
 """
 
 from models.tracking.client import (
@@ -32,6 +32,7 @@ from models.tracking.history import (
     champion_history,
     previous_champion,
 )
+from models.tracking.impact import IMPACT_TAG, log_impact
 from models.tracking.records import (
     DEFAULT_SETTER,
     HISTORY_CHARS,
@@ -61,6 +62,7 @@ __all__ = [
     "HISTORY_KEEP",
     "HISTORY_TAG",
     "HOLD_TAG",
+    "IMPACT_TAG",
     "METRIC_KEYS",
     "MODELS_DIR",
     "NOTE_CHARS",
@@ -88,6 +90,7 @@ __all__ = [
     "list_versions",
     "load_scorer",
     "log_drift",
+    "log_impact",
     "log_report",
     "log_training",
     "mask_secrets",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pipelines.cli.common import app, thresholds_app
 from pipelines.cli.data import features, generate, init_config
+from pipelines.cli.impact import impact
 from pipelines.cli.ops import models_command, report, rollback_command, serve
 from pipelines.cli.runs import backtest, score, train, weekly
 from pipelines.cli.thresholds import thresholds_propose, thresholds_set, thresholds_show
@@ -15,6 +16,7 @@ app.command()(generate)
 app.command()(weekly)
 app.command()(train)
 app.command()(backtest)
+app.command()(impact)
 app.command()(score)
 app.command()(features)
 app.command("init-config")(init_config)

@@ -6,6 +6,7 @@ Each flow returns a typed result (pipelines/results.py); the tasks they call liv
 from pipelines.flows.backtest import backtest_flow
 from pipelines.flows.common import DRIFT_ALERT_STATE, with_drift_state
 from pipelines.flows.features import build_features_flow, serving_rows_flow
+from pipelines.flows.impact import impact_flow
 from pipelines.flows.review import propose_flow, report_flow
 from pipelines.flows.score import score_flow
 from pipelines.flows.score_dask import score_dask_flow
@@ -18,6 +19,7 @@ __all__ = [
     "backtest_flow",
     "build_features_flow",
     "drift_task",
+    "impact_flow",
     "propose_flow",
     "publish_task",
     "report_flow",

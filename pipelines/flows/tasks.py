@@ -17,6 +17,7 @@ from models.train import TrainingResult, train_and_evaluate
 from pipelines.retries import retry_options
 from pipelines.settings import RetrySettings, Settings
 from serving import drift, review
+from serving.impact import read_latest
 from serving.publish import publish
 from serving.score import score_leads
 from serving.week_list import challenger_notes, shape_week_list
@@ -161,6 +162,7 @@ def review_task(
         cost_per_hour=settings.cost_per_hour,
         currency=settings.currency,
         this_week=kpis,
+        impact=read_latest(settings.workspace / "lists"),
     )
 
 

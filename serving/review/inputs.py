@@ -125,8 +125,9 @@ def render_pages(
     currency: str = "€",
     this_week: Mapping[str, object] | None = None,
     generated_at: datetime | None = None,
+    impact: Mapping[str, object] | None = None,
 ) -> dict[str, str]:
-    """The review page in each language of ``langs``: language -> self-contained HTML."""
+    """The review page in each language of ``langs``: language -> self-contained HTML (``impact``: render_report)."""
     volume, source = volume_for(inputs.window, setting=weekly_mql_volume)
     all_notes = [*inputs.notes, *notes]
     if source == "window":
@@ -154,5 +155,6 @@ def render_pages(
         "this_week": this_week,
         "words": feature_words(config),
         "audit": inputs.audit,
+        "impact": impact,
     }
     return {lang: render_report(inputs.window, lang=lang, **shared) for lang in langs}

@@ -36,6 +36,7 @@ from serving.review.figures import (
     score_bands,
 )
 from serving.review.format import TEXT, date, esc, format_figure, format_number
+from serving.review.impact_section import impact_section
 from serving.review.insights import factor_insights
 from serving.review.sections import metrics_section, week_section
 from serving.review.window import check_window
@@ -100,6 +101,7 @@ def render_report(
     this_week: Mapping[str, object] | None = None,
     words: FeatureWords | None = None,
     audit: pd.DataFrame | None = None,
+    impact: Mapping | None = None,
 ) -> str:
     """The threshold review page as one self-contained HTML string (inline CSS, JS and SVG; no network).
 
@@ -117,7 +119,8 @@ def render_report(
     their own section when given. ``words``: the dataset's own names (``features.names.feature_words``),
     so "what moves the score" shows activity types and columns as the export writes them. ``audit``: the
     values of the dataset config's audit columns for the window's leads (``fairness.audit_values``, same
-    rows), shown per group in their own section; without any, the page is exactly as before.
+    rows), shown per group in their own section; without any, the page is exactly as before. ``impact``: the
+    last `leadscore impact` report (``latest_impact.json``), shown as its own section when given.
     """
     check_lang(lang)
     if volume_source not in ("measured", "setting", "window"):
@@ -171,6 +174,8 @@ def render_report(
 
     if this_week is not None:
         parts.append(week_section(this_week, lang, currency))
+    if impact:
+        parts.append(impact_section(impact, lang, currency))
 
     # the cut-off control
     cards = []
