@@ -291,6 +291,7 @@ class ListSummary(Record):
     capacity: Capacity | None = None
     trend: Trend | None = None
     kpis: Kpis | None = None
+    lang: str | None = None  # the language list.csv is written in (the review page in it is shown first)
 
 
 class DriftRow(Record):

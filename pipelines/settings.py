@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         description="compile the booster with lleaves when a model is logged (auto: where lleaves is installed; "
         "on: fail without it; off: never); scoring uses it where it loads, else LightGBM",
     )
+    lang: Literal["en", "es"] = Field(
+        "en",
+        description="language of the SDR list (list.csv: headers, tier labels, this_week, trend words, reasons) and "
+        "of the review page shown first: en or es; list.parquet keeps the column ids",
+    )
     train: TrainParams = TrainParams()
     retry: RetrySettings = RetrySettings()
     cache: CacheSettings = CacheSettings()

@@ -98,7 +98,7 @@ def score_task(
 ) -> pd.DataFrame:
     return score_leads(
         resolved.scorer, features, leads, cutoffs=resolved.tier_cutoffs, model_version=resolved.version,
-        pii_columns=config.names_with_role("pii"), reasons_limit=settings.reasons_limit,
+        pii_columns=config.names_with_role("pii"), reasons_limit=settings.reasons_limit, lang=settings.lang,
     )  # fmt: skip
 
 
@@ -115,7 +115,7 @@ def shape_list_task(
     return shape_list(
         scored, previous, export.leads, export.activities, cutoffs, capacity=capacity,
         trend_points=settings.trend_points, minutes_per_lead=settings.minutes_per_lead,
-        cost_per_hour=settings.cost_per_hour,
+        cost_per_hour=settings.cost_per_hour, lang=settings.lang,
     )  # fmt: skip
 
 
