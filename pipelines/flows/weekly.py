@@ -140,7 +140,7 @@ def _persona_week(
         nothing_to_list(summary)
         return WeeklyResult.model_validate({**summary, "files": {}, "elapsed_s": round(time.perf_counter() - t0, 1)})
     with step(f"Ranking {len(open_ids):,} open leads by the persona rule"):
-        scored = persona_week(export, features, open_ids, config, summary, capacity)
+        scored = persona_week(export, features, open_ids, config, summary, capacity, lang=settings.lang)
     folder = settings.workspace / "lists"
     with step("Publishing the list"):
         files = retrying(publish_task, settings)(folder, "latest", scored, export.rejects, summary, lang=settings.lang)
