@@ -18,7 +18,17 @@ runner = CliRunner()
         ("generate", ["--out", "--leads", "--months", "--seed", "--json"]),
         (
             "weekly",
-            ["--leads", "--activities", "--config", "--workspace", "--as-of", "--capacity", "--no-cache", "--json"],
+            [
+                "--leads",
+                "--activities",
+                "--config",
+                "--workspace",
+                "--as-of",
+                "--capacity",
+                "--no-cache",
+                "--lang",
+                "--json",
+            ],
         ),
         ("train", ["--leads", "--activities", "--config", "--workspace", "--no-cache", "--dask", "--json"]),
         (
@@ -35,7 +45,7 @@ runner = CliRunner()
                 "--json",
             ],
         ),
-        ("score", ["--leads", "--activities", "--model", "--out", "--config", "--capacity", "--json"]),
+        ("score", ["--leads", "--activities", "--model", "--out", "--config", "--capacity", "--lang", "--json"]),
         (
             "report",
             [
