@@ -26,12 +26,13 @@ class _Say:
         self.table = vocabulary(lang, "reasons")
         self.activities = vocabulary(lang, "activities")
         self.seniority = vocabulary(lang, "seniority")
+        self.plain_numbers = vocabulary(lang, "format")["decimal"] == "."  # English: numbers as Python writes them
 
     def __call__(self, key: str, n: float = 0.0) -> str:
         return counted(self.table[key], n)
 
     def num(self, value: object) -> object:
-        return number(value, self.lang)
+        return value if self.plain_numbers else number(value, self.lang)
 
 
 @cache
