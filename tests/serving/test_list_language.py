@@ -222,3 +222,16 @@ def test_a_tier_moved_by_the_cutoffs_is_explained_in_spanish_with_a_decimal_comm
     assert out["tier_change_reason"].item() == (
         "puntuación 52,0 → 50,0: cerca de un umbral de nivel, o los umbrales cambiaron"
     )
+
+
+def test_a_persona_list_says_its_rule_in_spanish(config):
+    from serving.persona import persona_list
+
+    feats = pd.DataFrame(
+        {"seniority": ["student"], "company_size": ["1-10"], "email_type": ["free"], "activities_30d": [0.0]},
+        index=pd.Index(["weak"], name="lead_id"),
+    )
+    leads = pd.DataFrame({"lead_id": ["weak"], "mql_at": pd.to_datetime(["2026-01-01"])})
+    out = persona_list(feats, leads, config.persona, pii_columns=[], lang="es")
+    assert out.loc[0, "reason_1"] == "▼ nivel del cargo: estudiante o becario (regla: c_level, vp, director, manager)"
+    assert all(rendered_from("es").fullmatch(r.split(" (regla: ")[0]) for r in out.filter(like="reason_").iloc[0] if r)
