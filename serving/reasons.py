@@ -27,6 +27,8 @@ class _Say:
         self.activities = vocabulary(lang, "activities")
         self.seniority = vocabulary(lang, "seniority")
         self.plain_numbers = vocabulary(lang, "format")["decimal"] == "."  # English: numbers as Python writes them
+        own = vocabulary(lang, "format")["feature_names"] == "vocabulary"
+        self.features = vocabulary(lang, "features") if own else {}  # else the export's column names
 
     def __call__(self, key: str, n: float = 0.0) -> str:
         return counted(self.table[key], n)
@@ -78,7 +80,7 @@ def describe(
     say = _say_in(lang)
     num = say.num
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
-    label = words.columns.get(feature, feature.replace("_", " "))
+    label = say.features.get(feature) or words.columns.get(feature, feature.replace("_", " "))
     if known is not None and not missing and str(value) not in known:
         return say("new_value").format(label=label, value=num(value))
     if feature == "seniority":

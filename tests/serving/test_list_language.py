@@ -68,8 +68,9 @@ def english_only_words() -> set[str]:
         ("distinct_types_90d", 1, "1 solo tipo de actividad en los últimos 90 días"),
         ("velocity_7d_vs_30d", 1.53, "ritmo de la última semana 1,5 veces el de los últimos 30 días"),
         ("mql_month", 8.0, "MQL en agosto"),
-        ("company_size", 51.5, "company size: 51,5"),
-        ("company_size", np.nan, "company size: sin dato"),
+        ("company_size", 51.5, "Tamaño de la empresa: 51,5"),
+        ("company_size", np.nan, "Tamaño de la empresa: sin dato"),
+        ("industry", "Retail", "Sector: Retail"),
     ],
 )
 def test_spanish_reasons_read_naturally_with_singular_plural_and_a_decimal_comma(feature, value, text):
@@ -81,6 +82,13 @@ def test_every_spanish_reason_with_words_of_its_own_is_translated():
     for key, template in en.items():
         if re.search(r"[A-Za-z]{3,}", re.sub(r"\{[^}]*\}|MQL|CRM", "", str(template))):
             assert es[key] != template, key
+
+
+def test_a_standard_feature_is_named_in_the_lists_language_a_column_of_its_own_as_the_export_names_it():
+    words = FeatureWords(columns={"industry": "Industry", "facturacion": "Facturación (M€)"})
+    assert describe("industry", "Retail", words=words) == "Industry: Retail"  # English: the export's column
+    assert describe("industry", "Retail", words=words, lang="es") == "Sector: Retail"
+    assert describe("facturacion", 2.5, words=words, lang="es") == "Facturación (M€): 2,5"
 
 
 def test_the_pooled_other_activities_read_in_each_language():
