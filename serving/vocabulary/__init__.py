@@ -1,6 +1,7 @@
 """The words leadscore shows people, in English and Spanish: one data file per language.
 
-``en.toml`` and ``es.toml`` hold the same tables: ``format`` (the decimal mark), ``features`` (a feature
+``en.toml`` and ``es.toml`` hold the same tables: ``format`` (the decimal mark; whether a reason names a
+feature by the export's column or in the language's words), ``features`` (a feature
 column's name), ``activities`` (an activity type, ``one``/``many``), ``seniority`` (a job-title level),
 ``values`` (a category's value, per feature), ``page`` (the threshold review page), ``reasons`` (the SDR
 list's per-lead reasons) and ``list`` (the SDR list's ``columns`` headers, ``tiers``, ``this_week`` and
