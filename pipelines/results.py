@@ -307,6 +307,7 @@ class ListSummary(Record):
     trend: Trend | None = None
     kpis: Kpis | None = None
     control: ControlGroup | None = None
+    lang: str | None = None  # the language list.csv is written in (the review page in it is shown first)
 
 
 class DriftRow(Record):

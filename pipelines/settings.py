@@ -140,6 +140,11 @@ class Settings(BaseSettings):
         min_length=1,
         description="seed of the control assignment: a lead stays in its group for as long as the salt is unchanged",
     )
+    lang: Literal["en", "es"] = Field(
+        "en",
+        description="language of the SDR list (list.csv: headers, tier labels, this_week, trend words, reasons) and "
+        "of the review page shown first: en or es; list.parquet keeps the column ids",
+    )
     train: TrainParams = TrainParams()
     retry: RetrySettings = RetrySettings()
     cache: CacheSettings = CacheSettings()

@@ -11,16 +11,20 @@ from features.config import Persona, PersonaCondition
 from features.names import FeatureWords
 from models.baselines import persona_score
 from serving.reasons import describe
+from serving.vocabulary import number
+from serving.vocabulary import words as vocabulary
 
 PERSONA_VERSION = "persona-rule"
 
 
-def _rule_text(cond: PersonaCondition) -> str:
+def _rule_text(cond: PersonaCondition, lang: str = "en") -> str:
+    say = vocabulary(lang, "reasons")
+    low, high = number(cond.min, lang), number(cond.max, lang)
     if cond.isin is not None:
-        return "rule: " + ", ".join(cond.isin)
+        return say["rule_in"].format(values=", ".join(cond.isin))
     if cond.min is not None and cond.max is not None:
-        return f"rule: {cond.min:g} to {cond.max:g}"
-    return f"rule: at least {cond.min:g}" if cond.min is not None else f"rule: at most {cond.max:g}"
+        return say["rule_between"].format(min=low, max=high)
+    return say["rule_min"].format(min=low) if cond.min is not None else say["rule_max"].format(max=high)
 
 
 def persona_list(
@@ -31,8 +35,9 @@ def persona_list(
     pii_columns: list[str],
     scored_at: datetime | None = None,
     words: FeatureWords | None = None,
+    lang: str = "en",
 ) -> pd.DataFrame:
-    """Open leads ranked by the share of the persona's conditions they meet.
+    """Open leads ranked by the share of the persona's conditions they meet (reasons in ``lang``).
 
     Same columns as the model's list; ``score`` is that share in percent (not a probability), tiers are
     A = all conditions met, B = at least half, C = some, D = none, and the reasons say which condition
@@ -53,7 +58,7 @@ def persona_list(
         met = persona_score(ranked, Persona(description="", conditions=[cond])) == 1
         values = ranked[cond.feature].tolist()
         out[f"reason_{i + 1}"] = [
-            f"{'▲' if ok else '▼'} {describe(cond.feature, v, words=words)} ({_rule_text(cond)})"
+            f"{'▲' if ok else '▼'} {describe(cond.feature, v, words=words, lang=lang)} ({_rule_text(cond, lang)})"
             for ok, v in zip(met, values, strict=True)
         ]
     for i in range(len(persona.conditions), 3):

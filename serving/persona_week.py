@@ -46,8 +46,9 @@ def persona_week(
     config: DatasetConfig,
     summary: dict,
     capacity: int | None = None,
+    lang: str = "en",
 ) -> pd.DataFrame:
-    """The open leads ranked by the persona rule; the list's section is added to ``summary``.
+    """The open leads ranked by the persona rule (reasons in ``lang``); the list's section is added to ``summary``.
 
     The capacity still marks this week's working list, but no SQLs are "expected": the persona share is
     not a probability.
@@ -58,6 +59,7 @@ def persona_week(
         config.persona,
         pii_columns=config.names_with_role("pii"),
         words=feature_words(config),
+        lang=lang,
     )
     summary["list"] = {"rows": len(scored), "tiers": tiers_of(scored)}
     if capacity:

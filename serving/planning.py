@@ -16,6 +16,8 @@ import pandas as pd
 
 from models.cutoffs import validate_cutoffs
 from serving.review import scores
+from serving.vocabulary import number
+from serving.vocabulary import words as vocabulary
 
 TREND_POINTS = 5.0  # a score move of at least this many points is a trend, less is Steady
 # share of the capacity filled by tier A, and by tiers A and B; tier C fills the rest of it
@@ -24,7 +26,7 @@ PROPOSAL_SHARES = {"A": 0.25, "B": 0.60}
 REPLY_PATTERN = (
     r"^(?!.*\b(?:no|non|sin|un)[ _-]?(?:repl|respon|respuesta|contest|answer)).*(?:repl|respon|respuesta|contest)"
 )
-TRENDS = ("Improving", "Steady", "Declining")
+TRENDS = ("improving", "steady", "declining")  # the trend words' ids in the vocabulary's [list.trends]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -110,14 +112,18 @@ def _reason_for(direction: int, reasons: pd.Series) -> str:
     return ""
 
 
-def score_trend(scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: float = TREND_POINTS) -> pd.DataFrame:
+def score_trend(
+    scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: float = TREND_POINTS, lang: str = "en"
+) -> pd.DataFrame:
     """Each lead's score against the previous list: previous_score, previous_tier, trend and tier_change_reason.
 
     ``trend``: Improving when the score rose by ``points`` or more, Declining when it fell by as much,
     Steady otherwise; empty for a lead not on the previous list (or ranked there by the persona rule,
     whose score is not a probability). ``tier_change_reason``: when the tier moved, the lead's first
-    current reason pointing the same way (▲ for up, ▼ for down).
+    current reason pointing the same way (▲ for up, ▼ for down). The words are ``lang``'s (the
+    vocabulary's [list.trends]); only the previous list's ids and numbers are read, never its words.
     """
+    say = vocabulary(lang, "list.trends")
     out = scored.copy()
     cols = ["previous_score", "previous_tier", "trend", "tier_change_reason"]
     prev = pd.DataFrame(columns=["lead_id", "previous_score", "previous_tier"])
@@ -140,7 +146,9 @@ def score_trend(scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: 
     diff = out["score"].to_numpy(dtype=float) - before
     known = ~np.isnan(before)
     trend = np.select(
-        [known & (diff >= points), known & (diff <= -points), known], ["Improving", "Declining", "Steady"], ""
+        [known & (diff >= points), known & (diff <= -points), known],
+        [say["improving"], say["declining"], say["steady"]],
+        "",
     )
     rank = {"A": 0, "B": 1, "C": 2, "D": 3}
     now_tier = out["tier"].astype(str).map(rank).to_numpy(dtype=float)
@@ -153,7 +161,7 @@ def score_trend(scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: 
         if not moved[i]:
             return ""
         if abs(diff[i]) < points:  # the lead barely changed: a cut-off line moved, or it sat next to one
-            return f"score {before[i]:.1f} → {now_score[i]:.1f}: close to a tier cut-off, or the cut-offs changed"
+            return say["near_cutoff"].format(before=number(before[i], lang), now=number(now_score[i], lang))
         return _reason_for(int(np.sign(old_tier[i] - now_tier[i])), out[reason_cols].iloc[i])
 
     why = [explain(i) for i in range(len(out))]
@@ -169,10 +177,13 @@ def score_trend(scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: 
     return out
 
 
-def trend_counts(listed: pd.DataFrame) -> dict[str, int]:
-    """How many listed leads are Improving, Steady, Declining, new (not on the previous list), and moved tier."""
+def trend_counts(listed: pd.DataFrame, lang: str = "en") -> dict[str, int]:
+    """How many listed leads are Improving, Steady, Declining, new (not on the previous list), and moved tier.
+
+    ``lang``: the language ``score_trend`` wrote the trend words in."""
     t = listed["trend"]
-    counts = {k.lower(): int((t == k).sum()) for k in TRENDS}
+    say = vocabulary(lang, "list.trends")
+    counts = {k: int((t == say[k]).sum()) for k in TRENDS}
     counts["new"] = int((t == "").sum())
     counts["tier_moved"] = int(((listed["previous_tier"] != "") & (listed["previous_tier"] != listed["tier"])).sum())
     return counts

@@ -18,7 +18,7 @@ import pandas as pd
 
 from features.files import atomic_write, write_csv, write_json, write_parquet
 from serving.output import publish_plan
-from serving.vocabulary import LANGS
+from serving.vocabulary import LANGS, list_cells, list_headers
 
 
 def kill_point(name: str) -> None:
@@ -30,13 +30,42 @@ def kill_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def sdr_csv(scored: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """The list as SDRs open it (list.csv): headers and word cells (tiers, this_week, group) in ``lang``.
+
+    From the vocabulary's [list] tables; a column it does not name keeps its id. The list itself (and
+    list.parquet) keeps the ids. Where the language's words are the ids (English), the list is returned as is.
+    """
+    out = scored
+    for column, table in list_cells(lang).items():
+        changed = {k: v for k, v in table.items() if k != v}
+        if column in out and changed:
+            out = out.assign(**{column: out[column].replace(changed)})
+    headers = {k: v for k, v in list_headers(lang).items() if k != v and k in out}
+    return out.rename(columns=headers) if headers else out
+
+
+def _as_ids(listed: pd.DataFrame) -> pd.DataFrame:
+    """A list.csv in any language with its columns' ids and tier ids back (list.parquet has them already)."""
+    ids = {v: k for lang in LANGS for k, v in list_headers(lang).items()}
+    listed = listed.rename(columns={c: ids[c] for c in listed.columns if ids.get(c, c) not in listed})
+    if "tier" in listed:
+        tiers = {v: k for lang in LANGS for k, v in list_cells(lang)["tier"].items() if k != v}
+        listed = listed.assign(tier=listed["tier"].replace(tiers)) if tiers else listed
+    return listed
+
+
 def read_previous(path: Path) -> pd.DataFrame | None:
-    """The previous list (Parquet beside a CSV if there is one), read before it is replaced; None if none."""
+    """The previous list (Parquet beside a CSV if there is one), read before it is replaced; None if none.
+
+    A CSV alone may be in any language of the vocabulary: its headers and tiers are read back to their ids.
+    Only ids and numbers are read (lead_id, score, tier, model_version), never a list's words.
+    """
     for candidate in (path.with_suffix(".parquet"), path.with_suffix(".csv")):
         if candidate.is_file():
             try:
                 parquet = candidate.suffix == ".parquet"
-                prev = pd.read_parquet(candidate) if parquet else pd.read_csv(candidate, encoding="utf-8-sig")
+                prev = pd.read_parquet(candidate) if parquet else _as_ids(pd.read_csv(candidate, encoding="utf-8-sig"))
             except (OSError, ValueError):
                 return None  # an unreadable old list only costs the trend column
             return prev if {"lead_id", "score", "tier"} <= set(prev.columns) else None
@@ -65,11 +94,11 @@ def remove_pages(folder: Path, prefix: str) -> None:
 
 
 def _write_set(
-    target: Path, prefix: str, scored, rejects, summary, pages, drift_table, named_in: Path, assignment=None
+    target: Path, prefix: str, scored, rejects, summary, pages, drift_table, named_in: Path, lang: str, assignment=None
 ) -> dict:
     """Write one complete list set into ``target``; the summary names the files as they will be in ``named_in``."""
     paths = {
-        "csv": write_csv(scored, target / f"{prefix}.csv"),
+        "csv": write_csv(sdr_csv(scored, lang), target / f"{prefix}.csv"),
         "parquet": write_parquet(scored, target / f"{prefix}.parquet"),
         "rejects": write_csv(rejects, target / f"{prefix}_rejects.csv"),
         **write_pages(target, prefix, pages or {}),
@@ -92,8 +121,11 @@ def publish(
     pages: dict[str, str] | None = None,
     drift_table: pd.DataFrame | None = None,
     assignment: pd.DataFrame | None = None,
+    lang: str = "en",
 ) -> dict[str, str]:
     """Write the complete set to a dated archive folder, then replace the latest files from it, as a set.
+
+    list.csv is written in ``lang`` (``sdr_csv``); list.parquet keeps the columns' ids in every language.
 
     The archive set is written under ``archive/.<stamp>.partial`` and renamed when whole, so an archive
     folder is never half a set. The latest files are then copied from it one at a time (each atomically),
@@ -109,7 +141,7 @@ def publish(
         archive, n = folder / "archive" / f"{stamp}-{n}", n + 1
     staging = archive.with_name(f".{archive.name}.partial")
     try:
-        archived = _write_set(staging, "list", scored, rejects, summary, pages, drift_table, archive, assignment)
+        archived = _write_set(staging, "list", scored, rejects, summary, pages, drift_table, archive, lang, assignment)
         kill_point("publish:archive-written")
         os.replace(staging, archive)
     except BaseException:

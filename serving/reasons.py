@@ -3,31 +3,61 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 
 import numpy as np
 import pandas as pd
 
-from features.names import OTHER, FeatureWords, other_label
+from features.names import OTHER, FeatureWords
+from serving.vocabulary import counted, number
 from serving.vocabulary import words as vocabulary
 
-# the reasons are in English for now: serving/vocabulary/en.toml, tables reasons, activities and seniority
-_SAY = vocabulary("en", "reasons")
-ACTIVITY_WORDS = vocabulary("en", "activities")  # type -> {"one": singular, "many": plural}
-SENIORITY_WORDS = vocabulary("en", "seniority")
 _WINDOWED = re.compile(r"^(?P<kind>.+)_(?P<days>\d+)d$")
 _SUMMED = re.compile(r"^(?P<kind>.+)_sum_(?P<days>\d+)d$")  # an event table's value column summed per window
 
 
-def _count(n: float, singular: str, plural: str) -> str:
+class _Say:
+    """The reasons' words in one language (serving/vocabulary/<lang>.toml: tables reasons, activities with
+    their singular and plural, seniority): ``say("key", n=...)`` picks a template's singular or plural,
+    and ``say.num(x)`` writes a number with the language's decimal mark when formatted."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.table = vocabulary(lang, "reasons")
+        self.activities = vocabulary(lang, "activities")
+        self.seniority = vocabulary(lang, "seniority")
+        self.plain_numbers = vocabulary(lang, "format")["decimal"] == "."  # English: numbers as Python writes them
+        own = vocabulary(lang, "format")["feature_names"] == "vocabulary"
+        self.features = vocabulary(lang, "features") if own else {}  # else the export's column names
+
+    def __call__(self, key: str, n: float = 0.0) -> str:
+        return counted(self.table[key], n)
+
+    def num(self, value: object) -> object:
+        return value if self.plain_numbers else number(value, self.lang)
+
+
+@cache
+def _say_in(lang: str) -> _Say:
+    return _Say(lang)
+
+
+def _count(say: _Say, n: float, singular: str, plural: str) -> str:
     n = int(round(n))
-    return _SAY["count"].format(n=n, word=singular if n == 1 else plural)
+    return say("count").format(n=n, word=singular if n == 1 else plural)
 
 
-def _in_window(value: object, missing: bool, what: str, days: str, said: str) -> str:
+def _in_window(say: _Say, value: object, missing: bool, what: str, days: str, said: str) -> str:
     """``said`` in the last ``days`` days, or "no ``what``" there when the lead has none."""
     if missing or value == 0:
-        return _SAY["none_in_window"].format(what=what, days=days)
-    return _SAY["in_window"].format(what=said, days=days)
+        return say("none_in_window").format(what=what, days=days)
+    return say("in_window").format(what=said, days=days)
+
+
+def _held(say: _Say, types: tuple[str, ...], most: int = 3) -> str:
+    """'(A, B, C and 4 more)': the types pooled in the other-activities bucket (as features.names.other_label)."""
+    more = say("other_more", len(types) - most).format(n=len(types) - most) if len(types) > most else ""
+    return f"({', '.join(types[:most])}{more})"
 
 
 def describe(
@@ -37,8 +67,9 @@ def describe(
     known: list[str] | None = None,
     typical: float | None = None,
     words: FeatureWords | None = None,
+    lang: str = "en",
 ) -> str:
-    """One feature value as an SDR would say it.
+    """One feature value as an SDR would say it, in ``lang`` ("en" or "es").
 
     ``known``: the categories the model learned for this column (a value outside them is new to it);
     ``typical``: the median MQL's value, to give a number a reference point; ``words``: the dataset's own
@@ -46,58 +77,58 @@ def describe(
     it ("3 × Page View: Pricing in the last 7 days", "Company Size: 51-200") rather than as its id.
     """
     words = words or FeatureWords()
+    say = _say_in(lang)
+    num = say.num
     missing = value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
-    label = words.columns.get(feature, feature.replace("_", " "))
+    label = say.features.get(feature) or words.columns.get(feature, feature.replace("_", " "))
     if known is not None and not missing and str(value) not in known:
-        return _SAY["new_value"].format(label=label, value=value)
+        return say("new_value").format(label=label, value=num(value))
     if feature == "seniority":
-        return (
-            _SAY["seniority_missing"] if missing else _SAY["seniority"].format(level=SENIORITY_WORDS.get(value, value))
-        )
+        return say("seniority_missing") if missing else say("seniority").format(level=say.seniority.get(value, value))
     if feature == "email_type":
-        return _SAY[f"email_{value}"] if value in ("free", "corporate") else _SAY["email_missing"]
+        return say(f"email_{value}") if value in ("free", "corporate") else say("email_missing")
     if feature == "days_since_last_activity":
-        return _SAY["last_activity_missing"] if missing else _SAY["last_activity"].format(value=value)
+        return say("last_activity_missing") if missing else say("last_activity", value).format(value=num(value))
     if feature == "days_created_to_mql":
-        return _SAY["created_missing"] if missing else _SAY["created"].format(value=value)
+        return say("created_missing") if missing else say("created", value).format(value=num(value))
     if feature == "mql_month":
         return (
-            _SAY["mql_month"].format(month=["", *_SAY["months"].split()][int(value)])
+            say("mql_month").format(month=["", *say("months").split()][int(value)])
             if not missing
-            else _SAY["mql_month_missing"]
+            else say("mql_month_missing")
         )
     if feature == "engagement_recency_weighted":
-        ref = _SAY["engagement_typical"].format(typical=typical) if typical is not None else ""
-        return _SAY["engagement"].format(value=value, typical=ref)
+        ref = say("engagement_typical").format(typical=num(typical)) if typical is not None else ""
+        return say("engagement").format(value=num(value), typical=ref)
     if feature == "distinct_types_90d":
-        return _SAY["distinct_types"].format(n=int(value))
+        return say("distinct_types", int(value)).format(n=int(value))
     if feature == "velocity_7d_vs_30d":
-        return _SAY["velocity_missing"] if missing else _SAY["velocity"].format(value=value)
+        return say("velocity_missing") if missing else say("velocity").format(value=num(value))
     m = _SUMMED.match(feature)
     if m:
         label, days = words.values.get(m["kind"], m["kind"].replace("_", " ")), m["days"]
         if missing or value == 0:
-            return _SAY["none_in_window"].format(what=label, days=days)
-        return _SAY["sum_in_window"].format(label=label, value=float(value), days=days)
+            return say("none_in_window").format(what=label, days=days)
+        return say("sum_in_window").format(label=label, value=num(float(value)), days=days)
     m = _WINDOWED.match(feature)
     if m:
         kind, days = m["kind"], m["days"]
         if kind == OTHER and words.other:
-            held = other_label(words.other).removeprefix("other activities ")
-            counted = _count(float(value), _SAY["other_one"], _SAY["other_many"]) if not missing else ""
-            return _in_window(value, missing, f"{_SAY['other_many']} {held}", days, f"{counted} {held}")
-        if kind not in ACTIVITY_WORDS and kind in words.kinds:
+            held = _held(say, words.other)
+            counted_ = _count(say, float(value), say("other_one"), say("other_many")) if not missing else ""
+            return _in_window(say, value, missing, f"{say('other_many')} {held}", days, f"{counted_} {held}")
+        if kind not in say.activities and kind in words.kinds:
             # the type as the CRM writes it: "Page View: Pricing" has no plural to make
             text = words.kinds[kind]
             if missing or value == 0:
-                return _SAY["none_in_window"].format(what=text, days=days)
-            return _SAY["times_in_window"].format(n=int(round(float(value))), what=text, days=days)
-        said = ACTIVITY_WORDS.get(kind, {"one": kind.replace("_", " "), "many": kind.replace("_", " ")})
-        counted = _count(float(value), said["one"], said["many"]) if not missing else ""
-        return _in_window(value, missing, said["many"], days, counted)
+                return say("none_in_window").format(what=text, days=days)
+            return say("times_in_window").format(n=int(round(float(value))), what=text, days=days)
+        said = say.activities.get(kind, {"one": kind.replace("_", " "), "many": kind.replace("_", " ")})
+        counted_ = _count(say, float(value), said["one"], said["many"]) if not missing else ""
+        return _in_window(say, value, missing, said["many"], days, counted_)
     if missing:
-        return _SAY["unknown"].format(label=label)
-    return _SAY["number" if isinstance(value, int | float) else "text"].format(label=label, value=value)
+        return say("unknown").format(label=label)
+    return say("number" if isinstance(value, int | float) else "text").format(label=label, value=num(value))
 
 
 def top_reasons(
@@ -108,8 +139,9 @@ def top_reasons(
     categories: dict[str, list[str]] | None = None,
     typical: dict[str, float] | None = None,
     words: FeatureWords | None = None,
+    lang: str = "en",
 ) -> pd.DataFrame:
-    """The k features that moved each lead's score most, with ▲ (raises) or ▼ (lowers).
+    """The k features that moved each lead's score most, with ▲ (raises) or ▼ (lowers), in ``lang``.
 
     ``words``: the dataset's own names (see ``describe``)."""
     categories = categories or {}
@@ -127,7 +159,7 @@ def top_reasons(
             arrow = "▲" if contrib[i, j] > 0 else "▼"
             name = names[j]
             value = features.iat[i, features.columns.get_loc(name)]
-            said = describe(name, value, known=categories.get(name), typical=typical.get(name), words=words)
+            said = describe(name, value, known=categories.get(name), typical=typical.get(name), words=words, lang=lang)
             row.append(f"{arrow} {said}")
         rows.append(row)
     return pd.DataFrame(rows, columns=[f"reason_{i + 1}" for i in range(k)], index=features.index)

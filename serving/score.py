@@ -31,11 +31,12 @@ def score_leads(
     pii_columns: list[str],
     reasons_limit: int = 10_000,
     scored_at: datetime | None = None,
+    lang: str = "en",
 ) -> pd.DataFrame:
     """The SDR list: best lead first, with PII passed through for the SDR to act on.
 
     Reasons (TreeSHAP, ~70x the cost of a score) are computed only for the top ``reasons_limit``
-    leads, the ones a person will read; the rest get an empty reason.
+    leads, the ones a person will read; the rest get an empty reason. They are written in ``lang``.
     """
     scored_at = scored_at or datetime.now(UTC)
     proba = model.predict_proba(features)
@@ -64,6 +65,7 @@ def score_leads(
             typical=model.extra.get("typical", {}),
             # the export's own words, from the dataset config saved with the model
             words=feature_words(model.extra.get("dataset_config")),
+            lang=lang,
         ).reindex(head.index)
         if len(head)
         else None

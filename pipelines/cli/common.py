@@ -7,7 +7,7 @@ import logging
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -87,6 +87,21 @@ FailOnDriftOpt = Annotated[
         "exit codes)",
     ),
 ]
+
+
+LangOpt = Annotated[
+    Literal["en", "es"] | None,  # serving.vocabulary.LANGS: an unknown language is refused with the two named
+    typer.Option(
+        help="language of the SDR list: list.csv's headers, tier labels, this_week, trend words and reasons "
+        "(list.parquet keeps the column ids); the run points to the review page in it first",
+        show_default="en, or LEADSCORE_LANG",
+    ),
+]
+
+
+def _with_lang(settings, lang: str | None):
+    """The settings with --lang's language, when given (else LEADSCORE_LANG's, default en)."""
+    return settings.model_copy(update={"lang": lang}) if lang else settings
 
 
 DRIFT_EXIT = 3

@@ -39,7 +39,9 @@ def report(
     activities: ActsOpt = None,
     model: ModelOpt = None,
     config: ModelConfigOpt = None,
-    lang: Annotated[str, typer.Option(help="language of the page: en or es")] = "en",
+    lang: Annotated[
+        str | None, typer.Option(help="language of the page: en or es", show_default="en, or LEADSCORE_LANG")
+    ] = None,
     minutes_per_lead: Annotated[
         float | None,
         typer.Option(help="starting minutes an SDR spends per lead", min=0, show_default="15, or the setting"),
@@ -64,6 +66,8 @@ def report(
         k: v for k, v in {"minutes_per_lead": minutes_per_lead, "cost_per_hour": cost_per_hour}.items() if v is not None
     }
     settings = settings.model_copy(update=update)
+
+    lang = lang or settings.lang  # the team's language, as the list's
 
     def body() -> ReportResult:
         if lang not in ("en", "es"):

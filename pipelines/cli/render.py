@@ -191,13 +191,16 @@ def print_list(s: ListResult) -> None:
     if not files:
         console.print(f"[bold yellow]List:[/bold yellow] {lst.note or 'nothing written'}")
         if isinstance(s, WeeklyResult) and "review_pages" in s:
-            console.print(f"Review page: [bold]{s.review_pages.review_en}[/bold]")
+            page = s.review_pages.get(f"review_{lst.lang}") or s.review_pages.review_en
+            console.print(f"Review page: [bold]{page}[/bold]")
         return
     tiers = ", ".join(f"{t}: {n:,}" for t, n in lst.tiers.items())
     console.print(f"List: {lst.rows:,} leads scored ({tiers}) -> [bold]{files.csv}[/bold]")
     console.print(f"      also {files.parquet}; rejects: {files.rejects}")
     if "review_en" in files:
-        console.print(f"Review page: [bold]{files.review_en}[/bold] (Spanish: {files.review_es})")
+        es = lst.lang == "es"  # the page in the list's language first
+        first, other = (files.review_es, files.review_en) if es else (files.review_en, files.review_es)
+        console.print(f"Review page: [bold]{first}[/bold] ({'English' if es else 'Spanish'}: {other})")
     if "capacity" in lst:
         c = lst.capacity
         console.print(

@@ -16,6 +16,7 @@ from pipelines.cli.common import (
     ConfigOpt,
     FailOnDriftOpt,
     JsonOpt,
+    LangOpt,
     LeadsOpt,
     ModelConfigOpt,
     ModelOpt,
@@ -30,6 +31,7 @@ from pipelines.cli.common import (
     _shown,
     _start,
     _timed,
+    _with_lang,
     _without_cache,
     console,
 )
@@ -68,17 +70,19 @@ def weekly(
     capacity: CapacityOpt = None,
     no_cache: NoCacheOpt = False,
     fail_on_drift: FailOnDriftOpt = False,
+    lang: LangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The whole weekly job: validate, features, train, gate, score the open leads, publish the list.
 
     The list goes to <workspace>/lists/latest.csv (and .parquet), with a dated copy under lists/archive/;
     the threshold review page beside it (latest_review.html, Spanish latest_review_es.html), also logged
-    to MLflow with the run. Leads on last week's list get their previous score and trend. The open leads
+    to MLflow with the run. With --lang es, latest.csv's headers, labels and reasons are in Spanish (the
+    Parquet keeps the column ids). Leads on last week's list get their previous score and trend. The open leads
     are compared with the scoring model's training window (drift: lists/latest_drift.csv, MLflow); an
     alert is printed in a red block and ends the Prefect run in the DriftAlert state.
     """
-    settings = _without_cache(_start(workspace), no_cache)
+    settings = _with_lang(_without_cache(_start(workspace), no_cache), lang)
     from pipelines.flows import weekly_flow
 
     args = (leads, activities, config, settings, as_of, capacity)
@@ -163,9 +167,12 @@ def score(
     dask_memory: Annotated[
         str, typer.Option(help="with --dask local: memory limit per worker; a worker above it is restarted")
     ] = "2GB",
+    lang: LangOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Score every valid lead in a file: rank, calibrated score 0-100, tier A-D, top 3 reasons.
+
+    The list file is in --lang's language (headers, labels, reasons); the Parquet keeps the column ids.
 
     A list already at --out is read first: leads on it get their previous score and trend. The leads are
     compared with the model's training window (drift: <out stem>_drift.csv beside the list, MLflow).
@@ -173,12 +180,13 @@ def score(
     """
     _environment()
     if dask:
+        given = [o for o, v in (("--capacity", capacity), ("--fail-on-drift", fail_on_drift), ("--lang", lang)) if v]
         _score_on_dask(dask, leads, activities, out, model, config, workspace, dask_workers, dask_memory, as_json,
-                       capacity=capacity, fail_on_drift=fail_on_drift)  # fmt: skip
+                       unavailable=given)  # fmt: skip
         return
     from pipelines.flows import score_flow
 
-    settings = _settings(workspace)
+    settings = _with_lang(_settings(workspace), lang)
     args = (leads, activities, out, settings, model, config, capacity)
     s = _run_flow(as_json, settings, "score", score_flow, *args, config=config, files=(leads, activities),
                   printer=render.print_score, create=False)  # fmt: skip
@@ -186,7 +194,7 @@ def score(
 
 
 def _score_on_dask(
-    address, leads, activities, out, model, config, workspace, workers, memory, as_json, *, capacity, fail_on_drift
+    address, leads, activities, out, model, config, workspace, workers, memory, as_json, *, unavailable: list[str]
 ) -> None:
     """`score --dask`: check the inputs here, run the Dask scoring flow with a progress bar, print the summary."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -200,10 +208,11 @@ def _score_on_dask(
         from pipelines.flows import score_dask_flow
         from serving.distributed import DistributedError
 
-        if capacity or fail_on_drift:
-            raise DistributedError("--capacity and --fail-on-drift are not available with --dask")
-        if settings.control_share:  # a list without its control group and assignment would pass for one
-            raise DistributedError("LEADSCORE_CONTROL_SHARE is not available with --dask: score without --dask")
+        # options of the one-process list: no trend, capacity, drift check, language or control group on Dask
+        # (a list without its control group and assignment would pass for one)
+        given = [*unavailable, *(["LEADSCORE_CONTROL_SHARE"] if settings.control_share else [])]
+        if given:
+            raise DistributedError(f"{', '.join(given)}: not available with --dask")
         partitions = find_partitions(leads, activities)
         _preflight(config, settings=settings)
         with Progress(

@@ -55,12 +55,19 @@ def score_flow(
         "model_version": resolved.version,
         "tier_cutoffs": resolved.tier_cutoffs,
         "predictor": predictor_fact(resolved.scorer),
-        "list": {"rows": len(scored), "tiers": tiers_of(scored), **facts},
+        "list": {"rows": len(scored), "tiers": tiers_of(scored), **facts, "lang": settings.lang},
         **({"drift": drift_section} if drift_section else {}),
     }
     with step("Writing the list"):
         files = retrying(publish_task, settings)(
-            out.parent, out.stem, scored, export.rejects, summary, drift_table=drift_table, assignment=assignment
+            out.parent,
+            out.stem,
+            scored,
+            export.rejects,
+            summary,
+            drift_table=drift_table,
+            assignment=assignment,
+            lang=settings.lang,
         )
     result = {**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)}
     return with_drift_state(ScoreResult.model_validate(result))

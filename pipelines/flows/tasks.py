@@ -99,7 +99,7 @@ def score_task(
 ) -> pd.DataFrame:
     return score_leads(
         resolved.scorer, features, leads, cutoffs=resolved.tier_cutoffs, model_version=resolved.version,
-        pii_columns=config.names_with_role("pii"), reasons_limit=settings.reasons_limit,
+        pii_columns=config.names_with_role("pii"), reasons_limit=settings.reasons_limit, lang=settings.lang,
     )  # fmt: skip
 
 
@@ -119,7 +119,7 @@ def shape_list_task(
         scored, features, config.persona, capacity=capacity, control_share=settings.control_share,
         control_salt=settings.control_salt, previous=previous, leads=export.leads, activities=export.activities,
         cutoffs=cutoffs, trend_points=settings.trend_points, minutes_per_lead=settings.minutes_per_lead,
-        cost_per_hour=settings.cost_per_hour,
+        cost_per_hour=settings.cost_per_hour, lang=settings.lang,
     )  # fmt: skip
 
 

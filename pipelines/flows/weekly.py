@@ -105,6 +105,7 @@ def weekly_flow(
             "predictor": predictor_fact(resolved.scorer),
             **facts,
         }
+    summary["list"]["lang"] = settings.lang  # the language of list.csv, and of the review page shown first
     with step("Rendering the threshold review page (English, Spanish)"):
         pages = review_task(
             t.result, decision, t.cutoffs, config, labels, settings, resolved.version, page_facts(facts), export.leads
@@ -116,7 +117,15 @@ def weekly_flow(
     else:
         with step("Publishing the list and the review page"):
             files = retrying(publish_task, settings)(
-                lists, "latest", scored, export.rejects, summary, pages, drift_table, assignment=assignment
+                lists,
+                "latest",
+                scored,
+                export.rejects,
+                summary,
+                pages,
+                drift_table,
+                assignment=assignment,
+                lang=settings.lang,
             )
     kill_point("weekly:before-alias")
     retrying(apply_decision_task, settings)(tracking, t.run_id, decision)
@@ -143,9 +152,9 @@ def _persona_week(
         nothing_to_list(summary)
         return WeeklyResult.model_validate({**summary, "files": {}, "elapsed_s": round(time.perf_counter() - t0, 1)})
     with step(f"Ranking {len(open_ids):,} open leads by the persona rule"):
-        scored = persona_week(export, features, open_ids, config, summary, capacity)
+        scored = persona_week(export, features, open_ids, config, summary, capacity, lang=settings.lang)
     folder = settings.workspace / "lists"
     with step("Publishing the list"):
-        files = retrying(publish_task, settings)(folder, "latest", scored, export.rejects, summary)
+        files = retrying(publish_task, settings)(folder, "latest", scored, export.rejects, summary, lang=settings.lang)
     remove_pages(folder, "latest")
     return WeeklyResult.model_validate({**summary, "files": files, "elapsed_s": round(time.perf_counter() - t0, 1)})

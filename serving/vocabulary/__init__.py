@@ -1,12 +1,13 @@
 """The words leadscore shows people, in English and Spanish: one data file per language.
 
-``en.toml`` and ``es.toml`` hold the same tables: ``features`` (a feature column's name), ``activities``
-(an activity type, ``one``/``many``), ``seniority`` (a job-title level), ``values`` (a category's value,
-per feature), ``page`` (the threshold review page) and ``list`` (the SDR list's ``columns`` and
-``tiers``). ``reasons`` (the SDR list's per-lead reasons) is English only for now. The reasons and the
-review page read their words here, so a word is changed in one place. The ``list`` tables are not read
-yet: the English list's headers are the column ids other code relies on, and a list in Spanish
-(translated when it is written) is the next step.
+``en.toml`` and ``es.toml`` hold the same tables: ``format`` (the decimal mark; whether a reason names a
+feature by the export's column or in the language's words), ``features`` (a feature
+column's name), ``activities`` (an activity type, ``one``/``many``), ``seniority`` (a job-title level),
+``values`` (a category's value, per feature), ``page`` (the threshold review page), ``reasons`` (the SDR
+list's per-lead reasons) and ``list`` (the SDR list's ``columns`` headers, ``tiers``, ``this_week`` and
+``group`` cells, and ``trends`` words). The reasons, the list and the review page read their words here,
+so a word is changed in one place. list.parquet keeps the columns' ids in every language; list.csv, the
+file SDRs open, is translated when it is written (``serving.publish``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,27 @@ def check_lang(lang: str) -> None:
     """A ValueError naming the languages there are, for any other ``lang``."""
     if lang not in LANGS:
         raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+
+
+class _DecimalComma(float):
+    """A number written with a decimal comma whatever its format spec: ``f"{x:.1f}"`` -> "1,5"."""
+
+    def __format__(self, spec: str) -> str:
+        return format(float(self), spec).replace(".", ",")
+
+
+def number(value: object, lang: str = "en") -> object:
+    """``value`` as ``lang`` writes it when formatted (Spanish: a decimal comma); anything else unchanged."""
+    if words(lang, "format")["decimal"] == "." or isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    return _DecimalComma(value)
+
+
+def counted(template: str | dict, n: float) -> str:
+    """A template with a singular: ``{one = ..., many = ...}`` gives "one" when ``n`` rounds to 1; a string: itself."""
+    if isinstance(template, str):
+        return template
+    return template["one" if round(n) == 1 else "many"]
 
 
 @cache
@@ -48,3 +70,13 @@ def seniority_words(lang: str = "en") -> MappingProxyType:
 def list_headers(lang: str = "en") -> MappingProxyType:
     """The SDR list's column id -> its header in ``lang`` (in English the header is the id)."""
     return words(lang, "list.columns")
+
+
+def list_cells(lang: str = "en") -> dict[str, MappingProxyType]:
+    """The SDR list's columns whose cells are words -> each cell's id -> how it reads in ``lang``."""
+    return {
+        "tier": words(lang, "list.tiers"),
+        "previous_tier": words(lang, "list.tiers"),
+        "this_week": words(lang, "list.this_week"),
+        "group": words(lang, "list.group"),
+    }

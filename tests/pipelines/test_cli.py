@@ -18,7 +18,17 @@ runner = CliRunner()
         ("generate", ["--out", "--leads", "--months", "--seed", "--json"]),
         (
             "weekly",
-            ["--leads", "--activities", "--config", "--workspace", "--as-of", "--capacity", "--no-cache", "--json"],
+            [
+                "--leads",
+                "--activities",
+                "--config",
+                "--workspace",
+                "--as-of",
+                "--capacity",
+                "--no-cache",
+                "--lang",
+                "--json",
+            ],
         ),
         ("train", ["--leads", "--activities", "--config", "--workspace", "--no-cache", "--dask", "--json"]),
         (
@@ -35,7 +45,7 @@ runner = CliRunner()
                 "--json",
             ],
         ),
-        ("score", ["--leads", "--activities", "--model", "--out", "--config", "--capacity", "--json"]),
+        ("score", ["--leads", "--activities", "--model", "--out", "--config", "--capacity", "--lang", "--json"]),
         (
             "report",
             [
@@ -119,3 +129,10 @@ def test_report_refuses_an_unknown_language(tmp_path, export_files):
         app, ["report", "--leads", str(export_files[0]), "--out", str(tmp_path / "r.html"), "--lang", "fr", "--json"]
     )
     assert r.exit_code == 2 and "--lang must be en or es" in json.loads(r.stdout)["error"]
+
+
+def test_an_unknown_list_language_is_refused_naming_the_option_and_the_languages(tmp_path):
+    r = runner.invoke(app, ["weekly", "--leads", str(tmp_path / "x.csv"), "--lang", "fr"])
+    assert r.exit_code == 2 and "'--lang'" in r.output and "'fr' is not one of 'en', 'es'" in r.output
+    r = runner.invoke(app, ["weekly", "--leads", str(tmp_path / "x.csv")], env={"LEADSCORE_LANG": "fr"})
+    assert r.exit_code == 2 and "LEADSCORE_LANG: Input should be 'en' or 'es'" in r.output

@@ -336,3 +336,36 @@ def test_every_model_scored_list_has_its_assignment_and_a_control_group_when_ask
     assert (listed["this_week"] == "yes").sum() == 40 == c["capacity_model"] + c["capacity_control"]
     assert assigned["worked"].tolist() == (listed["this_week"] == "yes").tolist()
     assert assigned["p_model"][control.to_numpy()].notna().all() and c["expected_sqls_given_up"] >= 0
+
+
+def test_score_lang_es_writes_the_list_in_spanish_over_an_english_one(weekly_twice, tmp_path, crm):
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.flows import score_flow
+    from serving.vocabulary import list_headers, words
+
+    settings, *_ = weekly_twice
+    leads = crm.leads.head(300)
+    path, acts, out = tmp_path / "leads.csv", tmp_path / "acts.csv", tmp_path / "out" / "list.csv"
+    leads.to_csv(path, index=False)
+    crm.activities[crm.activities["Lead ID"].isin(leads["Lead ID"])].to_csv(acts, index=False)
+    score_flow(path, acts, out, settings, model_uri="models:/lead-scoring/1")  # last week's list, in English
+    english = pd.read_csv(out)
+    args = ["score", "--leads", str(path), "--activities", str(acts), "--out", str(out), "--lang", "es"]
+    model = ["--model", "models:/lead-scoring/1", "--workspace", str(settings.workspace), "--json"]
+    r = CliRunner().invoke(app, [*args, *model])
+    assert r.exit_code == 0, r.output
+    assert _json.loads(r.stdout)["list"]["lang"] == "es"
+    spanish = pd.read_csv(out, keep_default_na=False)
+    headers = list_headers("es")
+    assert set(spanish.columns) <= set(headers.values()) and headers["reason_1"] in spanish.columns
+    # the English list before it was read back by its ids: every lead has a trend, in Spanish
+    assert set(spanish["tendencia"]) <= set(words("es", "list.trends").values()) and "" not in set(spanish["tendencia"])
+    assert (spanish["puntuación"].to_numpy() == english["score"].to_numpy()).all()
+    assert spanish["motivo_1"].str.contains(" en los últimos | del cargo| email", regex=True).any()
+    assert list(pd.read_parquet(out.with_suffix(".parquet")).columns[:2]) == ["rank", "lead_id"]
+    bad = CliRunner().invoke(app, [*args[:-1], "fr", *model])
+    assert bad.exit_code == 2 and "'fr' is not one of 'en', 'es'" in bad.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import tomllib
 from importlib.resources import files
 
@@ -13,10 +14,15 @@ from serving import vocabulary
 from serving.review import render_report
 
 
+def is_counted(v: object) -> bool:
+    """A word or template with a singular and a plural: one key, whatever forms a language needs."""
+    return isinstance(v, dict) and set(v) <= {"one", "many"} and "many" in v
+
+
 def table_keys(data: dict, prefix: str = "") -> set[str]:
     keys = set()
     for k, v in data.items():
-        keys |= table_keys(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k}
+        keys |= table_keys(v, f"{prefix}{k}.") if isinstance(v, dict) and not is_counted(v) else {prefix + k}
     return keys
 
 
@@ -24,13 +30,32 @@ def load(lang: str) -> dict:
     return tomllib.loads(files("serving.vocabulary").joinpath(f"{lang}.toml").read_text(encoding="utf-8"))
 
 
-def test_both_languages_hold_the_same_words_but_the_english_only_reasons():
+def forms(v: str | dict) -> list[str]:
+    return list(v.values()) if isinstance(v, dict) else [v]
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_both_languages_hold_the_same_words():
     en, es = load("en"), load("es")
-    assert set(en) - set(es) == {"reasons"} and set(es) <= set(en)
-    for table in es:
-        # an activity has a singular in English only: the Spanish page names them in the plural
-        en_keys = {k for k in table_keys(en[table]) if not k.endswith(".one")}
-        assert en_keys == table_keys(es[table]), table
+    assert table_keys(en) == table_keys(es)
+
+
+@pytest.mark.parametrize("table", ["reasons", "labels", "page", "list.trends"])
+def test_a_spanish_template_fills_only_what_the_english_one_is_given(table):
+    # the code fills a template with the English one's fields: a Spanish one asking for another is a KeyError
+    en, es = vocabulary.words("en", table), vocabulary.words("es", table)
+    for key, template in es.items():
+        given = set().union(*(fields(t) for t in forms(en[key])))
+        for form in forms(template):
+            assert fields(form) <= given, (table, key, form)
+
+
+def test_every_activity_has_a_singular_and_a_plural_in_both_languages():
+    for lang in vocabulary.LANGS:
+        assert all(set(v) == {"one", "many"} for v in vocabulary.words(lang, "activities").values()), lang
 
 
 def test_the_english_list_headers_are_the_column_ids_and_every_tier_has_a_label():
