@@ -20,6 +20,8 @@ a path longer than ``MAX_PATH_EDGES``, an empty node): the caller then uses
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from math import factorial
 
@@ -27,9 +29,12 @@ import lightgbm as lgb
 import numpy as np
 import scipy.sparse as sp
 
+from models.contrib_kernel import kernel
+
 MAX_PATH_EDGES = 16  # a leaf's table is 2^p x d doubles (p edges on its path, d distinct features)
 MAX_TABLE = 1 << 24  # doubles in all (128 MB); the default 15-leaf trees need about 2M for 400 trees
 CHUNK_ROWS = 128  # rows per pass: the per-slot arrays (about 20k slots x rows) stay in cache-sized pieces
+THREADS = min(os.cpu_count() or 1, 4)  # as LightGBM's pred_contrib uses every core
 MIN_ROWS = 1000  # fewer rows than this: LightGBM's pred_contrib is quicker than building the tables
 _ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float): |x| <= it is zero for missing_type Zero
 
@@ -118,6 +123,8 @@ class TreeContributions:
     code: sp.csr_matrix  # (leaves, nodes): a row's edge code is ``code_base + code @ left``
     code_base: np.ndarray
     slot_leaf: np.ndarray  # slot = (leaf, path feature): its leaf
+    slot_feat: np.ndarray  # the slot's feature
+    leaf_slot0: np.ndarray  # each leaf's first slot, and the number of slots last
     slot_table: np.ndarray  # where the slot's values (one per edge code) start in ``table``
     table: np.ndarray
     scatter: sp.csr_matrix  # (features, slots): which feature each slot adds to
@@ -212,6 +219,8 @@ class TreeContributions:
             code=sp.csr_matrix((np.asarray(code_vals, np.float64), (code_rows, code_cols)), (len(code_base), n_nodes)),
             code_base=np.asarray(code_base, dtype=np.float64),
             slot_leaf=np.asarray(slot_leaf, dtype=np.int64),
+            slot_feat=np.asarray(slot_feat, dtype=np.int64),
+            leaf_slot0=np.searchsorted(slot_leaf, np.arange(len(code_base) + 1)).astype(np.int64),
             slot_table=slot_table,
             table=np.concatenate(pieces),
             scatter=sp.csr_matrix(
@@ -237,22 +246,42 @@ class TreeContributions:
             left[self.cat_node] = ok & self.cat_left[np.arange(len(self.cat_node))[:, None], code]
         return left
 
-    def predict(self, M: np.ndarray) -> np.ndarray:
-        """(rows, features + 1): each feature's contribution to the raw margin and, last, the expected value."""
+    def predict(self, M: np.ndarray, threads: int = THREADS) -> np.ndarray:
+        """(rows, features + 1): each feature's contribution to the raw margin and, last, the expected value.
+
+        numpy and scipy release the GIL in the heavy steps, so ``threads`` blocks of rows run side by side.
+        """
         out = np.empty((len(M), self.n_features + 1))
         out[:, -1] = self.expected
+        blocks = np.array_split(np.arange(0, len(M), CHUNK_ROWS), max(1, min(threads, -(-len(M) // CHUNK_ROWS))))
+        if len(blocks) == 1:
+            self._fill(M, out, blocks[0])
+        else:
+            with ThreadPoolExecutor(len(blocks)) as pool:
+                list(pool.map(lambda starts: self._fill(M, out, starts), blocks))
+        return out
+
+    def _fill(self, M: np.ndarray, out: np.ndarray, starts: np.ndarray) -> None:
+        """The contributions of the chunks of rows that start at ``starts``, written into ``out``."""
+        add = kernel()
         n_slots = len(self.slot_leaf)
-        # reused between chunks: a fresh array of this size per chunk costs its page faults every time
-        idx = np.empty((n_slots, CHUNK_ROWS), dtype=np.intp)
-        vals = np.empty((n_slots, CHUNK_ROWS))
+        if add is None:  # reused between chunks: a fresh array this size per chunk costs its page faults
+            idx = np.empty((n_slots, CHUNK_ROWS), dtype=np.intp)
+            vals = np.empty((n_slots, CHUNK_ROWS))
         base = self.code_base[:, None]
-        for start in range(0, len(M), CHUNK_ROWS):
+        for start in starts:
             xt = np.ascontiguousarray(M[start : start + CHUNK_ROWS].T, dtype=np.float64)
             r = xt.shape[1]
-            code = (self.code @ self._goes_left(xt).astype(np.float64) + base).astype(np.intp)
+            code = self.code @ self._goes_left(xt).astype(np.float64) + base
+            if add is not None:
+                code = np.ascontiguousarray(code, dtype=np.int32)
+                rows = np.zeros((r, self.n_features))
+                tables = (self.leaf_slot0, self.slot_table, self.slot_feat, self.table)
+                add(r, len(code), code.ctypes.data, *(a.ctypes.data for a in tables), rows.ctypes.data, self.n_features)
+                out[start : start + r, :-1] = rows
+                continue
             i, v = idx[:, :r], vals[:, :r]
-            np.take(code, self.slot_leaf, axis=0, out=i)
+            np.take(code.astype(np.intp), self.slot_leaf, axis=0, out=i)
             i += self.slot_table[:, None]
             np.take(self.table, i, out=v)
             out[start : start + r, :-1] = (self.scatter @ v).T
-        return out

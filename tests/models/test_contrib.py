@@ -58,6 +58,18 @@ def test_tables_equal_pred_contrib(params):
     assert np.abs(got - want).max() <= TOL
 
 
+def test_numpy_sums_as_the_compiled_loop_does(monkeypatch):
+    """Where llvmlite does not load, numpy does the table lookups: the same contributions."""
+    M, y = _data(2000, 5)
+    train = {"objective": "binary", "num_leaves": 15, "verbose": -1, "num_threads": 1}
+    booster = lgb.train(train, lgb.Dataset(M, y, categorical_feature=[0, 1]), 20)
+    tables = TreeContributions.of(booster)
+    compiled = tables.predict(M)
+    monkeypatch.setattr(contrib, "kernel", lambda: None)
+    assert np.abs(tables.predict(M, threads=2) - compiled).max() <= 1e-12
+    assert np.abs(compiled - booster.predict(M, pred_contrib=True)).max() <= TOL
+
+
 def test_where_the_tables_do_not_apply_they_say_so(monkeypatch):
     M, y = _data(1000, 3)
     common = {"verbose": -1, "num_threads": 1}
