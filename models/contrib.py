@@ -9,7 +9,9 @@ the row satisfies every branch on it (one bit each). So, with ``w(s) = s! (d-s-1
     phi_k(o) = v (o_k - z_k) * sum over S in U\\{k} of w(|S|) * prod_{j in S} o_j * prod_{j in U\\S\\{k}} z_j
 
 is tabulated once for every leaf, every bit pattern ``o`` (``2^d``) and every ``k`` in ``U``; per row what
-remains is each leaf's pattern and a table lookup per path feature, vectorised over rows with numpy. The sum is
+remains is each leaf's pattern and a table lookup per path feature. The pattern is read from the row's branch
+decisions (numpy, vectorised over rows; each leaf's table is indexed by its path's edges, so a feature split twice
+on a path needs no extra step); the lookups are one compiled loop (models/contrib_kernel.py) or numpy. The sum is
 the same as LightGBM's (Lundberg's recursive algorithm) up to floating-point rounding (about 1e-15; the tests
 hold it to 1e-9), and the base column is LightGBM's expected value (leaf values weighted by their counts).
 
