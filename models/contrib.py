@@ -23,6 +23,7 @@ a path longer than ``MAX_PATH_EDGES``, an empty node): the caller then uses
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from math import factorial
@@ -256,16 +257,17 @@ class TreeContributions:
         out = np.empty((len(M), self.n_features + 1))
         out[:, -1] = self.expected
         blocks = np.array_split(np.arange(0, len(M), CHUNK_ROWS), max(1, min(threads, -(-len(M) // CHUNK_ROWS))))
+        add = kernel()  # compiled here, once, before any thread asks for it
         if len(blocks) == 1:
-            self._fill(M, out, blocks[0])
+            self._fill(M, out, blocks[0], add)
         else:
             with ThreadPoolExecutor(len(blocks)) as pool:
-                list(pool.map(lambda starts: self._fill(M, out, starts), blocks))
+                list(pool.map(lambda starts: self._fill(M, out, starts, add), blocks))
         return out
 
-    def _fill(self, M: np.ndarray, out: np.ndarray, starts: np.ndarray) -> None:
-        """The contributions of the chunks of rows that start at ``starts``, written into ``out``."""
-        add = kernel()
+    def _fill(self, M: np.ndarray, out: np.ndarray, starts: np.ndarray, add: Callable | None) -> None:
+        """The contributions of the chunks of rows that start at ``starts``, written into ``out``; ``add`` is the
+        compiled loop (models/contrib_kernel.py) or None for numpy."""
         n_slots = len(self.slot_leaf)
         if add is None:  # reused between chunks: a fresh array this size per chunk costs its page faults
             idx = np.empty((n_slots, CHUNK_ROWS), dtype=np.intp)
