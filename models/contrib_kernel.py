@@ -32,39 +32,43 @@ lbody:
   %s1p = getelementptr i64, i64* %leaf_slot0, i64 %l1
   %s1 = load i64, i64* %s1p
   %lR = mul i64 %l, %R
+  %cstart = getelementptr i32, i32* %code, i64 %lR
+  %tstart = getelementptr i64, i64* %slot_table, i64 %s0
+  %tend = getelementptr i64, i64* %slot_table, i64 %s1
+  %fstart = getelementptr i64, i64* %slot_feat, i64 %s0
   br label %rhead
 rhead:
-  %r = phi i64 [0, %lbody], [%r1, %rnext]
-  %rmore = icmp slt i64 %r, %R
+  %cp = phi i32* [%cstart, %lbody], [%cp1, %rnext]
+  %orow = phi double* [%out, %lbody], [%orow1, %rnext]
+  %rows = phi i64 [%R, %lbody], [%rows1, %rnext]
+  %rmore = icmp sgt i64 %rows, 0
   br i1 %rmore, label %rbody, label %lnext
 rbody:
-  %r1 = add i64 %r, 1
-  %cp = getelementptr i32, i32* %code, i64 %lR
-  %cp2 = getelementptr i32, i32* %cp, i64 %r
-  %c32 = load i32, i32* %cp2
+  %c32 = load i32, i32* %cp
   %c = sext i32 %c32 to i64
-  %rF = mul i64 %r, %F
-  %orow = getelementptr double, double* %out, i64 %rF
   br label %shead
 shead:
-  %s = phi i64 [%s0, %rbody], [%sn, %sbody]
-  %smore = icmp slt i64 %s, %s1
+  %tp = phi i64* [%tstart, %rbody], [%tp1, %sbody]
+  %fp = phi i64* [%fstart, %rbody], [%fp1, %sbody]
+  %smore = icmp ult i64* %tp, %tend
   br i1 %smore, label %sbody, label %rnext
 sbody:
-  %sn = add i64 %s, 1
-  %tp = getelementptr i64, i64* %slot_table, i64 %s
   %t0 = load i64, i64* %tp
   %ti = add i64 %t0, %c
   %vp = getelementptr double, double* %table, i64 %ti
   %v = load double, double* %vp
-  %fp = getelementptr i64, i64* %slot_feat, i64 %s
   %f = load i64, i64* %fp
   %op = getelementptr double, double* %orow, i64 %f
   %o = load double, double* %op
   %o2 = fadd double %o, %v
   store double %o2, double* %op
+  %tp1 = getelementptr i64, i64* %tp, i64 1
+  %fp1 = getelementptr i64, i64* %fp, i64 1
   br label %shead
 rnext:
+  %cp1 = getelementptr i32, i32* %cp, i64 1
+  %orow1 = getelementptr double, double* %orow, i64 %F
+  %rows1 = sub i64 %rows, 1
   br label %rhead
 lnext:
   br label %lhead
