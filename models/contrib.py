@@ -15,9 +15,10 @@ on a path needs no extra step); the lookups are one compiled loop (models/contri
 the same as LightGBM's (Lundberg's recursive algorithm) up to floating-point rounding (about 1e-15; the tests
 hold it to 1e-9), and the base column is LightGBM's expected value (leaf values weighted by their counts).
 
-``TreeContributions.of(booster)`` returns None where the method does not apply (multiclass, linear trees,
-a path longer than ``MAX_PATH_EDGES``, an empty node): the caller then uses
-``Booster.predict(pred_contrib=True)``.
+``TreeContributions.of(booster)`` returns None where the method does not apply (multiclass, linear trees, no
+split at all, a path longer than ``MAX_PATH_EDGES`` or tables beyond ``MAX_TABLE``, an empty node): the caller
+(``LeadScoreModel.contributions``) then uses ``Booster.predict(pred_contrib=True)``, as it does for fewer than
+``MIN_ROWS`` rows, where building the tables would cost more than they save.
 """
 
 from __future__ import annotations
