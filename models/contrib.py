@@ -17,8 +17,9 @@ hold it to 1e-9), and the base column is LightGBM's expected value (leaf values 
 
 ``TreeContributions.of(booster)`` returns None where the method does not apply (multiclass, linear trees, no
 split at all, a path longer than ``MAX_PATH_EDGES`` or tables beyond ``MAX_TABLE``, an empty node): the caller
-(``LeadScoreModel.contributions``) then uses ``Booster.predict(pred_contrib=True)``, as it does for fewer than
-``MIN_ROWS`` rows, where building the tables would cost more than they save.
+(``LeadScoreModel.contributions``) then uses ``Booster.predict(pred_contrib=True)``. Where they apply they are
+used for every batch, however small: a lead's contributions then never depend on the batch it is scored in
+(a partition of a distributed run reads as the whole list).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ MAX_PATH_EDGES = 16  # a leaf's table is 2^p x d doubles (p edges on its path, d
 MAX_TABLE = 1 << 24  # doubles in all (128 MB); the default 15-leaf trees need about 2M for 400 trees
 CHUNK_ROWS = 128  # rows per pass: the per-slot arrays (about 20k slots x rows) stay in cache-sized pieces
 THREADS = min(os.cpu_count() or 1, 4)  # as LightGBM's pred_contrib uses every core
-MIN_ROWS = 1000  # fewer rows than this: LightGBM's pred_contrib is quicker than building the tables
 _ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float): |x| <= it is zero for missing_type Zero
 
 

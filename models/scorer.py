@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.compiled import load_compiled, reload_compiled
-from models.contrib import MIN_ROWS, TreeContributions
+from models.contrib import TreeContributions
 from models.linear import LinearPart
 
 if TYPE_CHECKING:
@@ -209,13 +209,10 @@ class LeadScoreModel:
         return TreeContributions.of(self.booster)
 
     def _tree_contributions(self, M: np.ndarray) -> np.ndarray:
-        """The booster's exact TreeSHAP values (``pred_contrib``): from the tables for enough rows to repay
-        building them (or once they are built), from LightGBM otherwise and where the tables do not apply."""
-        if len(M) >= MIN_ROWS or "contribution_tables" in self.__dict__:
-            tables = self.contribution_tables
-            if tables is not None:
-                return tables.predict(M)
-        return self.booster.predict(M, pred_contrib=True)
+        """The booster's exact TreeSHAP values (``pred_contrib``): from the tables, or from LightGBM where the
+        tables do not apply."""
+        tables = self.contribution_tables
+        return self.booster.predict(M, pred_contrib=True) if tables is None else tables.predict(M)
 
     def _own_contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Per-feature contributions and, last, the base (TreeSHAP's expected value, the linear base)."""

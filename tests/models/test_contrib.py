@@ -102,7 +102,7 @@ def test_a_blended_and_a_segmented_model_keep_their_exact_contributions():
     model.segment_by, model.segment_values, model.segments = "x5", {}, {"one": child}
     model.segment_of = lambda X: pd.Series(np.where(X["x5"] > 0, "one", None), index=X.index, dtype=object)
     got = model.contributions(X, with_base=True).to_numpy()
-    assert "contribution_tables" in model.__dict__ and model.contribution_tables is not None  # 1,200 rows: used
+    assert "contribution_tables" in model.__dict__ and model.contribution_tables is not None
     for m in (model, child):
         m.__dict__["contribution_tables"] = None  # LightGBM's pred_contrib, as before
     want = model.contributions(X, with_base=True).to_numpy()
