@@ -236,7 +236,7 @@ class TreeContributions:
     def _goes_left(self, xt: np.ndarray) -> np.ndarray:
         """(nodes, rows): the row takes the node's left branch, as LightGBM's Numerical/CategoricalDecision."""
         x = xt[self.node_feature]
-        nan = np.isnan(x)
+        nan = np.isnan(xt)[self.node_feature]
         left = x <= self.node_threshold[:, None]  # False for NaN
         left |= nan & self.node_nan_left[:, None]
         if len(self.node_zero):  # missing_type Zero: |x| <= kZeroThreshold takes the default branch
@@ -244,10 +244,12 @@ class TreeContributions:
             zero = np.abs(np.where(nan[z], 0.0, x[z])) <= _ZERO
             left[z] = np.where(zero, self.node_default_left[z, None], left[z])
         if len(self.cat_node):  # NaN, negative or an unknown code: right; else the code's bit
-            xc = x[self.cat_node]
-            ok = ~nan[self.cat_node] & (xc >= 0) & (xc < self.cat_left.shape[1])
-            code = np.where(ok, xc, 0).astype(np.int64)  # truncation, as static_cast<int>
-            left[self.cat_node] = ok & self.cat_left[np.arange(len(self.cat_node))[:, None], code]
+            n_cat, width = self.cat_left.shape
+            xc = xt[self.node_feature[self.cat_node]]
+            ok = (xc > -1) & (xc < width)  # False for NaN; in (-1, 0) static_cast<int> gives 0, as here
+            code = np.where(ok, xc, 0).astype(np.intp)  # truncation, as static_cast<int>
+            code += (np.arange(n_cat) * width)[:, None]
+            left[self.cat_node] = ok & self.cat_left.ravel()[code]
         return left
 
     def predict(self, M: np.ndarray, threads: int = THREADS) -> np.ndarray:

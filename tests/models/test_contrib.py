@@ -51,7 +51,14 @@ def test_tables_equal_pred_contrib(params):
     tables = TreeContributions.of(booster)
     assert tables is not None
     X, _ = _data(1500, 2, zeros=params.get("zero_as_missing", False))
-    X[:5, 0] = [np.nan, -3, 99, 2.7, 1e6]  # missing, negative, unseen and fractional codes go where LightGBM sends them
+    X[:6, 0] = [
+        np.nan,
+        -3,
+        99,
+        2.7,
+        1e6,
+        -0.5,
+    ]  # missing, negative, unseen and fractional codes go where LightGBM sends them
     want = booster.predict(X, pred_contrib=True)
     got = tables.predict(X)
     assert got.shape == want.shape
