@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from models.compiled import load_compiled, reload_compiled
+from models.contrib import TreeContributions
 from models.linear import LinearPart
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ class LeadScoreModel:
         """The state to pickle (Dask sends the model to its workers): the compiled predictor's saved files, not
         the predictor, whose machine code lives in this process only."""
         state = self.__dict__.copy()
+        state.pop("contribution_tables", None)  # rebuilt where needed: cheaper than sending
         if self.compiled is not None:
             state["compiled"] = self.compiled.saved
         return state
@@ -201,16 +203,27 @@ class LeadScoreModel:
             return self.linear.margin(M)
         return w * self._tree_margin(M) + (1 - w) * self.linear.margin(M)
 
+    @cached_property
+    def contribution_tables(self) -> TreeContributions | None:
+        """The booster's TreeSHAP tabulated per leaf (models/contrib.py), built once; None where it does not apply."""
+        return TreeContributions.of(self.booster)
+
+    def _tree_contributions(self, M: np.ndarray) -> np.ndarray:
+        """The booster's exact TreeSHAP values (``pred_contrib``): from the tables, or from LightGBM where the
+        tables do not apply."""
+        tables = self.contribution_tables
+        return self.booster.predict(M, pred_contrib=True) if tables is None else tables.predict(M)
+
     def _own_contributions(self, X: pd.DataFrame) -> np.ndarray:
         """Per-feature contributions and, last, the base (TreeSHAP's expected value, the linear base)."""
         M = self.matrix(X)
         kind, w = self.kind, self.tree_weight
         if kind == "lightgbm":
-            return self.booster.predict(M, pred_contrib=True)
+            return self._tree_contributions(M)
         linear = np.column_stack([self.linear.contributions(M), np.full(len(M), self.linear.base)])
         if kind == "logistic":
             return linear
-        return w * self.booster.predict(M, pred_contrib=True) + (1 - w) * linear
+        return w * self._tree_contributions(M) + (1 - w) * linear
 
     def _own_proba(self, X: pd.DataFrame) -> np.ndarray:
         a, b = self.calibration

@@ -149,6 +149,10 @@ def top_reasons(
     contrib = contributions.to_numpy()
     order = np.argsort(-np.abs(contrib), axis=1)[:, :k]
     names = np.array(contributions.columns)
+    # each column's values as .iat reads them (its array, read once), and each value described once per column:
+    # the top 10,000 leads repeat the same few values (for speed only: the words are describe's own)
+    values = {j: features[names[j]].array for j in np.unique(order)}
+    said: dict[tuple, str] = {}
     rows = []
     for i in range(len(contrib)):
         row = []
@@ -157,9 +161,11 @@ def top_reasons(
                 row.append("")
                 continue
             arrow = "▲" if contrib[i, j] > 0 else "▼"
-            name = names[j]
-            value = features.iat[i, features.columns.get_loc(name)]
-            said = describe(name, value, known=categories.get(name), typical=typical.get(name), words=words, lang=lang)
-            row.append(f"{arrow} {said}")
+            value = values[j][i]
+            key = (j, type(value), "NaN" if pd.isna(value) else value)  # NaN != NaN: one key for them all
+            if key not in said:
+                name = names[j]
+                said[key] = describe(name, value, known=categories.get(name), typical=typical.get(name), words=words, lang=lang)
+            row.append(f"{arrow} {said[key]}")
         rows.append(row)
     return pd.DataFrame(rows, columns=[f"reason_{i + 1}" for i in range(k)], index=features.index)
