@@ -165,7 +165,9 @@ def top_reasons(
             key = (j, type(value), "NaN" if pd.isna(value) else value)  # NaN != NaN: one key for them all
             if key not in said:
                 name = names[j]
-                said[key] = describe(name, value, known=categories.get(name), typical=typical.get(name), words=words, lang=lang)
+                said[key] = describe(
+                    name, value, known=categories.get(name), typical=typical.get(name), words=words, lang=lang
+                )
             row.append(f"{arrow} {said[key]}")
         rows.append(row)
     return pd.DataFrame(rows, columns=[f"reason_{i + 1}" for i in range(k)], index=features.index)
