@@ -260,7 +260,8 @@ def fit_candidates(
     found.final_fit = {
         "candidate": best_tree.name,
         "settings": best_tree.settings,
-        "rounds_trained": best_tree.fitted.current_iteration(),
+        # lgb.train keeps only the best round's trees; early stopping ran its patience past it, up to max_rounds
+        "rounds_trained": min(best_tree.best_iteration + params.early_stopping_rounds, params.max_rounds),
         "best_iteration": best_tree.best_iteration,
         "seconds": best_tree.seconds + time.perf_counter() - t,
     }
