@@ -218,6 +218,7 @@ def step_train(folder: Path) -> None:
             "budget_s": choice.get("budget_s"),
             "chosen": choice.get("chosen"),
             "tried": choice.get("tried"),
+            "longest_fit_s": max((c.get("seconds", 0.0) for c in result.candidates), default=0.0),
             "train_rows": int(tr.sum()),
             "holdout_auc": result.metrics["model"]["roc_auc"],
         }
@@ -363,9 +364,10 @@ def main() -> None:
             ("evaluation_s", "evaluation: holdout, bootstrap CIs, baselines, drift"),
         ):
             goal, ok = "", ""
-            if key == "search_s":
-                goal = f"search <= budget {x['budget_s']:g} s"
-                ok = verdict(trn[key] + ff, x["budget_s"]) + " (search with its final fit)"
+            if key == "search_s":  # a candidate starts while the budget lasts: it may be passed by one fit
+                bound = x["budget_s"] + x["longest_fit_s"]
+                goal = f"search with its final fit <= budget {x['budget_s']:g} s + its longest fit"
+                ok = verdict(trn[key] + ff, bound) + f" ({trn[key] + ff:.0f} s of {bound:.0f} s)"
             rows.append((label, f"{trn[key]:.2f} s", f"{trn[key] / total:.0%} of training", "", goal, ok, ""))
         rows.append(("training end to end (train_and_evaluate)", s(trn), "", "", "", "", rss(trn)))
     print(table(rows))
