@@ -344,7 +344,8 @@ def main() -> None:
     rows.append(
         (f"contributions, top {rea['extra']['rows']:,}", s(rea), f"{s(rea, 'pred_contrib_s')} pred_contrib",
          f"{rea['total_s'] / rea['pred_contrib_s']:.2f}x", f"<= {GOALS['contrib_s']:g} s, equal to 1e-9",
-         verdict(rea["total_s"], GOALS["contrib_s"]) + f" (largest difference {rea['extra']['max_diff']:.1e})",
+         (verdict(rea["total_s"], GOALS["contrib_s"]) if rea["extra"]["max_diff"] <= 1e-9 else "NOT EQUAL")
+         + f" (largest difference {rea['extra']['max_diff']:.1e})",
          rss(rea))
     )  # fmt: skip
     rows.append((f"reasons, top {rea['extra']['rows']:,} (score_leads)", s(rea, "reasons_s"), "", "", "", "", ""))
