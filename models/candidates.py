@@ -149,6 +149,10 @@ class Search:
     skipped: list[str]
     budget_s: float
     halves: Halves | None = None
+    # the fit that ships (models/fitting.py fills it): the best LightGBM candidate's name, settings, rounds
+    # trained and ``seconds`` (its own fit and calibration-window margin, cutting it, Platt scaling); the rest
+    # of ``seconds`` above is the search around it
+    final_fit: dict = field(default_factory=dict)
 
     @property
     def tree_weight(self) -> float:

@@ -9,6 +9,7 @@ LightGBM alone: the back-test, segment models) early-stops on the whole calibrat
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, TypedDict, Unpack
@@ -253,14 +254,24 @@ def fit_candidates(
     )
     best_tree = found.best_tree
     windows = (M_train, y_train, M_cal, y_cal)
+    t = time.perf_counter()
     booster = finish_booster(best_tree.fitted, best_tree.best_iteration, windows, overrides=best_tree.settings, **fit)
+    platt = platt_scaling(found.chosen.cal_margin, y_cal)  # the whole window: both halves
+    found.final_fit = {
+        "candidate": best_tree.name,
+        "settings": best_tree.settings,
+        # lgb.train keeps only the best round's trees; early stopping ran its patience past it, up to max_rounds
+        "rounds_trained": min(best_tree.best_iteration + params.early_stopping_rounds, params.max_rounds),
+        "best_iteration": best_tree.best_iteration,
+        "seconds": best_tree.seconds + time.perf_counter() - t,
+    }
     w = found.tree_weight
     model = LeadScoreModel(
         categorical,
         numeric,
         categories,
         booster,
-        platt_scaling(found.chosen.cal_margin, y_cal),  # the whole window: both halves
+        platt,
         float(np.mean(y_train)),
         linear=None if w >= 1 else found.best_linear.fitted,
         tree_weight=w,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -191,6 +192,10 @@ class TrainingResult:
     min_class_count: int | None = None  # the minimum-data floor it was checked against (the gate re-checks it)
     model_choice: dict = field(default_factory=dict)  # the search's choice, candidates tried, seconds, budget
     candidates: list[dict] = field(default_factory=list)  # each candidate: calibration and holdout AUC
+    # seconds by part: the final fit (the shipped booster's own fit, cut and calibration), the rest of the model
+    # search, the leak audit, the evaluation (holdout metrics, bootstrap intervals, baselines, drift reference)
+    timings: dict[str, float] = field(default_factory=dict)
+    final_fit: dict = field(default_factory=dict)  # the shipped booster's candidate, settings, rounds (the search's)
 
 
 def minimum_data_shortfall(counts: dict[str, tuple[int, int]], floor: int) -> str | None:
@@ -239,6 +244,7 @@ def train_and_evaluate(
     skips the search and the logistic-regression baseline: the default LightGBM alone, as the back-test,
     which replays many weeks and reports only the persona rule, uses it.
     """
+    t_start = time.perf_counter()
     categorical, numeric = feature_columns(config)
     leads = mature_leads(features, labels, config=config, params=params)
     X, y, mql, split = leads.X, leads.y, leads.mql_at, leads.split
@@ -270,18 +276,24 @@ def train_and_evaluate(
 
     X_tr, y_tr = X[parts["train"]], y[parts["train"]]
     X_cal, y_cal = X[parts["calibration"]], y[parts["calibration"]]
+    t = time.perf_counter()
     audit = audit_export_fields(X_tr, y_tr, X_cal, y_cal, config=config, seed=params.seed, numeric=numeric)
+    timings = {"leak_audit_s": time.perf_counter() - t}
 
     monotone = {f: 1 for f in config.features.monotone_increasing} | {
         f: -1 for f in config.features.monotone_decreasing
     }
     fit = dict(categorical=categorical, numeric=numeric, monotone=monotone, params=params)
     found = None
+    t = time.perf_counter()
     if logistic:
         mql_cal = None if config.time == "none" else mql[parts["calibration"]]  # row order: mql_at is the order
         model, best, found = fit_candidates(X_tr, y_tr, X_cal, y_cal, **fit, mql_cal=mql_cal)
     else:
         model, best = fit_scorer(X_tr, y_tr, X_cal, y_cal, **fit)
+    fitting_s = time.perf_counter() - t
+    timings["final_fit_s"] = found.final_fit["seconds"] if found is not None else fitting_s
+    timings["search_s"] = fitting_s - timings["final_fit_s"]  # the other candidates, the matrices, the margins
     if model.calibration[0] <= PLATT_MIN_SLOPE:
         notes.append(
             "the chosen model ranks the calibration window backwards as a whole (the SQL rate or the columns' "
@@ -290,12 +302,20 @@ def train_and_evaluate(
         )
     Xh, yh = X[parts["holdout"]], y[parts["holdout"]]
     segment_records = []
+    t = time.perf_counter()
     if config.segments:
         segment_records = train_segments(model, X, y, parts, config.segments, fit)
+    timings["segments_s"] = time.perf_counter() - t
     fitted = Fitted(model, audit, X_tr, y_tr, X_cal, Xh, yh, windows, notes, best)
-    return evaluate_model(
+    t = time.perf_counter()
+    result = evaluate_model(
         fitted, config=config, params=params, logistic=logistic, segment_records=segment_records, search=found
     )
+    timings["evaluation_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t_start
+    result.timings = {k: round(v, 3) for k, v in timings.items()}
+    result.final_fit = found.final_fit if found is not None else {}
+    return result
 
 
 MONTH_HISTORY_DAYS = 730  # month of year needs two full years, or it stands in for the year itself

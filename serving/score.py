@@ -87,7 +87,39 @@ def _text(values) -> pd.Series:
     return pd.Series(values, dtype="str").reset_index(drop=True)
 
 
+_TWO_DIGITS = np.array([[ord("0") + i // 10, ord("0") + i % 10] for i in range(100)], dtype=np.uint8)
+
+
 def _minutes(stamps: np.ndarray) -> pd.Series:
-    """'YYYY-MM-DD HH:MM' for each timestamp (as ``strftime`` would), missing where missing."""
-    stamps = pa.array(np.asarray(stamps, dtype="datetime64[ns]"), from_pandas=True)  # NaT -> null
-    return _text(pc.strftime(stamps, format="%Y-%m-%d %H:%M"))
+    """'YYYY-MM-DD HH:MM' for each timestamp (as ``strftime`` would), missing where missing.
+
+    The digits are written with integer arithmetic into one fixed-width Arrow buffer (pyarrow's ``strftime``
+    took 0.9 s for 200,000 stamps); stamps before 1970 go through ``strftime``.
+    """
+    ns = np.asarray(stamps, dtype="datetime64[ns]")
+    valid = ~np.isnat(ns)
+    if not valid.all():
+        ns = np.where(valid, ns, np.datetime64(0, "ns"))
+    if len(ns) and ns.min() < np.datetime64(0, "ns"):
+        arrow = pa.array(np.where(valid, ns, np.datetime64("NaT")), from_pandas=True)  # NaT -> null
+        return _text(pc.strftime(arrow, format="%Y-%m-%d %H:%M"))
+    day = ns.astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    of_day = (ns - day).astype(np.int64) // 60_000_000_000  # minutes since midnight
+    year = month.astype("datetime64[Y]").astype(np.int64) + 1970
+    text = np.empty((len(ns), 16), dtype=np.uint8)  # 'YYYY-MM-DD HH:MM', two digits at a time
+    text[:, [4, 7]], text[:, 10], text[:, 13] = ord("-"), ord(" "), ord(":")
+    for at, values in (
+        (0, year // 100),
+        (2, year % 100),
+        (5, month.astype(np.int64) % 12 + 1),
+        (8, (day - month).astype(np.int64) + 1),
+        (11, of_day // 60),
+        (14, of_day % 60),
+    ):
+        text[:, at : at + 2] = _TWO_DIGITS[values]
+    offsets = np.concatenate([[0], np.cumsum(np.where(valid, 16, 0))]).astype(np.int32)
+    data = (text[valid] if not valid.all() else text).tobytes()
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
+    array = pa.StringArray.from_buffers(len(ns), pa.py_buffer(offsets), pa.py_buffer(data), bitmap, int((~valid).sum()))
+    return _text(array)

@@ -94,6 +94,14 @@ def test_a_logistic_world_ships_the_logistic_regression_or_a_blend(additive):
         "regression's C chosen on the older half)"
     )
     assert any(n.startswith(newer) for n in result.notes)
+    # the parts of training are timed (bench_all.py reports them): the final fit is the shipped booster's
+    t = result.timings
+    assert result.final_fit["candidate"] == "lightgbm_default"
+    assert result.final_fit["best_iteration"] == result.best_iteration == result.model.booster.num_trees()
+    assert result.final_fit["rounds_trained"] >= result.best_iteration
+    assert all(t[k] >= 0 for k in ("final_fit_s", "search_s", "leak_audit_s", "evaluation_s"))
+    parts = t["final_fit_s"] + t["search_s"] + t["leak_audit_s"] + t["segments_s"] + t["evaluation_s"]
+    assert parts <= t["total_s"] + 0.01
 
 
 def test_split_calibration_halves_by_time_else_at_random_else_keeps_the_whole_window():

@@ -191,3 +191,34 @@ def test_libreoffice_evaluates_no_cell_of_the_written_list(soffice, tmp_path):
     for i, cell in enumerate(HOSTILE, start=1):
         # the hostile value shows literally, behind its quote, in each of the four text columns
         assert safe_rows[i][1:5] == [(None, "'" + cell.replace("\r", "\n"))] * 4, cell
+
+
+def test_arrow_text_gets_the_verdict_of_neutralise_text_on_every_kind_of_first_character():
+    # the fast path reads first bytes from Arrow and checks only some values in Python: same verdicts as the
+    # plain per-value rule, whatever the leading space (ASCII, Unicode), chunking or slicing of the column
+    from features.files import neutralise_text
+
+    spaces = [" ", "\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2028", "\u3000"]
+    cells = (
+        HOSTILE + SAFE + [s + "=1" for s in spaces] + [s + "Ana" for s in spaces] + ["\uff0b1", "\uff20x", "Ñ=", None]
+    )
+    chunked = pa.chunked_array([pa.array(cells[:9]), pa.array(cells[9:])]).slice(2)
+    column = pd.Series(pd.array(chunked, dtype=pd.StringDtype("pyarrow", na_value=float("nan"))))
+    out = neutralise_formulas(pd.DataFrame({"x": column}))["x"]
+    expected = [None if c is None else neutralise_text(c) for c in cells[2:]]
+    assert [None if pd.isna(v) else v for v in out] == expected and out.dtype == column.dtype
+
+
+def test_list_times_read_as_strftime_would_write_them():
+    import numpy as np
+    import pyarrow.compute as pc
+
+    from serving.score import _minutes
+
+    stamps = np.array(
+        ["2024-02-29T23:59:59.999", "1970-01-01T00:00", "2262-04-11T23:47", "NaT", "2026-12-31T09:05:30"],
+        dtype="datetime64[ns]",
+    )
+    for case in (stamps, stamps[:0], np.array(["1969-12-31T23:59", "NaT"], dtype="datetime64[ns]")):
+        plain = pc.strftime(pa.array(case, from_pandas=True), format="%Y-%m-%d %H:%M").to_pylist()
+        assert [None if pd.isna(v) else v for v in _minutes(case)] == plain
