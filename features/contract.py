@@ -67,7 +67,8 @@ def load_export(leads_path: str | Path, activities_path: str | Path | None, conf
             "the dataset config maps an activities table but no activities file was given; pass --activities "
             "(without it every activity feature would read 0 and the scores would be wrong)"
         )
-    raw_leads = read_table(leads_path, encoding=config.encoding, delimiter=config.delimiter)
+    lead_times = [c for c in (config.leads.mql_at, config.leads.sql_at, config.leads.created_at) if c]
+    raw_leads = read_table(leads_path, encoding=config.encoding, delimiter=config.delimiter, timestamps=lead_times)
     raw_leads, rej_lookups, lookup_rows, warnings = related.join_lookups(raw_leads, config, leads_path)
     leads, rej_l = canonical_leads(raw_leads, config, source=str(leads_path))
     if leads.empty:
@@ -76,7 +77,10 @@ def load_export(leads_path: str | Path, activities_path: str | Path | None, conf
     if activities_path is not None:
         m = config.activities
         raw_acts = read_table(
-            activities_path, encoding=m.encoding or config.encoding, delimiter=m.delimiter or config.delimiter
+            activities_path,
+            encoding=m.encoding or config.encoding,
+            delimiter=m.delimiter or config.delimiter,
+            timestamps=[m.occurred_at],
         )
         rows_in["activities"] = raw_acts.rows_in
         rejected = set(rej_l["lead_id"].dropna())
