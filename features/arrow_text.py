@@ -46,3 +46,11 @@ def strip_text(text: pd.Series) -> pd.Series:
     if chunks is not None and not any(_may_need_strip(c) for c in chunks):
         return text
     return text.str.strip()
+
+
+def blank_to_missing(text: pd.Series) -> pd.Series:
+    """``text.where(text != "")``, skipped (the column as it is, no copy) when no value is empty."""
+    chunks = arrow_chunks(text)
+    if chunks is not None and not any((np.diff(text_buffers(c)[0]) == 0).any() for c in chunks):
+        return text
+    return text.where(text != "")

@@ -14,6 +14,7 @@ from features.related import value_columns
 from features.seniority import seniority_from_title
 
 DAY_S = 86_400.0
+BLOCK = 1 << 20  # activities per block where a step's temporaries would otherwise hold all of them
 
 # the whole domain must be a free provider's (gmail.com, yahoo.com.mx), not merely start like one (me.gob.mx)
 FREE_EMAIL_DOMAINS = (
@@ -44,10 +45,12 @@ def build_features(leads: pd.DataFrame, activities: pd.DataFrame | None, *, conf
     n = len(leads)
     cutoff = leads["mql_at"].to_numpy(dtype="datetime64[ns]")
     feats: dict[str, pd.Series | np.ndarray] = {}
+    # text features stay Arrow-backed text arrays (as the frame's columns are): to_numpy made 5 columns of
+    # Python strings only for the frame below to turn them back into Arrow text
     for name in config.names_with_role("categorical"):
-        feats[name] = leads[name].astype("str").where(leads[name].notna()).to_numpy()
+        feats[name] = leads[name].astype("str").where(leads[name].notna()).array
     if config.features.title_attribute:
-        feats["seniority"] = seniority_from_title(leads[config.features.title_attribute]).to_numpy()
+        feats["seniority"] = _per_distinct(seniority_from_title, leads[config.features.title_attribute]).array
     if config.features.email_attribute:
         feats["email_type"] = email_type(leads[config.features.email_attribute]).to_numpy()
     for name in config.names_with_role("numeric"):
@@ -69,6 +72,16 @@ def build_features(leads: pd.DataFrame, activities: pd.DataFrame | None, *, conf
     return out[cats + nums]
 
 
+def _per_distinct(rule, values: pd.Series) -> pd.Series:
+    """``rule(values)`` computed once per distinct value (job titles repeat: thousands of distinct titles
+    among a million leads) and spread back to every row; the same values as ``rule(values)``."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if len(uniques) > len(values) // 2:  # mostly distinct: nothing to gain
+        return rule(values)
+    per_value = rule(pd.Series(uniques, dtype=values.dtype))
+    return per_value.iloc[codes].set_axis(values.index)
+
+
 def _activity_features(
     leads: pd.DataFrame, activities: pd.DataFrame | None, cutoff: np.ndarray, config: DatasetConfig, n: int
 ) -> dict[str, np.ndarray]:
@@ -88,14 +101,21 @@ def _activity_features(
             pos = index.fill_null(-1).to_numpy()
         pos = pos.astype(np.int64)
         known = pos >= 0
-        pos = pos[known]
-        occurred = activities["occurred_at"].to_numpy(dtype="datetime64[ns]")[known]
-        age = (cutoff[pos] - occurred) / np.timedelta64(1, "s") / DAY_S
+        everyone = bool(known.all())  # as after validation: no copy of 20M positions to drop none
+        pos = pos if everyone else pos[known]
+        occurred = activities["occurred_at"].to_numpy(dtype="datetime64[ns]")
+        occurred = occurred if everyone else occurred[known]
+        age = np.empty(len(pos))
+        for lo in range(0, len(pos), BLOCK):  # in blocks: three temporaries of 20M values took 480 MB
+            block = slice(lo, lo + BLOCK)
+            age[block] = (cutoff[pos[block]] - occurred[block]) / np.timedelta64(1, "s") / DAY_S
+        del occurred
         # point in time: only what had happened by the lead's MQL moment
         seen = age >= 0
         pos, age = pos[seen], age[seen]
         codes, uniques = pd.factorize(activities["activity_type"], use_na_sentinel=False)
-        kind_codes = codes[known][seen].astype(np.int64)
+        kind_codes = (codes if everyone else codes[known])[seen].astype(np.int64)
+        del codes
         kind_names = list(uniques)
         # numeric values of event tables (pages in a session): summed per window like the counts below
         values = {
@@ -119,6 +139,7 @@ def _activity_features(
     per_window = {}
     for w in sorted(set(spec.windows) | {7, 30}):
         per_window[w] = np.bincount(key[age <= w], minlength=n * n_kinds).astype(np.int32).reshape(n, n_kinds)
+    del key
     for t, kid in activity_ids(config).items():
         j = code_of.get(t.strip())  # the export's types are read stripped; a type absent here counts nothing
         for w in spec.windows:
