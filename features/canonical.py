@@ -157,7 +157,7 @@ def _positions(ids: pd.Series, lead_ids: pd.Series | np.ndarray) -> np.ndarray:
         else pa.array(ids.astype("str"), type=wide, from_pandas=True)
     )
     index = pc.index_in(values, value_set=value_set, skip_nulls=True)
-    return index.fill_null(-1).to_numpy().astype(np.int32) if len(index) else np.zeros(0, np.int32)
+    return index.fill_null(-1).to_numpy().astype(np.int32, copy=False) if len(index) else np.zeros(0, np.int32)
 
 
 # the last activities table validated against a leads table: (leads' ids, activities' ids, fingerprint, positions)

@@ -140,28 +140,26 @@ def _fast_timestamps(raw: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray] 
     width = sum(w for _, _, w in pieces)
     if fmt == "ISO8601":  # the date-time separator may be a space or T
         pieces = [p if p != (" ", 10, 1) else ("T ", 10, 1) for p in pieces]
-    ok_parts, value_parts = [], []
+    total = sum(len(c) for c in chunks)
+    # one result array filled chunk by chunk: a part per chunk and their concatenation held it twice
+    ok_all = np.zeros(total, bool)
+    values_all = np.full(total, np.datetime64("NaT"), "datetime64[ns]")
+    start = 0
     for chunk in chunks:
         offsets, data, valid = text_buffers(chunk)
         fits = valid & (np.diff(offsets) == width)
+        ok, values = ok_all[start : start + len(chunk)], values_all[start : start + len(chunk)]
+        start += len(chunk)
         if fits.all() and len(chunk):  # the usual export: every value one width, read in place
             matrix = data[offsets[0] : offsets[0] + len(chunk) * width].reshape(-1, width)
-            ok = np.empty(len(chunk), bool)
-            values = np.empty(len(chunk), "datetime64[ns]")
             for lo in range(0, len(chunk), _BLOCK):  # in blocks: the field arrays of 20M values took 1 GB
                 ok[lo : lo + _BLOCK], values[lo : lo + _BLOCK] = _read_fixed(matrix[lo : lo + _BLOCK], pieces)
         else:
-            ok = np.zeros(len(chunk), bool)
-            values = np.full(len(chunk), np.datetime64("NaT"), "datetime64[ns]")
             rows = np.flatnonzero(fits)
             for lo in range(0, len(rows), _BLOCK):  # in blocks: bounded memory for the byte matrix
                 block = rows[lo : lo + _BLOCK]
                 ok[block], values[block] = _read_fixed(data[offsets[block][:, None] + np.arange(width)], pieces)
-        ok_parts.append(ok)
-        value_parts.append(values)
-    if not ok_parts:
-        return np.zeros(0, bool), np.zeros(0, "datetime64[ns]")
-    return np.concatenate(ok_parts), np.concatenate(value_parts)
+    return ok_all, values_all
 
 
 def parse_ts(
@@ -233,6 +231,8 @@ def _parse_with(raw: pd.Series, fmt: str, config: DatasetConfig) -> tuple[np.nda
             local = pd.DatetimeIndex(values[read])
             local = local.tz_localize(config.timezone, ambiguous="NaT", nonexistent="shift_forward")
             utc[read] = local.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
+        elif read.all():  # no temporary copy of the values read
+            utc[:] = values
         elif read.any():
             utc[read] = values[read]
     if slow.any():
