@@ -204,7 +204,7 @@ def parse_ts(
     out_of_range = early | future
     if out_of_range.any():
         utc[out_of_range] = np.datetime64("NaT")
-    return pd.Series(utc.astype("datetime64[ns]"), index=raw.index)
+    return pd.Series(utc.astype("datetime64[ns]", copy=False), index=raw.index)
 
 
 def _typed_utc(raw: pd.Series, config: DatasetConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -218,8 +218,11 @@ def _typed_utc(raw: pd.Series, config: DatasetConfig) -> tuple[np.ndarray, np.nd
 
 
 def _parse_with(raw: pd.Series, fmt: str, config: DatasetConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(naive UTC datetime64[us], blank) of every value read with one format; NaT where it does not fit."""
+    """(naive UTC datetime64[us], or [ns] when the fast path read every value; blank) of every value read with
+    one format; NaT where it does not fit."""
     fast = _fast_timestamps(raw, fmt)
+    if fast is not None and config.timezone == "UTC" and fast[0].all():
+        return fast[1], np.zeros(len(raw), bool)  # every value read (years 1900-2200): nanoseconds hold them
     # microseconds hold years 1-9999: a year-1 or year-9999 value must become a reject, not an overflow
     utc = np.full(len(raw), np.datetime64("NaT"), "datetime64[us]")  # naive UTC
     empty = np.zeros(len(raw), bool)
@@ -231,8 +234,6 @@ def _parse_with(raw: pd.Series, fmt: str, config: DatasetConfig) -> tuple[np.nda
             local = pd.DatetimeIndex(values[read])
             local = local.tz_localize(config.timezone, ambiguous="NaT", nonexistent="shift_forward")
             utc[read] = local.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[us]")
-        elif read.all():  # no temporary copy of the values read
-            utc[:] = values
         elif read.any():
             utc[read] = values[read]
     if slow.any():
