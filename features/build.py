@@ -114,7 +114,7 @@ def _activity_features(
         seen = age >= 0
         pos, age = pos[seen], age[seen]
         codes, uniques = pd.factorize(activities["activity_type"], use_na_sentinel=False)
-        kind_codes = (codes if everyone else codes[known])[seen].astype(np.int64)
+        kind_codes = (codes if everyone else codes[known])[seen].astype(np.int64, copy=False)
         del codes
         kind_names = list(uniques)
         # numeric values of event tables (pages in a session): summed per window like the counts below
@@ -139,7 +139,6 @@ def _activity_features(
     per_window = {}
     for w in sorted(set(spec.windows) | {7, 30}):
         per_window[w] = np.bincount(key[age <= w], minlength=n * n_kinds).astype(np.int32).reshape(n, n_kinds)
-    del key
     for t, kid in activity_ids(config).items():
         j = code_of.get(t.strip())  # the export's types are read stripped; a type absent here counts nothing
         for w in spec.windows:
@@ -155,14 +154,19 @@ def _activity_features(
     recent = age <= 90
     # one key per (lead, kind) seen in 90 days; sort and keep the first of each run (np.unique's hashing
     # took 5 s on the 15M keys of 1M leads, the sort 0.2 s)
-    keys = np.sort(pos[recent] * n_kinds + kind_codes[recent])
+    keys = key[recent]  # the keys above, not made again (four temporaries of 20M values at 1M leads)
+    del key, kind_codes
+    keys.sort()
     first = np.ones(len(keys), dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     out["distinct_types_90d"] = np.bincount(keys[first] // n_kinds, minlength=n).astype(float)
     last = np.full(n, np.inf)
     np.minimum.at(last, pos, age)
     out["days_since_last_activity"] = np.where(np.isinf(last), np.nan, last)
-    decay = np.exp(-age * np.log(2) / spec.recency_half_life_days)
+    decay = np.negative(age)  # exp(-age * log 2 / half-life), the same operations in place
+    decay *= np.log(2)
+    decay /= spec.recency_half_life_days
+    np.exp(decay, out=decay)
     out["engagement_recency_weighted"] = np.bincount(pos, weights=decay, minlength=n)
     a7, a30 = per_window[7].sum(axis=1), per_window[30].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
