@@ -23,7 +23,17 @@ def text_buffers(chunk) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     data = chunk.buffers()[2]
     data = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
     valid = chunk.is_valid().to_numpy(zero_copy_only=False)
-    return offsets.astype(np.int64), data, valid
+    return offsets.astype(np.int64, copy=False), data, valid
+
+
+def text_bytes(chunk) -> np.ndarray:
+    """The bytes of one Arrow string chunk's values, back to back, as a numpy view (no offsets array made)."""
+    data = chunk.buffers()[2]
+    if not len(chunk) or data is None:
+        return np.zeros(0, np.uint8)
+    width = np.int64 if chunk.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=width)
+    return np.frombuffer(data, dtype=np.uint8)[offsets[chunk.offset] : offsets[chunk.offset + len(chunk)]]
 
 
 def _may_need_strip(chunk) -> bool:

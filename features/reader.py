@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from features.arrow_text import text_buffers
+from features.arrow_text import text_bytes
 
 
 class ContractError(ValueError):
@@ -199,10 +199,7 @@ def _has_line_break(column: pa.ChunkedArray) -> bool:
     if column.type not in (pa.string(), pa.large_string()):
         return pc.any(pc.match_substring_regex(column.cast(pa.string()), "[\r\n]")).as_py() or False
     for chunk in column.chunks:
-        offsets, data, _ = text_buffers(chunk)
-        if len(offsets) < 2 or not len(data):
-            continue
-        text = data[offsets[0] : offsets[-1]]
+        text = text_bytes(chunk)
         if (text <= 13).any() and ((text == 10) | (text == 13)).any():  # bytes <= 13 are rare: tab, CR, LF
             return True
     return False

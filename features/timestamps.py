@@ -143,7 +143,7 @@ def _fast_timestamps(raw: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray] 
     total = sum(len(c) for c in chunks)
     # one result array filled chunk by chunk: a part per chunk and their concatenation held it twice
     ok_all = np.zeros(total, bool)
-    values_all = np.full(total, np.datetime64("NaT"), "datetime64[ns]")
+    values_all = np.empty(total, "datetime64[ns]")  # every value is written below: NaT where not read
     start = 0
     for chunk in chunks:
         offsets, data, valid = text_buffers(chunk)
@@ -155,6 +155,7 @@ def _fast_timestamps(raw: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray] 
             for lo in range(0, len(chunk), _BLOCK):  # in blocks: the field arrays of 20M values took 1 GB
                 ok[lo : lo + _BLOCK], values[lo : lo + _BLOCK] = _read_fixed(matrix[lo : lo + _BLOCK], pieces)
         else:
+            values[:] = np.datetime64("NaT")
             rows = np.flatnonzero(fits)
             for lo in range(0, len(rows), _BLOCK):  # in blocks: bounded memory for the byte matrix
                 block = rows[lo : lo + _BLOCK]
