@@ -160,8 +160,9 @@ def _positions(ids: pd.Series, lead_ids: pd.Series | np.ndarray) -> np.ndarray:
     return index.fill_null(-1).to_numpy().astype(np.int32, copy=False) if len(index) else np.zeros(0, np.int32)
 
 
-# the last activities table validated against a leads table: (leads' ids, activities' ids, fingerprint, positions)
-_LAST: list = []
+# the last activities table validated against a leads table: (leads' ids, activities' ids, fingerprints,
+# positions), or None; one slot read and written whole, so a reader on another thread sees an entry or None
+_LAST: list = [None]
 
 
 def _fingerprint(ids: pd.Series) -> tuple | None:
@@ -169,23 +170,28 @@ def _fingerprint(ids: pd.Series) -> tuple | None:
     chunks = arrow_chunks(ids)
     if chunks is None:
         return None
-    return tuple((c.buffers()[1].address, c.offset, len(c)) for c in chunks)
+    return tuple((getattr(c.buffers()[1], "address", 0), c.offset, len(c)) for c in chunks)
+
+
+def _forget(_ref: weakref.ref) -> None:
+    _LAST[0] = None  # a table gone frees its positions (80 MB at 20M activities)
 
 
 def _remember(lead_ids: pd.Series, act_ids: pd.Series, pos: np.ndarray) -> None:
-    _LAST.clear()
     both = (_fingerprint(lead_ids), _fingerprint(act_ids))
+    entry = None
     if None not in both:
-        drop = lambda _: _LAST.clear()  # noqa: E731 -- a table gone frees its positions (80 MB at 20M rows)
-        _LAST.append((weakref.ref(lead_ids.array, drop), weakref.ref(act_ids.array, drop), both, pos))
+        entry = (weakref.ref(lead_ids.array, _forget), weakref.ref(act_ids.array, _forget), both, pos)
+    _LAST[0] = entry
 
 
 def lead_positions(lead_ids: pd.Series, act_ids: pd.Series) -> np.ndarray | None:
     """Each activity's position among the leads, as ``canonical_activities`` found it when it validated these
     very columns (the same arrays, their values unchanged); None when it did not, and the caller looks up."""
-    if not _LAST:
+    entry = _LAST[0]
+    if entry is None:
         return None
-    leads_ref, acts_ref, both, pos = _LAST[0]
+    leads_ref, acts_ref, both, pos = entry
     same = leads_ref() is lead_ids.array and acts_ref() is act_ids.array
     return pos if same and both == (_fingerprint(lead_ids), _fingerprint(act_ids)) else None
 

@@ -125,3 +125,20 @@ def test_typed_timestamps_with_a_zone_are_read_from_it(tmp_path, config):
     pd.testing.assert_frame_equal(from_parquet.leads, from_csv.leads, check_exact=True)
     assert from_parquet.leads["mql_at"].tolist() == [pd.Timestamp("2026-01-05 09:00"), pd.Timestamp("2026-01-06 04:30")]
     assert from_parquet.warnings == from_csv.warnings == ()
+
+
+def test_the_lookup_shared_with_the_features_gives_the_features_a_fresh_lookup_gives(exports, config):
+    # load_export's activity -> lead positions are reused by build_features only for the very same columns
+    from features.canonical import lead_positions
+
+    export = load_export(*exports["csv"], config)
+    assert lead_positions(export.leads["lead_id"], export.activities["lead_id"]) is not None
+    shared = build_features(export.leads, export.activities, config=config)
+    leads, acts = export.leads.copy(deep=True), export.activities.copy(deep=True)
+    assert lead_positions(leads["lead_id"], acts["lead_id"]) is None
+    pd.testing.assert_frame_equal(shared, build_features(leads, acts, config=config), check_exact=True)
+    # a leads table in another order must not reuse positions into the first one
+    shuffled = export.leads.iloc[::-1].reset_index(drop=True)
+    assert lead_positions(shuffled["lead_id"], export.activities["lead_id"]) is None
+    again = build_features(shuffled, export.activities, config=config)
+    pd.testing.assert_frame_equal(again.loc[shared.index], shared, check_exact=True)
