@@ -205,6 +205,23 @@ def _has_line_break(column: pa.ChunkedArray) -> bool:
     return False
 
 
+def _one_line_per_row(path: Path, rows: int, encoding: str) -> bool:
+    """Whether no value can hold a line break, from the file's bytes counted in C (``bytes.count``): as many
+    LFs as the header and the rows, the last byte a LF, and no CR but in CRLF pairs. A value with a LF adds
+    one; a CR alone (or a LF alone in a CRLF file) breaks the pairing. False (so the values are scanned)
+    whenever the count cannot tell: a compressed file, an encoding where LF is not the byte 10, blank lines."""
+    if path.suffix == ".gz" or "\n".encode(encoding) != b"\n" or "\r".encode(encoding) != b"\r":
+        return False
+    lf = cr = crlf = 0
+    last = tail = b""
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            lf, cr, crlf = lf + block.count(b"\n"), cr + block.count(b"\r"), crlf + block.count(b"\r\n")
+            crlf += tail == b"\r" and block[:1] == b"\n"  # a pair split between two blocks
+            tail = last = block[-1:]
+    return last == b"\n" and lf == rows + 1 and cr in (0, lf) and crlf == cr
+
+
 def _refuse_unclosed_quote(
     path: Path,
     table: pa.Table,
@@ -226,6 +243,8 @@ def _refuse_unclosed_quote(
             f'{path}: data row {row} has the wrong number of fields and spans several lines: a stray quote (") '
             "probably joined the rows after it into one; fix the quoting"
         )
+    if _one_line_per_row(path, table.num_rows + len(malformed), encoding):
+        return
     spans_lines = any(_has_line_break(col) for col in table.columns)
     if not spans_lines:
         return
