@@ -7,12 +7,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features.canonical import lead_positions
 from features.config import DatasetConfig
 from features.feature_ids import OTHER, activity_ids, feature_columns, window_feature
 from features.related import value_columns
 from features.seniority import seniority_from_title
 
 DAY_S = 86_400.0
+BLOCK = 1 << 20  # activities per block where a step's temporaries would otherwise hold all of them
 
 # the whole domain must be a free provider's (gmail.com, yahoo.com.mx), not merely start like one (me.gob.mx)
 FREE_EMAIL_DOMAINS = (
@@ -43,10 +45,12 @@ def build_features(leads: pd.DataFrame, activities: pd.DataFrame | None, *, conf
     n = len(leads)
     cutoff = leads["mql_at"].to_numpy(dtype="datetime64[ns]")
     feats: dict[str, pd.Series | np.ndarray] = {}
+    # text features stay Arrow-backed text arrays (as the frame's columns are): to_numpy made 5 columns of
+    # Python strings only for the frame below to turn them back into Arrow text
     for name in config.names_with_role("categorical"):
-        feats[name] = leads[name].astype("str").where(leads[name].notna()).to_numpy()
+        feats[name] = leads[name].astype("str").where(leads[name].notna()).array
     if config.features.title_attribute:
-        feats["seniority"] = seniority_from_title(leads[config.features.title_attribute]).to_numpy()
+        feats["seniority"] = _per_distinct(seniority_from_title, leads[config.features.title_attribute]).array
     if config.features.email_attribute:
         feats["email_type"] = email_type(leads[config.features.email_attribute]).to_numpy()
     for name in config.names_with_role("numeric"):
@@ -68,6 +72,16 @@ def build_features(leads: pd.DataFrame, activities: pd.DataFrame | None, *, conf
     return out[cats + nums]
 
 
+def _per_distinct(rule, values: pd.Series) -> pd.Series:
+    """``rule(values)`` computed once per distinct value (job titles repeat: thousands of distinct titles
+    among a million leads) and spread back to every row; the same values as ``rule(values)``."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    if len(uniques) > len(values) // 2:  # mostly distinct: nothing to gain
+        return rule(values)
+    per_value = rule(pd.Series(uniques, dtype=values.dtype))
+    return per_value.iloc[codes].set_axis(values.index)
+
+
 def _activity_features(
     leads: pd.DataFrame, activities: pd.DataFrame | None, cutoff: np.ndarray, config: DatasetConfig, n: int
 ) -> dict[str, np.ndarray]:
@@ -79,19 +93,31 @@ def _activity_features(
         kind_codes = np.empty(0, dtype=np.int64)
         values: dict[str, np.ndarray] = {}
     else:
-        # ids matched and types coded in Arrow: turning 20M ids and types into Python strings first took
-        # two thirds of the time at 1M leads (benchmarks/bench_features.py)
-        index = pc.index_in(pa.array(activities["lead_id"], from_pandas=True), value_set=pa.array(leads["lead_id"]))
-        pos = index.fill_null(-1).to_numpy().astype(np.int64)
+        # each activity's lead: as the contract found it when it validated these tables, else matched in
+        # Arrow (turning 20M ids into Python strings first took two thirds of the time at 1M leads)
+        pos = lead_positions(leads["lead_id"], activities["lead_id"])
+        if pos is None:
+            index = pc.index_in(pa.array(activities["lead_id"], from_pandas=True), value_set=pa.array(leads["lead_id"]))
+            pos = index.fill_null(-1).to_numpy()
+        pos = pos.astype(np.int64)
         known = pos >= 0
-        pos = pos[known]
-        occurred = activities["occurred_at"].to_numpy(dtype="datetime64[ns]")[known]
-        age = (cutoff[pos] - occurred) / np.timedelta64(1, "s") / DAY_S
+        everyone = bool(known.all())  # as after validation: no copy of 20M positions to drop none
+        pos = pos if everyone else pos[known]
+        occurred = activities["occurred_at"].to_numpy(dtype="datetime64[ns]")
+        occurred = occurred if everyone else occurred[known]
+        age = np.empty(len(pos))
+        for lo in range(0, len(pos), BLOCK):  # in blocks: three temporaries of 20M values took 480 MB
+            block = slice(lo, lo + BLOCK)
+            age[block] = (cutoff[pos[block]] - occurred[block]) / np.timedelta64(1, "s") / DAY_S
+        del occurred
         # point in time: only what had happened by the lead's MQL moment
         seen = age >= 0
         pos, age = pos[seen], age[seen]
         codes, uniques = pd.factorize(activities["activity_type"], use_na_sentinel=False)
-        kind_codes = codes[known][seen].astype(np.int64)
+        # the type's code in the smallest integer that holds it: 7 bytes less per activity than int64
+        small = np.min_scalar_type(-max(len(uniques), 1))
+        kind_codes = (codes if everyone else codes[known])[seen].astype(small)
+        del codes
         kind_names = list(uniques)
         # numeric values of event tables (pages in a session): summed per window like the counts below
         values = {
@@ -130,14 +156,20 @@ def _activity_features(
     recent = age <= 90
     # one key per (lead, kind) seen in 90 days; sort and keep the first of each run (np.unique's hashing
     # took 5 s on the 15M keys of 1M leads, the sort 0.2 s)
-    keys = np.sort(pos[recent] * n_kinds + kind_codes[recent])
+    keys = key[recent]  # the keys above, not made again (four temporaries of 20M values at 1M leads)
+    del key, kind_codes
+    keys.sort()
     first = np.ones(len(keys), dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     out["distinct_types_90d"] = np.bincount(keys[first] // n_kinds, minlength=n).astype(float)
+    del keys, first
     last = np.full(n, np.inf)
     np.minimum.at(last, pos, age)
     out["days_since_last_activity"] = np.where(np.isinf(last), np.nan, last)
-    decay = np.exp(-age * np.log(2) / spec.recency_half_life_days)
+    decay = np.negative(age)  # exp(-age * log 2 / half-life), the same operations in place
+    decay *= np.log(2)
+    decay /= spec.recency_half_life_days
+    np.exp(decay, out=decay)
     out["engagement_recency_weighted"] = np.bincount(pos, weights=decay, minlength=n)
     a7, a30 = per_window[7].sum(axis=1), per_window[30].sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -42,16 +42,6 @@ def leads_schema(config: DatasetConfig) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, checks=checks, strict=True, coerce=False)
 
 
-ACTIVITIES_SCHEMA = pa.DataFrameSchema(
-    {
-        "lead_id": pa.Column(str, nullable=False),
-        "occurred_at": pa.Column("datetime64[ns]", nullable=False),
-        "activity_type": pa.Column(str, nullable=False),
-    },
-    strict=False,
-)
-
-
 def schema_reasons(schema: pa.DataFrameSchema, df: pd.DataFrame, reasons: dict[int, list[str]]) -> None:
     try:
         schema.validate(df, lazy=True)
@@ -80,7 +70,10 @@ def rejects_frame(
     """The rejects of one table: the rows with reasons (with their lead ids when known), plus the rows that
     did not parse at all, by data-row number."""
     pos = sorted(reasons)
-    ids = np.asarray(lead_ids, dtype=object)[pos] if lead_ids is not None and pos else None
+    ids = None
+    if lead_ids is not None and pos:  # only the rejected rows' ids become Python objects
+        picked = lead_ids.iloc[pos] if isinstance(lead_ids, pd.Series) else np.asarray(lead_ids)[pos]
+        ids = np.asarray(picked, dtype=object)
     rejects = pd.DataFrame(
         {
             "table": table,

@@ -2,6 +2,8 @@
 
 A value with its own offset (``Z``, ``+01:00``) is converted from it; one without is read in the config's
 ``timezone``. Values that do not parse, or fall before 1970 or in the future, become reject reasons.
+A column already typed as timestamps (a Parquet export's) is read as it is, without text: naive values in
+the config's ``timezone``, zoned ones from their zone.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from features.arrow_text import arrow_chunks, text_buffers
 from features.config import DatasetConfig
@@ -20,11 +23,18 @@ _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 def has_offset(raw: pd.Series) -> bool:
     """Whether any value of a timestamp column carries its own time-zone offset."""
+    if is_typed(raw):  # a typed column: its values carry a zone exactly when the column does
+        return isinstance(raw.dtype, pd.DatetimeTZDtype)
     text = raw.astype("str")
     maybe = _maybe_offset(text)
     if maybe is not None:  # the regex below only on values whose last bytes could be an offset
         text = text[maybe]
     return bool(text.str.strip().str.contains(_OFFSET, regex=True).fillna(False).any())
+
+
+def is_typed(raw: pd.Series) -> bool:
+    """Whether a timestamp column is already typed (a Parquet timestamp column), not text."""
+    return pd.api.types.is_datetime64_any_dtype(raw.dtype)
 
 
 def _maybe_offset(text: pd.Series) -> np.ndarray | None:
@@ -52,6 +62,7 @@ def _maybe_offset(text: pd.Series) -> np.ndarray | None:
 # fixed-width fields a fast path can read digit by digit: (width, lowest, highest)
 _FIELDS = {"%Y": (4, 1900, 2200), "%m": (2, 1, 12), "%d": (2, 1, 31), "%H": (2, 0, 23), "%M": (2, 0, 59)}
 _FIELDS["%S"] = (2, 0, 59)
+_BLOCK = 1 << 20  # values read at once by the vectorised reader
 _MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 
 
@@ -129,24 +140,27 @@ def _fast_timestamps(raw: pd.Series, fmt: str) -> tuple[np.ndarray, np.ndarray] 
     width = sum(w for _, _, w in pieces)
     if fmt == "ISO8601":  # the date-time separator may be a space or T
         pieces = [p if p != (" ", 10, 1) else ("T ", 10, 1) for p in pieces]
-    ok_parts, value_parts = [], []
+    total = sum(len(c) for c in chunks)
+    # one result array filled chunk by chunk: a part per chunk and their concatenation held it twice
+    ok_all = np.zeros(total, bool)
+    values_all = np.empty(total, "datetime64[ns]")  # every value is written below: NaT where not read
+    start = 0
     for chunk in chunks:
         offsets, data, valid = text_buffers(chunk)
         fits = valid & (np.diff(offsets) == width)
+        ok, values = ok_all[start : start + len(chunk)], values_all[start : start + len(chunk)]
+        start += len(chunk)
         if fits.all() and len(chunk):  # the usual export: every value one width, read in place
-            ok, values = _read_fixed(data[offsets[0] : offsets[0] + len(chunk) * width].reshape(-1, width), pieces)
+            matrix = data[offsets[0] : offsets[0] + len(chunk) * width].reshape(-1, width)
+            for lo in range(0, len(chunk), _BLOCK):  # in blocks: the field arrays of 20M values took 1 GB
+                ok[lo : lo + _BLOCK], values[lo : lo + _BLOCK] = _read_fixed(matrix[lo : lo + _BLOCK], pieces)
         else:
-            ok = np.zeros(len(chunk), bool)
-            values = np.full(len(chunk), np.datetime64("NaT"), "datetime64[ns]")
+            values[:] = np.datetime64("NaT")
             rows = np.flatnonzero(fits)
-            for lo in range(0, len(rows), 1 << 20):  # blocks of 1M values: bounded memory for the byte matrix
-                block = rows[lo : lo + (1 << 20)]
+            for lo in range(0, len(rows), _BLOCK):  # in blocks: bounded memory for the byte matrix
+                block = rows[lo : lo + _BLOCK]
                 ok[block], values[block] = _read_fixed(data[offsets[block][:, None] + np.arange(width)], pieces)
-        ok_parts.append(ok)
-        value_parts.append(values)
-    if not ok_parts:
-        return np.zeros(0, bool), np.zeros(0, "datetime64[ns]")
-    return np.concatenate(ok_parts), np.concatenate(value_parts)
+    return ok_all, values_all
 
 
 def parse_ts(
@@ -159,19 +173,24 @@ def parse_ts(
     (``_fast_timestamps``); the rest go through ``pd.to_datetime`` as they always did.
     """
     formats = [config.timestamp_format] if isinstance(config.timestamp_format, str) else config.timestamp_format
-    utc, empty = _parse_with(raw, formats[0], config)
-    for other in formats[1:]:  # a list: each value read by the first format that fits it
-        left = np.flatnonzero(~empty & np.isnat(utc))
-        if not len(left):
-            break
-        utc[left] = _parse_with(raw.iloc[left], other, config)[0]
     fmt = " or ".join(formats)
-    parsed = pd.Series(utc, index=raw.index)
-    bad = ~empty & parsed.isna().to_numpy()
-    early = (parsed < MIN_TS).to_numpy()
-    future = (parsed > pd.Timestamp.now() + pd.Timedelta(days=1)).to_numpy()
+    if is_typed(raw):
+        utc, empty = _typed_utc(raw, config)
+    else:
+        utc, empty = _parse_with(raw, formats[0], config)
+        for other in formats[1:]:  # a list: each value read by the first format that fits it
+            left = np.flatnonzero(~empty & np.isnat(utc))
+            if not len(left):
+                break
+            utc[left] = _parse_with(raw.iloc[left], other, config)[0]
+    # the checks in numpy on the naive-UTC values (NaT compares false): no pandas Series of 20M values
+    bad = ~empty & np.isnat(utc)
+    early = utc < MIN_TS.to_datetime64()
+    future = utc > (pd.Timestamp.now() + pd.Timedelta(days=1)).to_datetime64()
 
     def shown(idx: int) -> str:
+        if is_typed(raw):  # as the value reads as text, the way the file's text columns are read
+            return str(pa.array(raw.iloc[[idx]]).cast(pa.string())[0]).strip()[:40]
         return str(raw.iloc[idx]).strip()[:40]
 
     for idx in np.flatnonzero(bad):
@@ -183,12 +202,28 @@ def parse_ts(
     if required:
         for idx in np.flatnonzero(empty):
             reasons.setdefault(idx, []).append(f"{name}: missing")
-    return parsed.where(~(early | future)).astype("datetime64[ns]")
+    out_of_range = early | future
+    if out_of_range.any():
+        utc[out_of_range] = np.datetime64("NaT")
+    return pd.Series(utc.astype("datetime64[ns]", copy=False), index=raw.index)
+
+
+def _typed_utc(raw: pd.Series, config: DatasetConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(naive UTC datetime64[us], missing) of a typed timestamp column: no text, no parsing."""
+    values = pd.DatetimeIndex(raw)
+    if values.tz is None and config.timezone != "UTC":
+        values = values.tz_localize(config.timezone, ambiguous="NaT", nonexistent="shift_forward")
+    if values.tz is not None:
+        values = values.tz_convert("UTC").tz_localize(None)
+    return values.as_unit("us").to_numpy().copy(), raw.isna().to_numpy()
 
 
 def _parse_with(raw: pd.Series, fmt: str, config: DatasetConfig) -> tuple[np.ndarray, np.ndarray]:
-    """(naive UTC datetime64[us], blank) of every value read with one format; NaT where it does not fit."""
+    """(naive UTC datetime64[us], or [ns] when the fast path read every value; blank) of every value read with
+    one format; NaT where it does not fit."""
     fast = _fast_timestamps(raw, fmt)
+    if fast is not None and config.timezone == "UTC" and fast[0].all():
+        return fast[1], np.zeros(len(raw), bool)  # every value read (years 1900-2200): nanoseconds hold them
     # microseconds hold years 1-9999: a year-1 or year-9999 value must become a reject, not an overflow
     utc = np.full(len(raw), np.datetime64("NaT"), "datetime64[us]")  # naive UTC
     empty = np.zeros(len(raw), bool)

@@ -116,3 +116,23 @@ def test_the_cli_refuses_bad_data_in_one_line_with_exit_code_2(tmp_path, prefect
     assert err["kind"] == "ContractError" and "\n" not in err["error"]
     assert "leads.csv: a quoted value in the last row read is never closed" in err["error"]
     assert not (tmp_path / "f.parquet").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "one_line"),
+    [
+        (b"a,b\n1,2\n3,4\n", True),
+        (b"a,b\r\n1,2\r\n3,4\r\n", True),
+        (b'a,b\n1,"x\ny"\n3,4\n', False),
+        (b'a,b\n1,"x\ry"\n3,4\n', False),
+        (b'a,b\r\n1,"x\r\ny"\r\n3,4\r\n', False),
+        (b'a,b\n1,"x\ny"\n3,4', False),  # no line end after the last row: a LF may be missing there
+        (b"a,b\n1,2\n\n3,4\n", False),  # a blank line: the count cannot tell, the values are scanned
+    ],
+)
+def test_the_line_count_lets_only_files_without_line_breaks_in_values_skip_the_scan(tmp_path, data, one_line):
+    from features.reader import _one_line_per_row
+
+    path = tmp_path / "t.csv"
+    path.write_bytes(data)
+    assert _one_line_per_row(path, read_table(path).rows_in, "utf-8") is one_line
