@@ -5,7 +5,8 @@
 
 One size per invocation (the table's title says which). On the generated export of benchmarks/_common.py
 (cached in /tmp/leadscore-bench/, LEADSCORE_BENCH_CACHE to move it), also written as Parquet input files
-(``export_parquet/``: the CSV's columns as text, what a CRM's Parquet export holds), every figure is
+(``export_parquet_typed/``: the CSV's columns, with the timestamp columns the config maps typed as a
+warehouse or CRM Parquet export holds them and blanks null; every other column as text), every figure is
 taken in fresh processes, ``--runs`` times, medians, each against its reference in the same run:
 
 - read: ``load_export`` (read and validate) against a bare multi-threaded ``pyarrow.csv.read_csv`` /
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import CONFIG, data_options, emit, ensure_data, machine, measure, score  # noqa: E402
 
 GOALS = {"csv": 2.0, "parquet": 1.2, "compiled": 1.0, "rss_mb": 2048, "contrib_s": 2.0, "final_fit": 1.2}
-PARQUET_EXPORT = "export_parquet"
+PARQUET_EXPORT = "export_parquet_typed"
 
 
 def export_paths(folder: Path, source: str) -> tuple[Path, Path]:
@@ -46,21 +47,33 @@ def export_paths(folder: Path, source: str) -> tuple[Path, Path]:
 
 
 def ensure_parquet_export(folder: Path) -> None:
-    """The CSV export as Parquet input files: every column as text, the rows as in the CSV."""
+    """The CSV export as Parquet input files: the config's timestamp columns typed (blanks null), the rest text."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
+
+    from features.config import load_config
 
     out = folder / PARQUET_EXPORT
     if (out / "activities.parquet").is_file():
         return
     out.mkdir(exist_ok=True)
+    config = load_config(CONFIG)
+    stamps = {
+        "leads": {config.leads.created_at, config.leads.mql_at, config.leads.sql_at},
+        "activities": {config.activities.occurred_at},
+    }
     for name in ("leads", "activities"):
         src = folder / "export" / f"{name}.csv"
         with pacsv.open_csv(src) as reader:
             names = reader.schema.names
         convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False)
         table = pacsv.read_csv(src, convert_options=convert)
+        for i, col in enumerate(table.column_names):
+            if col in stamps[name]:  # the generator writes "YYYY-MM-DD HH:MM:SS", blank when missing
+                text = pc.if_else(pc.equal(table[col], ""), None, table[col])
+                table = table.set_column(i, col, pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="s"))
         pq.write_table(table, out / f".{name}.parquet.tmp")
         (out / f".{name}.parquet.tmp").rename(out / f"{name}.parquet")
 
