@@ -40,6 +40,8 @@ class ImpactWeek(Record):
     worked: ImpactPart | None = None
     rest: ImpactPart | None = None
     control_worked: ImpactPart | None = None
+    persona_worked: ImpactPart | None = None  # a persona-rule week's worked leads (kind "persona")
+    kind: str | None = None  # the list's kind: "weekly", "score" or "persona"
     lift: float | None = None
     expected_low: float | None = None
     expected_high: float | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from serving import planning
 LIST_FILE, ASSIGNMENT_FILE, SUMMARY_FILE = "list.parquet", "list_assignment.parquet", "list_summary.json"
 LATEST_JSON = "latest_impact.json"  # the last report, beside the list: the review page's impact section reads it
 WORKED_TIERS = ("A", "B", "C")  # without a capacity the team works tiers A-C
-CONTROL = "control"
+CONTROL, PERSONA = "control", "persona"
 Z95 = 1.959964
 
 
@@ -48,6 +48,7 @@ class PastList:
     rows: pd.DataFrame  # lead_id (str), group ("model"/"control"), p (float, NaN: no model score), tier, worked
     model_version: str
     control: dict | None = None  # list_summary.json's list.control ({"share", "leads", "salt"}), if any
+    kind: str = "weekly"  # list.kind: "weekly", "score" or "persona" (older lists: persona if its version says so)
 
 
 def _naive(t: pd.Timestamp) -> pd.Timestamp:
@@ -73,9 +74,9 @@ def read_list(folder: Path) -> PastList:
     missing = {"lead_id", "score", "tier"} - set(listed.columns)
     if missing:
         raise ImpactError(f"{path}: no column {', '.join(sorted(missing))}; move the folder out of the archive")
-    stamp = summary.get("as_of") or (listed["scored_at"].max() if "scored_at" in listed and len(listed) else None)
-    if stamp is None:
-        raise ImpactError(f"{folder / SUMMARY_FILE}: no as_of and no scored_at: the list's moment is unknown")
+    # the list's moment is its as_of, never scored_at: the wall clock of the run says nothing of which leads
+    # were open (a list without one is skipped with a note, see impact_report)
+    stamp = pd.Timestamp(summary["as_of"]) if summary.get("as_of") else pd.NaT
     version = str(listed["model_version"].iloc[0]) if "model_version" in listed and len(listed) else ""
     rows = pd.DataFrame({"lead_id": listed["lead_id"].astype(str).to_numpy()})
     rows["tier"] = listed["tier"].fillna("").astype(str).to_numpy()
@@ -102,8 +103,12 @@ def read_list(folder: Path) -> PastList:
         rows["p"] = np.where(known, at["p_model"].to_numpy(dtype=float), rows["p"].to_numpy())
         rows["worked"] = np.where(known, at["worked"].fillna(False).astype(bool).to_numpy(), rows["worked"].to_numpy())
     rows.loc[rows["group"] == CONTROL, "tier"] = ""  # withheld on the list; counted as the control group
-    control = (summary.get("list") or {}).get("control")
-    return PastList(folder.name, _naive(stamp), rows, version, control)
+    facts = summary.get("list") or {}
+    kind = facts.get("kind") or (PERSONA if version == "persona-rule" else "weekly")
+    if kind == PERSONA:  # the persona rule's week: shown apart, never in the model group's worked totals
+        rows["group"] = PERSONA
+    moment = _naive(stamp) if pd.notna(stamp) else pd.NaT
+    return PastList(folder.name, moment, rows, version, facts.get("control"), kind)
 
 
 def read_archive(archive: Path) -> list[PastList]:
@@ -113,10 +118,14 @@ def read_archive(archive: Path) -> list[PastList]:
     measures lists that were published, so a weekly run (or ``score``) must have written one first.
     """
     by_moment: dict[pd.Timestamp, PastList] = {}
+    unknown = []  # no as_of: kept (last) so that impact_report names them in a note
     for folder in archive_folders(archive):  # in publication order: a rerun for the same as-of replaces a list
         past = read_list(folder)
-        by_moment[past.as_of] = past
-    return [by_moment[k] for k in sorted(by_moment)]
+        if pd.isna(past.as_of):
+            unknown.append(past)
+        else:
+            by_moment[past.as_of] = past
+    return [by_moment[k] for k in sorted(by_moment)] + unknown
 
 
 def archive_folders(archive: Path) -> list[Path]:
@@ -190,10 +199,15 @@ def _cost(leads: int, sqls: int, minutes: float, cost_per_hour: float) -> float 
 
 def _parts(done: pd.DataFrame) -> dict:
     """SQLs and SQL rate of the model's worked leads, the rest of its list, and the control group's worked leads."""
-    model = done[done["group"] != CONTROL]
+    model = done[~done["group"].isin([CONTROL, PERSONA])]
     out = {"worked": _part(model[model["worked"]]), "rest": _part(model[~model["worked"]])}
     control = done[(done["group"] == CONTROL) & done["worked"]]
-    return out | ({"control_worked": _part(control)} if len(control) else {})
+    persona = done[(done["group"] == PERSONA) & done["worked"]]  # a persona-rule week: not the model's work
+    return (
+        out
+        | ({"control_worked": _part(control)} if len(control) else {})
+        | ({"persona_worked": _part(persona)} if len(persona) else {})
+    )
 
 
 def _expected(done: pd.DataFrame) -> dict:
@@ -233,6 +247,28 @@ def _kpis(done: pd.DataFrame, minutes_per_lead: float, cost_per_hour: float) -> 
     }
 
 
+def open_only(past: PastList, leads: pd.DataFrame, config: DatasetConfig, notes: list[str]) -> PastList:
+    """The list's leads that were open at its as_of (MQL by then, no SQL yet, horizon not over), with a note
+    naming how many others it held: a ``score`` list holds every lead of its file, decided ones too, and
+    their known outcomes would pass for the list's results.
+
+    An outcome without a date (a status) cannot say what was decided then: only leads not yet MQLs are left out.
+    """
+    if config.outcome.kind == "sql_date":
+        states = labels_for(leads, config, past.as_of)
+        ids = states.loc[states["state"] == "open", "lead_id"].astype(str)
+    else:
+        ids = leads.loc[leads["mql_at"] <= past.as_of, "lead_id"].astype(str)
+    keep = past.rows["lead_id"].isin(pd.Index(ids)).to_numpy()
+    if keep.all():
+        return past
+    notes.append(
+        f"{past.name}: {int((~keep).sum()):,} of its {len(keep):,} leads were not open on {past.as_of:%Y-%m-%d %H:%M} "
+        "(already an SQL, past their horizon or not yet MQLs): left out"
+    )
+    return replace(past, rows=past.rows[keep].reset_index(drop=True))
+
+
 def _joined(past: PastList, known: pd.DataFrame, delays: np.ndarray) -> pd.DataFrame:
     """The list's rows with each lead's label (-1: unknown) and ``q``, its probability given it was still open."""
     rows = past.rows.copy()
@@ -261,6 +297,7 @@ def week_record(
         "week_of": past.as_of.strftime("%Y-%m-%d %H:%M"),
         "archive": past.name,
         "model_version": past.model_version,
+        "kind": past.kind,
         "status": "realised" if due <= today else "pending",
         "leads": len(rows),
         "worked_leads": int(rows["worked"].sum()),
@@ -436,9 +473,15 @@ def impact_report(
     today = _naive(as_of)
     known = outcomes(leads, config, today)
     delays = known["delay_days"].dropna().to_numpy()
-    weeks, realised = [], []
+    weeks, realised, notes = [], [], []
     kw = {"minutes_per_lead": minutes_per_lead, "cost_per_hour": cost_per_hour}
     for past in lists:
+        if pd.isna(past.as_of):
+            notes.append(
+                f"{past.name}: its list_summary.json has no as_of, so which leads were open is unknown: not measured"
+            )
+            continue
+        past = open_only(past, leads, config, notes)
         rows = _joined(past, known, delays)
         rec = week_record(
             past, rows, horizon_days=config.horizon_days, today=today, leads=leads, activities=activities, **kw
@@ -446,7 +489,6 @@ def impact_report(
         weeks.append(rec)
         if rec["status"] == "realised":
             realised.append((past, rows))
-    notes = []
     if len(delays) == 0:
         notes.append("the export has no SQL dates: expected SQLs are the plain sum of the scores")
     if any(w.get("leads_unknown") for w in weeks):
@@ -456,9 +498,9 @@ def impact_report(
         "horizon_days": config.horizon_days,
         "minutes_per_lead": minutes_per_lead,
         "cost_per_hour": cost_per_hour,
-        "lists": len(lists),
+        "lists": len(weeks),
         "realised_weeks": len(realised),
-        "pending_weeks": len(lists) - len(realised),
+        "pending_weeks": len(weeks) - len(realised),
         "weeks": weeks,
         "total": total_record(realised, **kw) if realised else None,
         "lift": lift_estimate(realised, resamples=resamples, seed=seed, **kw) if realised else None,

@@ -89,13 +89,14 @@ def print_impact(s: ImpactResult) -> None:
             return
         tiers = w.sqls_by_tier or {}
         by_tier = "/".join(str(tiers[k]["sqls"]) if k in tiers else "-" for k in ("A", "B", "C", "D", "control"))
+        worked = w.persona_worked if w.kind == "persona" else w.worked  # the rule's worked leads, apart
         table.add_row(
-            label, f"{w.leads:,}", f"{w.sqls:,}", by_tier if w.week_of != "total" else "", _rate(w.worked),
+            label, f"{w.leads:,}", f"{w.sqls:,}", by_tier if w.week_of != "total" else "", _rate(worked),
             _rate(w.rest), _rate(w.control_worked), _expected(w),
         )  # fmt: skip
 
     for w in s.weeks:
-        row(w.week_of[:10], w)
+        row(w.week_of[:10] + (" persona" if w.kind == "persona" else ""), w)
     if s.total is not None:
         table.add_section()
         row("total", s.total)

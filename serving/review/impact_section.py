@@ -73,6 +73,8 @@ def lift_text(lift: Mapping | None, lang: str, currency: str = "€") -> list[st
 
 def _row(w: Mapping, lang: str, currency: str, t: Mapping[str, str], label: str, css: str = "") -> str:
     def rate(part: str) -> str:
+        if part == "worked" and w.get("kind") == "persona":  # the rule's worked leads, in their own row
+            part = "persona_worked"
         p = w.get(part)
         return f"{_pct(p['rate'], lang)} ({format_figure('int', p['leads'], lang)})" if p else "—"
 
@@ -102,12 +104,16 @@ def _row(w: Mapping, lang: str, currency: str, t: Mapping[str, str], label: str,
     return f"<tr{css}><td style='white-space:nowrap'>{esc(label)}</td>{tds}</tr>"
 
 
+def _week_label(w: Mapping, t: Mapping[str, str]) -> str:
+    return t["persona_week"].format(date=w["week_of"][:10]) if w.get("kind") == "persona" else w["week_of"][:10]
+
+
 def weeks_table(report: Mapping, lang: str, currency: str = "€") -> str:
     """One row per archived list, pending ones included, and the total row."""
     t = IMPACT_TEXT[lang]
     heads = ["col_week", "col_leads", "col_sqls", "col_worked", "col_rest", "col_control", "col_expected"]
     head = "".join(f"<th>{esc(t[h])}</th>" for h in [*heads, "col_cost", "col_hours"])
-    rows = [_row(w, lang, currency, t, w["week_of"][:10]) for w in report["weeks"]]
+    rows = [_row(w, lang, currency, t, _week_label(w, t)) for w in report["weeks"]]
     total = report.get("total")
     if total:
         rows.append(_row({**total, "status": "realised"}, lang, currency, t, t["total"], " class='total'"))
