@@ -56,6 +56,8 @@ class ImpactTotal(ImpactWeek):
     week_of: str = "total"
     status: str = "realised"
     weeks: int
+    counted: str | None = None  # "distinct_leads": each lead once (its first worked listing, else its first)
+    lead_weeks: int | None = None  # the list rows those leads filled, one per list a lead was on
 
 
 class ImpactGroup(Record):

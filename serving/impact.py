@@ -213,9 +213,9 @@ def _parts(done: pd.DataFrame) -> dict:
 def _expected(done: pd.DataFrame) -> dict:
     """Expected SQLs of the scored leads against the realised ones, with the 95% interval of the expected count.
 
-    The outcomes are independent leads, but a lead on ``n`` of the lists counted counts its one outcome
-    ``n`` times: the variance is ``sum_i n_i² q_i (1 - q_i)`` (``q_i`` its mean over those lists), which for
-    one list (every ``n_i`` = 1) is the Poisson-binomial variance.
+    The outcomes are independent leads; a lead on ``n`` of the rows counts its one outcome ``n`` times: the
+    variance is ``sum_i n_i² q_i (1 - q_i)`` (``q_i`` its mean over those rows), which for one list or the
+    total (each lead once: every ``n_i`` = 1) is the Poisson-binomial variance.
     """
     fit = done[done["p"].notna()]
     if not len(fit):
@@ -333,22 +333,37 @@ def week_record(
 def total_record(
     realised: list[tuple[PastList, pd.DataFrame]], *, minutes_per_lead: float, cost_per_hour: float
 ) -> dict:
-    """The realised weeks together: leads and SQLs, worked against the rest, expected against realised.
+    """The realised weeks together, each lead counted once: leads and SQLs, worked against the rest, expected
+    against realised.
 
-    A lead open for several weeks is on several lists and counts on each (the team saw it each week); its
-    one outcome then counts several times, which the expected total's interval allows for (``_expected``).
+    A lead open for several weeks is on several lists; its one outcome counts once here (``distinct_rows``:
+    its first worked listing if it was ever worked, else its first listing), so the total's SQLs are the
+    listed leads that converted and its worked rate is the lift's (when every week had a control group).
+    ``lead_weeks`` says how many list rows that was; the per-week records count per list.
     """
     rows = pd.concat([r[r["label"] >= 0] for _, r in realised], ignore_index=True)
-    out = {
+    once = distinct_rows(rows)
+    return {
         "weeks": len(realised),
-        "leads": len(rows),
-        "distinct_leads": int(rows["lead_id"].nunique()),
-        "sqls": int(rows["label"].sum()),
-        **_parts(rows),
-        **_expected(rows),
-        "kpis": _kpis(rows, minutes_per_lead, cost_per_hour),
+        "counted": "distinct_leads",  # each lead once, unlike the per-week rows (one per list it was on)
+        "leads": len(once),
+        "lead_weeks": len(rows),
+        "sqls": int(once["label"].sum()),
+        **_parts(once),
+        **_expected(once),
+        "kpis": _kpis(once, minutes_per_lead, cost_per_hour),
     }
-    return out
+
+
+def distinct_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each lead once, ``rows`` being in list order: its first worked row if it was ever worked, else its first.
+
+    Its ``q`` is then its probability of an SQL given it was open at that list, which is what its outcome is
+    held against (one independent outcome per lead: the expected total's variance is Poisson-binomial).
+    """
+    worked = rows[rows["worked"].astype(bool)].drop_duplicates("lead_id", keep="first")
+    rest = rows[~rows["lead_id"].isin(worked["lead_id"])].drop_duplicates("lead_id", keep="first")
+    return pd.concat([worked, rest]).sort_index().reset_index(drop=True)
 
 
 def first_worked(realised: list[tuple[PastList, pd.DataFrame]]) -> pd.DataFrame:

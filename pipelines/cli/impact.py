@@ -99,12 +99,14 @@ def print_impact(s: ImpactResult) -> None:
         row(w.week_of[:10] + (" persona" if w.kind == "persona" else ""), w)
     if s.total is not None:
         table.add_section()
-        row("total", s.total)
+        row("total (each lead once)", s.total)
     console.print(table)
     if s.total is not None and s.total.kpis is not None:
         k = s.total.kpis
         console.print(
-            f"Realised over {s.realised_weeks} lists: {k.sql_volume:,} SQLs ({k.sqls_worked:,} from the leads worked), "
+            f"Realised over {s.realised_weeks} lists, each lead once ({s.total.leads:,} leads on "
+            f"{s.total.lead_weeks or s.total.leads:,} list rows): {k.sql_volume:,} SQLs "
+            f"({k.sqls_worked:,} from the leads worked), "
             f"SDR cost per SQL {_money(k.cost_per_sql)} ({s.minutes_per_lead:g} min a lead, {s.cost_per_hour:g} an "
             f"hour), {k.sdr_hours_recovered:,.1f} SDR hours recovered against working every listed lead",
             highlight=False,

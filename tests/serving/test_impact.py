@@ -210,3 +210,20 @@ def test_persona_rule_weeks_are_shown_apart_from_the_models_worked_leads(tmp_pat
     assert second["worked"] == {"leads": 1, "sqls": 1, "rate": 1.0}
     total = report["total"]
     assert total["worked"] == {"leads": 1, "sqls": 1, "rate": 1.0} and total["persona_worked"]["leads"] == 2
+
+
+def test_the_total_counts_each_lead_once_its_first_worked_listing(tmp_path, config):
+    """x is on both lists (worked both times), y on both (worked the second week): 2 leads, not 4 rows."""
+    leads = _leads([("x", "2026-03-02 06:00", 10), ("y", "2026-03-02 06:00", None)])
+    _archive(tmp_path, "w1", T0, _list(["x", "y"], [60.0, 5.0], ["A", "D"]))
+    _archive(tmp_path, "w2", T0 + pd.Timedelta(days=7), _list(["x", "y"], [50.0, 30.0], ["A", "C"]))
+    lists = impact.read_archive(tmp_path / "archive")
+    report = impact.impact_report(lists, leads, None, config=config, as_of=T0 + pd.Timedelta(days=40))
+    assert [w["sqls"] for w in report["weeks"]] == [1, 1]  # each week counts its own list
+    total = report["total"]
+    assert (total["counted"], total["leads"], total["lead_weeks"], total["sqls"]) == ("distinct_leads", 2, 4, 1)
+    assert total["worked"] == {"leads": 2, "sqls": 1, "rate": 0.5} and total["rest"]["leads"] == 0
+    assert total["kpis"]["sql_volume"] == 1 and total["kpis"]["sdr_hours_worked"] == round(2 * 15 / 60, 1)
+    # x is expected at its first worked listing (week 1: 0.6), y at its first worked one (week 2, 30 days
+    # horizon, no SQL delay longer than its 7 days' age except x's 10: S = 1)
+    assert total["expected_sqls"] == pytest.approx(0.6 + 0.3, abs=0.01)
