@@ -99,6 +99,7 @@ class ImpactResult(Result):
     weeks: list[ImpactWeek]
     total: ImpactTotal | None = None
     lift: ImpactLift | None = None
+    control: dict[str, Any] | None = None  # since/due/lists/realised: the control group's first list, when any
     notes: list[str] = []
     files: dict[str, str] | None = None
     mlflow: dict[str, Any] | None = None

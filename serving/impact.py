@@ -467,6 +467,22 @@ def lift_estimate(
     }
 
 
+def control_since(weeks: list[dict], horizon_days: int) -> dict | None:
+    """When the control group started (its first list) and when that list is first measurable (its as-of plus
+    the horizon); None when no list had a control lead. A report whose control lists are all still pending
+    says so with it, rather than that there is no control group."""
+    with_control = [w for w in weeks if w["control_leads"]]
+    if not with_control:
+        return None
+    first = pd.Timestamp(with_control[0]["week_of"])
+    return {
+        "since": f"{first:%Y-%m-%d}",
+        "due": f"{first + pd.Timedelta(days=horizon_days):%Y-%m-%d}",
+        "lists": len(with_control),
+        "realised": sum(w["status"] == "realised" for w in with_control),
+    }
+
+
 def impact_report(
     lists: list[PastList],
     leads: pd.DataFrame,
@@ -504,6 +520,7 @@ def impact_report(
         weeks.append(rec)
         if rec["status"] == "realised":
             realised.append((past, rows))
+    control = control_since(weeks, config.horizon_days)
     if len(delays) == 0:
         notes.append("the export has no SQL dates: expected SQLs are the plain sum of the scores")
     if any(w.get("leads_unknown") for w in weeks):
@@ -519,5 +536,6 @@ def impact_report(
         "weeks": weeks,
         "total": total_record(realised, **kw) if realised else None,
         "lift": lift_estimate(realised, resamples=resamples, seed=seed, **kw) if realised else None,
+        "control": control,
         "notes": notes,
     }

@@ -122,6 +122,13 @@ def print_impact(s: ImpactResult) -> None:
 
 def _print_lift(s: ImpactResult) -> None:
     lift = s.lift
+    if (lift is None or lift.lift is None) and s.control:  # control lists exist, none realised yet
+        console.print(
+            f"Lift: control group on since {s.control['since']}; first measurable on {s.control['due']} "
+            f"(its first list's horizon ends then).",
+            highlight=False,
+        )
+        return
     if lift is None or lift.lift is None:
         console.print("Lift: no list had a control group; set LEADSCORE_CONTROL_SHARE (e.g. 0.2) to measure it.")
         return

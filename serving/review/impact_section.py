@@ -35,10 +35,16 @@ def _pts(x: float | None, lang: str) -> str:
     return format_figure("signed1", None if x is None else x * 100, lang)
 
 
-def lift_text(lift: Mapping | None, lang: str, currency: str = "€") -> list[str]:
-    """What the lift says, as sentences: the rates, the difference and its interval, the cost, the weeks needed."""
+def lift_text(lift: Mapping | None, lang: str, currency: str = "€", control: Mapping | None = None) -> list[str]:
+    """What the lift says, as sentences: the rates, the difference and its interval, the cost, the weeks needed.
+
+    Without a lift, ``control`` (the report's: the control group's first list and when it is measurable)
+    tells a control group still pending from none at all.
+    """
     t = IMPACT_TEXT[lang]
     if not lift or lift.get("lift") is None:
+        if control:
+            return [t["control_pending"].format(since=control["since"], due=control["due"])]
         return [t["no_control"]]
     m, c = lift["model"], lift["control"]
 
@@ -129,7 +135,7 @@ def impact_section(report: Mapping, lang: str, currency: str = "€", *, standal
     t = IMPACT_TEXT[lang]
     total = report.get("total") or {}
     parts = [f"<section id='impact'><h2>{esc(t['s_lift'])}</h2>"]
-    parts += [f"<p>{esc(s)}</p>" for s in lift_text(report.get("lift"), lang, currency)]
+    parts += [f"<p>{esc(s)}</p>" for s in lift_text(report.get("lift"), lang, currency, report.get("control"))]
     if total and not standalone:
         parts.append(f"<div class='kpis'>{''.join(_kpis(report, lang))}</div>")
     if not standalone:

@@ -57,3 +57,21 @@ def test_an_as_of_after_the_exports_end_is_refused_naming_its_last_moment(prefec
         impact_flow(leads, acts, SYNTHETIC_CONFIG, settings, as_of=(end + pd.Timedelta(days=1)).to_pydatetime())
     assert str(end) in str(err.value) and "\n" not in str(err.value)
     assert not (tmp_path / "ws" / "lists" / "latest_impact.json").exists()  # nothing written for a refusal
+
+
+def test_the_console_says_a_pending_control_group_is_on_not_missing():
+    from pipelines.cli.common import console
+    from pipelines.cli.impact import print_impact
+    from pipelines.results_impact import ImpactResult
+
+    report = {
+        "as_of": "2026-03-20 00:00:00", "horizon_days": 30, "minutes_per_lead": 15, "cost_per_hour": 30,
+        "lists": 1, "realised_weeks": 0, "pending_weeks": 1, "total": None, "lift": None, "notes": [],
+        "weeks": [{"week_of": "2026-03-09 06:00", "status": "pending", "leads": 10, "due": "2026-04-08"}],
+        "control": {"since": "2026-03-09", "due": "2026-04-08", "lists": 1, "realised": 0},
+    }  # fmt: skip
+    with console.capture() as out:
+        print_impact(ImpactResult.model_validate(report))
+    text = " ".join(out.get().split())
+    assert "control group on since 2026-03-09; first measurable on 2026-04-08" in text
+    assert "LEADSCORE_CONTROL_SHARE" not in text

@@ -227,3 +227,15 @@ def test_the_total_counts_each_lead_once_its_first_worked_listing(tmp_path, conf
     # x is expected at its first worked listing (week 1: 0.6), y at its first worked one (week 2, 30 days
     # horizon, no SQL delay longer than its 7 days' age except x's 10: S = 1)
     assert total["expected_sqls"] == pytest.approx(0.6 + 0.3, abs=0.01)
+
+
+def test_a_control_group_still_pending_says_since_when_and_when_it_is_measurable(tmp_path, config):
+    leads = _leads([("m", "2026-03-02 06:00", None), ("c", "2026-03-02 06:00", None)])
+    listed = _list(["m", "c"], [50.0, None], ["B", ""], group=["model", "control"])
+    _archive(tmp_path, "w1", T0, listed)
+    lists = impact.read_archive(tmp_path / "archive")
+    report = impact.impact_report(lists, leads, None, config=config, as_of=T0 + pd.Timedelta(days=10))
+    assert report["lift"] is None and report["weeks"][0]["status"] == "pending"
+    assert report["control"] == {"since": "2026-03-02", "due": "2026-04-01", "lists": 1, "realised": 0}
+    without = impact.impact_report(lists[:0], leads, None, config=config, as_of=T0 + pd.Timedelta(days=10))
+    assert without["control"] is None

@@ -72,3 +72,11 @@ def test_a_persona_rule_week_is_labelled_and_shows_the_rules_worked_leads(lang):
     page = render_impact({**REPORT, "weeks": [persona, PENDING]}, lang=lang)
     assert esc(IMPACT_TEXT[lang]["persona_week"].format(date="2026-03-02")) in page
     assert ("14.0%" if lang == "en" else "14,0\u00a0%") in page
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_a_control_group_still_pending_is_not_reported_as_missing(lang):
+    control = {"since": "2026-03-09", "due": "2026-04-08", "lists": 1, "realised": 0}
+    page = render_impact({**REPORT, "lift": None, "control": control}, lang=lang)
+    said = IMPACT_TEXT[lang]["control_pending"].format(since="2026-03-09", due="2026-04-08")
+    assert esc(said) in page and "LEADSCORE_CONTROL_SHARE" not in page
