@@ -308,6 +308,7 @@ class ListSummary(Record):
     kpis: Kpis | None = None
     control: ControlGroup | None = None
     lang: str | None = None  # the language list.csv is written in (the review page in it is shown first)
+    kind: str | None = None  # "weekly", "score" or "persona": how impact reads the list
 
 
 class DriftRow(Record):

@@ -40,6 +40,8 @@ class ImpactWeek(Record):
     worked: ImpactPart | None = None
     rest: ImpactPart | None = None
     control_worked: ImpactPart | None = None
+    persona_worked: ImpactPart | None = None  # a persona-rule week's worked leads (kind "persona")
+    kind: str | None = None  # the list's kind: "weekly", "score" or "persona"
     lift: float | None = None
     expected_low: float | None = None
     expected_high: float | None = None
@@ -54,6 +56,8 @@ class ImpactTotal(ImpactWeek):
     week_of: str = "total"
     status: str = "realised"
     weeks: int
+    counted: str | None = None  # "distinct_leads": each lead once (its first worked listing, else its first)
+    lead_weeks: int | None = None  # the list rows those leads filled, one per list a lead was on
 
 
 class ImpactGroup(Record):
@@ -95,6 +99,7 @@ class ImpactResult(Result):
     weeks: list[ImpactWeek]
     total: ImpactTotal | None = None
     lift: ImpactLift | None = None
+    control: dict[str, Any] | None = None  # since/due/lists/realised: the control group's first list, when any
     notes: list[str] = []
     files: dict[str, str] | None = None
     mlflow: dict[str, Any] | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from serving import planning
 LIST_FILE, ASSIGNMENT_FILE, SUMMARY_FILE = "list.parquet", "list_assignment.parquet", "list_summary.json"
 LATEST_JSON = "latest_impact.json"  # the last report, beside the list: the review page's impact section reads it
 WORKED_TIERS = ("A", "B", "C")  # without a capacity the team works tiers A-C
-CONTROL = "control"
+CONTROL, PERSONA = "control", "persona"
 Z95 = 1.959964
 
 
@@ -48,6 +48,7 @@ class PastList:
     rows: pd.DataFrame  # lead_id (str), group ("model"/"control"), p (float, NaN: no model score), tier, worked
     model_version: str
     control: dict | None = None  # list_summary.json's list.control ({"share", "leads", "salt"}), if any
+    kind: str = "weekly"  # list.kind: "weekly", "score" or "persona" (older lists: persona if its version says so)
 
 
 def _naive(t: pd.Timestamp) -> pd.Timestamp:
@@ -73,9 +74,9 @@ def read_list(folder: Path) -> PastList:
     missing = {"lead_id", "score", "tier"} - set(listed.columns)
     if missing:
         raise ImpactError(f"{path}: no column {', '.join(sorted(missing))}; move the folder out of the archive")
-    stamp = summary.get("as_of") or (listed["scored_at"].max() if "scored_at" in listed and len(listed) else None)
-    if stamp is None:
-        raise ImpactError(f"{folder / SUMMARY_FILE}: no as_of and no scored_at: the list's moment is unknown")
+    # the list's moment is its as_of, never scored_at: the wall clock of the run says nothing of which leads
+    # were open (a list without one is skipped with a note, see impact_report)
+    stamp = pd.Timestamp(summary["as_of"]) if summary.get("as_of") else pd.NaT
     version = str(listed["model_version"].iloc[0]) if "model_version" in listed and len(listed) else ""
     rows = pd.DataFrame({"lead_id": listed["lead_id"].astype(str).to_numpy()})
     rows["tier"] = listed["tier"].fillna("").astype(str).to_numpy()
@@ -102,8 +103,12 @@ def read_list(folder: Path) -> PastList:
         rows["p"] = np.where(known, at["p_model"].to_numpy(dtype=float), rows["p"].to_numpy())
         rows["worked"] = np.where(known, at["worked"].fillna(False).astype(bool).to_numpy(), rows["worked"].to_numpy())
     rows.loc[rows["group"] == CONTROL, "tier"] = ""  # withheld on the list; counted as the control group
-    control = (summary.get("list") or {}).get("control")
-    return PastList(folder.name, _naive(stamp), rows, version, control)
+    facts = summary.get("list") or {}
+    kind = facts.get("kind") or (PERSONA if version == "persona-rule" else "weekly")
+    if kind == PERSONA:  # the persona rule's week: shown apart, never in the model group's worked totals
+        rows["group"] = PERSONA
+    moment = _naive(stamp) if pd.notna(stamp) else pd.NaT
+    return PastList(folder.name, moment, rows, version, facts.get("control"), kind)
 
 
 def read_archive(archive: Path) -> list[PastList]:
@@ -113,10 +118,14 @@ def read_archive(archive: Path) -> list[PastList]:
     measures lists that were published, so a weekly run (or ``score``) must have written one first.
     """
     by_moment: dict[pd.Timestamp, PastList] = {}
+    unknown = []  # no as_of: kept (last) so that impact_report names them in a note
     for folder in archive_folders(archive):  # in publication order: a rerun for the same as-of replaces a list
         past = read_list(folder)
-        by_moment[past.as_of] = past
-    return [by_moment[k] for k in sorted(by_moment)]
+        if pd.isna(past.as_of):
+            unknown.append(past)
+        else:
+            by_moment[past.as_of] = past
+    return [by_moment[k] for k in sorted(by_moment)] + unknown
 
 
 def archive_folders(archive: Path) -> list[Path]:
@@ -190,18 +199,23 @@ def _cost(leads: int, sqls: int, minutes: float, cost_per_hour: float) -> float 
 
 def _parts(done: pd.DataFrame) -> dict:
     """SQLs and SQL rate of the model's worked leads, the rest of its list, and the control group's worked leads."""
-    model = done[done["group"] != CONTROL]
+    model = done[~done["group"].isin([CONTROL, PERSONA])]
     out = {"worked": _part(model[model["worked"]]), "rest": _part(model[~model["worked"]])}
     control = done[(done["group"] == CONTROL) & done["worked"]]
-    return out | ({"control_worked": _part(control)} if len(control) else {})
+    persona = done[(done["group"] == PERSONA) & done["worked"]]  # a persona-rule week: not the model's work
+    return (
+        out
+        | ({"control_worked": _part(control)} if len(control) else {})
+        | ({"persona_worked": _part(persona)} if len(persona) else {})
+    )
 
 
 def _expected(done: pd.DataFrame) -> dict:
     """Expected SQLs of the scored leads against the realised ones, with the 95% interval of the expected count.
 
-    The outcomes are independent leads, but a lead on ``n`` of the lists counted counts its one outcome
-    ``n`` times: the variance is ``sum_i n_i² q_i (1 - q_i)`` (``q_i`` its mean over those lists), which for
-    one list (every ``n_i`` = 1) is the Poisson-binomial variance.
+    The outcomes are independent leads; a lead on ``n`` of the rows counts its one outcome ``n`` times: the
+    variance is ``sum_i n_i² q_i (1 - q_i)`` (``q_i`` its mean over those rows), which for one list or the
+    total (each lead once: every ``n_i`` = 1) is the Poisson-binomial variance.
     """
     fit = done[done["p"].notna()]
     if not len(fit):
@@ -233,6 +247,28 @@ def _kpis(done: pd.DataFrame, minutes_per_lead: float, cost_per_hour: float) -> 
     }
 
 
+def open_only(past: PastList, leads: pd.DataFrame, config: DatasetConfig, notes: list[str]) -> PastList:
+    """The list's leads that were open at its as_of (MQL by then, no SQL yet, horizon not over), with a note
+    naming how many others it held: a ``score`` list holds every lead of its file, decided ones too, and
+    their known outcomes would pass for the list's results.
+
+    An outcome without a date (a status) cannot say what was decided then: only leads not yet MQLs are left out.
+    """
+    if config.outcome.kind == "sql_date":
+        states = labels_for(leads, config, past.as_of)
+        ids = states.loc[states["state"] == "open", "lead_id"].astype(str)
+    else:
+        ids = leads.loc[leads["mql_at"] <= past.as_of, "lead_id"].astype(str)
+    keep = past.rows["lead_id"].isin(pd.Index(ids)).to_numpy()
+    if keep.all():
+        return past
+    notes.append(
+        f"{past.name}: {int((~keep).sum()):,} of its {len(keep):,} leads were not open on {past.as_of:%Y-%m-%d %H:%M} "
+        "(already an SQL, past their horizon or not yet MQLs): left out"
+    )
+    return replace(past, rows=past.rows[keep].reset_index(drop=True))
+
+
 def _joined(past: PastList, known: pd.DataFrame, delays: np.ndarray) -> pd.DataFrame:
     """The list's rows with each lead's label (-1: unknown) and ``q``, its probability given it was still open."""
     rows = past.rows.copy()
@@ -261,6 +297,7 @@ def week_record(
         "week_of": past.as_of.strftime("%Y-%m-%d %H:%M"),
         "archive": past.name,
         "model_version": past.model_version,
+        "kind": past.kind,
         "status": "realised" if due <= today else "pending",
         "leads": len(rows),
         "worked_leads": int(rows["worked"].sum()),
@@ -296,22 +333,37 @@ def week_record(
 def total_record(
     realised: list[tuple[PastList, pd.DataFrame]], *, minutes_per_lead: float, cost_per_hour: float
 ) -> dict:
-    """The realised weeks together: leads and SQLs, worked against the rest, expected against realised.
+    """The realised weeks together, each lead counted once: leads and SQLs, worked against the rest, expected
+    against realised.
 
-    A lead open for several weeks is on several lists and counts on each (the team saw it each week); its
-    one outcome then counts several times, which the expected total's interval allows for (``_expected``).
+    A lead open for several weeks is on several lists; its one outcome counts once here (``distinct_rows``:
+    its first worked listing if it was ever worked, else its first listing), so the total's SQLs are the
+    listed leads that converted and its worked rate is the lift's (when every week had a control group).
+    ``lead_weeks`` says how many list rows that was; the per-week records count per list.
     """
     rows = pd.concat([r[r["label"] >= 0] for _, r in realised], ignore_index=True)
-    out = {
+    once = distinct_rows(rows)
+    return {
         "weeks": len(realised),
-        "leads": len(rows),
-        "distinct_leads": int(rows["lead_id"].nunique()),
-        "sqls": int(rows["label"].sum()),
-        **_parts(rows),
-        **_expected(rows),
-        "kpis": _kpis(rows, minutes_per_lead, cost_per_hour),
+        "counted": "distinct_leads",  # each lead once, unlike the per-week rows (one per list it was on)
+        "leads": len(once),
+        "lead_weeks": len(rows),
+        "sqls": int(once["label"].sum()),
+        **_parts(once),
+        **_expected(once),
+        "kpis": _kpis(once, minutes_per_lead, cost_per_hour),
     }
-    return out
+
+
+def distinct_rows(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each lead once, ``rows`` being in list order: its first worked row if it was ever worked, else its first.
+
+    Its ``q`` is then its probability of an SQL given it was open at that list, which is what its outcome is
+    held against (one independent outcome per lead: the expected total's variance is Poisson-binomial).
+    """
+    worked = rows[rows["worked"].astype(bool)].drop_duplicates("lead_id", keep="first")
+    rest = rows[~rows["lead_id"].isin(worked["lead_id"])].drop_duplicates("lead_id", keep="first")
+    return pd.concat([worked, rest]).sort_index().reset_index(drop=True)
 
 
 def first_worked(realised: list[tuple[PastList, pd.DataFrame]]) -> pd.DataFrame:
@@ -415,6 +467,22 @@ def lift_estimate(
     }
 
 
+def control_since(weeks: list[dict], horizon_days: int) -> dict | None:
+    """When the control group started (its first list) and when that list is first measurable (its as-of plus
+    the horizon); None when no list had a control lead. A report whose control lists are all still pending
+    says so with it, rather than that there is no control group."""
+    with_control = [w for w in weeks if w["control_leads"]]
+    if not with_control:
+        return None
+    first = pd.Timestamp(with_control[0]["week_of"])
+    return {
+        "since": f"{first:%Y-%m-%d}",
+        "due": f"{first + pd.Timedelta(days=horizon_days):%Y-%m-%d}",
+        "lists": len(with_control),
+        "realised": sum(w["status"] == "realised" for w in with_control),
+    }
+
+
 def impact_report(
     lists: list[PastList],
     leads: pd.DataFrame,
@@ -436,9 +504,15 @@ def impact_report(
     today = _naive(as_of)
     known = outcomes(leads, config, today)
     delays = known["delay_days"].dropna().to_numpy()
-    weeks, realised = [], []
+    weeks, realised, notes = [], [], []
     kw = {"minutes_per_lead": minutes_per_lead, "cost_per_hour": cost_per_hour}
     for past in lists:
+        if pd.isna(past.as_of):
+            notes.append(
+                f"{past.name}: its list_summary.json has no as_of, so which leads were open is unknown: not measured"
+            )
+            continue
+        past = open_only(past, leads, config, notes)
         rows = _joined(past, known, delays)
         rec = week_record(
             past, rows, horizon_days=config.horizon_days, today=today, leads=leads, activities=activities, **kw
@@ -446,7 +520,7 @@ def impact_report(
         weeks.append(rec)
         if rec["status"] == "realised":
             realised.append((past, rows))
-    notes = []
+    control = control_since(weeks, config.horizon_days)
     if len(delays) == 0:
         notes.append("the export has no SQL dates: expected SQLs are the plain sum of the scores")
     if any(w.get("leads_unknown") for w in weeks):
@@ -456,11 +530,12 @@ def impact_report(
         "horizon_days": config.horizon_days,
         "minutes_per_lead": minutes_per_lead,
         "cost_per_hour": cost_per_hour,
-        "lists": len(lists),
+        "lists": len(weeks),
         "realised_weeks": len(realised),
-        "pending_weeks": len(lists) - len(realised),
+        "pending_weeks": len(weeks) - len(realised),
         "weeks": weeks,
         "total": total_record(realised, **kw) if realised else None,
         "lift": lift_estimate(realised, resamples=resamples, seed=seed, **kw) if realised else None,
+        "control": control,
         "notes": notes,
     }

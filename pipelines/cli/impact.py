@@ -89,21 +89,24 @@ def print_impact(s: ImpactResult) -> None:
             return
         tiers = w.sqls_by_tier or {}
         by_tier = "/".join(str(tiers[k]["sqls"]) if k in tiers else "-" for k in ("A", "B", "C", "D", "control"))
+        worked = w.persona_worked if w.kind == "persona" else w.worked  # the rule's worked leads, apart
         table.add_row(
-            label, f"{w.leads:,}", f"{w.sqls:,}", by_tier if w.week_of != "total" else "", _rate(w.worked),
+            label, f"{w.leads:,}", f"{w.sqls:,}", by_tier if w.week_of != "total" else "", _rate(worked),
             _rate(w.rest), _rate(w.control_worked), _expected(w),
         )  # fmt: skip
 
     for w in s.weeks:
-        row(w.week_of[:10], w)
+        row(w.week_of[:10] + (" persona" if w.kind == "persona" else ""), w)
     if s.total is not None:
         table.add_section()
-        row("total", s.total)
+        row("total (each lead once)", s.total)
     console.print(table)
     if s.total is not None and s.total.kpis is not None:
         k = s.total.kpis
         console.print(
-            f"Realised over {s.realised_weeks} lists: {k.sql_volume:,} SQLs ({k.sqls_worked:,} from the leads worked), "
+            f"Realised over {s.realised_weeks} lists, each lead once ({s.total.leads:,} leads on "
+            f"{s.total.lead_weeks or s.total.leads:,} list rows): {k.sql_volume:,} SQLs "
+            f"({k.sqls_worked:,} from the leads worked), "
             f"SDR cost per SQL {_money(k.cost_per_sql)} ({s.minutes_per_lead:g} min a lead, {s.cost_per_hour:g} an "
             f"hour), {k.sdr_hours_recovered:,.1f} SDR hours recovered against working every listed lead",
             highlight=False,
@@ -119,6 +122,13 @@ def print_impact(s: ImpactResult) -> None:
 
 def _print_lift(s: ImpactResult) -> None:
     lift = s.lift
+    if (lift is None or lift.lift is None) and s.control:  # control lists exist, none realised yet
+        console.print(
+            f"Lift: control group on since {s.control['since']}; first measurable on {s.control['due']} "
+            f"(its first list's horizon ends then).",
+            highlight=False,
+        )
+        return
     if lift is None or lift.lift is None:
         console.print("Lift: no list had a control group; set LEADSCORE_CONTROL_SHARE (e.g. 0.2) to measure it.")
         return

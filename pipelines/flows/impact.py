@@ -69,7 +69,15 @@ def impact_flow(
         lists = read_archive_task(folder / "archive")
     with step("Loading and validating the export"):
         export = retrying(load_task, settings)(leads, activities, config)
-    today = pd.Timestamp(as_of) if as_of else default_as_of(export.leads, export.activities)
+    end = default_as_of(export.leads, export.activities)
+    today = pd.Timestamp(as_of) if as_of else end
+    if today.tzinfo is not None:  # the export's moments are naive UTC
+        today = today.tz_convert("UTC").tz_localize(None)
+    if today > end:  # the export knows nothing after its last moment: every lead would read as "no SQL"
+        raise impact.ImpactError(
+            f"--as-of {today}: after this export's last moment ({end}), whose outcomes it cannot know; "
+            "pass an --as-of at or before it, or leave --as-of out"
+        )
     with step(f"Measuring {len(lists)} lists against the outcomes known on {today:%Y-%m-%d}"):
         report = impact_task(lists, export, config, today, settings)
     with step("Writing the impact page (English, Spanish)"):

@@ -9,6 +9,7 @@ from prefect import flow
 from prefect.states import State
 
 from features.config import load_config
+from models.train import default_as_of
 from pipelines.flows.common import drift_of, load, repair_interrupted, resolve_model, with_drift_state
 from pipelines.flows.tasks import publish_task, retrying, score_task, shape_list_task
 from pipelines.progress import step
@@ -50,12 +51,15 @@ def score_flow(
     )
     summary = {
         "status": "ok",
+        # the export's own moment: impact measures the leads of this list that were open then (a score list
+        # holds every lead of its file, decided ones too), and never the wall clock of scored_at
+        "as_of": str(default_as_of(export.leads, export.activities)),
         "inputs": inputs_summary(export),
         "model": resolved.uri,
         "model_version": resolved.version,
         "tier_cutoffs": resolved.tier_cutoffs,
         "predictor": predictor_fact(resolved.scorer),
-        "list": {"rows": len(scored), "tiers": tiers_of(scored), **facts, "lang": settings.lang},
+        "list": {"rows": len(scored), "tiers": tiers_of(scored), **facts, "lang": settings.lang, "kind": "score"},
         **({"drift": drift_section} if drift_section else {}),
     }
     with step("Writing the list"):

@@ -106,6 +106,7 @@ def weekly_flow(
             **facts,
         }
     summary["list"]["lang"] = settings.lang  # the language of list.csv, and of the review page shown first
+    summary["list"]["kind"] = "weekly"  # impact measures a weekly list's open leads at its as_of
     with step("Rendering the threshold review page (English, Spanish)"):
         pages = review_task(
             t.result, decision, t.cutoffs, config, labels, settings, resolved.version, page_facts(facts), export.leads
@@ -153,6 +154,7 @@ def _persona_week(
         return WeeklyResult.model_validate({**summary, "files": {}, "elapsed_s": round(time.perf_counter() - t0, 1)})
     with step(f"Ranking {len(open_ids):,} open leads by the persona rule"):
         scored = persona_week(export, features, open_ids, config, summary, capacity, lang=settings.lang)
+    summary["list"]["kind"] = "persona"  # impact shows persona-rule weeks apart from the model's
     folder = settings.workspace / "lists"
     with step("Publishing the list"):
         files = retrying(publish_task, settings)(folder, "latest", scored, export.rejects, summary, lang=settings.lang)

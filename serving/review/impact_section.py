@@ -35,10 +35,16 @@ def _pts(x: float | None, lang: str) -> str:
     return format_figure("signed1", None if x is None else x * 100, lang)
 
 
-def lift_text(lift: Mapping | None, lang: str, currency: str = "€") -> list[str]:
-    """What the lift says, as sentences: the rates, the difference and its interval, the cost, the weeks needed."""
+def lift_text(lift: Mapping | None, lang: str, currency: str = "€", control: Mapping | None = None) -> list[str]:
+    """What the lift says, as sentences: the rates, the difference and its interval, the cost, the weeks needed.
+
+    Without a lift, ``control`` (the report's: the control group's first list and when it is measurable)
+    tells a control group still pending from none at all.
+    """
     t = IMPACT_TEXT[lang]
     if not lift or lift.get("lift") is None:
+        if control:
+            return [t["control_pending"].format(since=control["since"], due=control["due"])]
         return [t["no_control"]]
     m, c = lift["model"], lift["control"]
 
@@ -73,6 +79,8 @@ def lift_text(lift: Mapping | None, lang: str, currency: str = "€") -> list[st
 
 def _row(w: Mapping, lang: str, currency: str, t: Mapping[str, str], label: str, css: str = "") -> str:
     def rate(part: str) -> str:
+        if part == "worked" and w.get("kind") == "persona":  # the rule's worked leads, in their own row
+            part = "persona_worked"
         p = w.get(part)
         return f"{_pct(p['rate'], lang)} ({format_figure('int', p['leads'], lang)})" if p else "—"
 
@@ -102,12 +110,16 @@ def _row(w: Mapping, lang: str, currency: str, t: Mapping[str, str], label: str,
     return f"<tr{css}><td style='white-space:nowrap'>{esc(label)}</td>{tds}</tr>"
 
 
+def _week_label(w: Mapping, t: Mapping[str, str]) -> str:
+    return t["persona_week"].format(date=w["week_of"][:10]) if w.get("kind") == "persona" else w["week_of"][:10]
+
+
 def weeks_table(report: Mapping, lang: str, currency: str = "€") -> str:
     """One row per archived list, pending ones included, and the total row."""
     t = IMPACT_TEXT[lang]
     heads = ["col_week", "col_leads", "col_sqls", "col_worked", "col_rest", "col_control", "col_expected"]
     head = "".join(f"<th>{esc(t[h])}</th>" for h in [*heads, "col_cost", "col_hours"])
-    rows = [_row(w, lang, currency, t, w["week_of"][:10]) for w in report["weeks"]]
+    rows = [_row(w, lang, currency, t, _week_label(w, t)) for w in report["weeks"]]
     total = report.get("total")
     if total:
         rows.append(_row({**total, "status": "realised"}, lang, currency, t, t["total"], " class='total'"))
@@ -123,7 +135,7 @@ def impact_section(report: Mapping, lang: str, currency: str = "€", *, standal
     t = IMPACT_TEXT[lang]
     total = report.get("total") or {}
     parts = [f"<section id='impact'><h2>{esc(t['s_lift'])}</h2>"]
-    parts += [f"<p>{esc(s)}</p>" for s in lift_text(report.get("lift"), lang, currency)]
+    parts += [f"<p>{esc(s)}</p>" for s in lift_text(report.get("lift"), lang, currency, report.get("control"))]
     if total and not standalone:
         parts.append(f"<div class='kpis'>{''.join(_kpis(report, lang))}</div>")
     if not standalone:

@@ -28,16 +28,24 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARE, CAPACITY, WEEKS, SALT = 0.2, 80, 10, "replay"
 
 
-def build_replay(folder: Path, *, n_leads: int = 4000, seed: int = 11) -> dict:
-    """The export's files, its truth, the archive of ten weekly lists, and impact's report at the export's end."""
+def write_export(folder: Path, *, n_leads: int = 4000, seed: int = 11) -> dict:
+    """The generated export's files (leads, activities, truth), its loaded form and the first list's as-of:
+    early enough for all ten weekly lists' horizons to have passed by the export's end."""
     crm = generate(n_leads, 8, seed)
     crm.leads.to_csv(folder / "leads.csv", index=False)
     crm.activities.to_csv(folder / "activities.csv", index=False)
     crm.truth.to_csv(folder / "truth.csv", index=False)
     config = load_config(ROOT / "data" / "configs" / "synthetic.toml")
     export = load_export(folder / "leads.csv", folder / "activities.csv", config)
+    first = (crm.export_at - pd.Timedelta(days=7 * WEEKS + config.horizon_days + 3)).floor("min")
+    return {"folder": folder, "crm": crm, "export": export, "config": config, "first": first}
+
+
+def build_replay(folder: Path, *, n_leads: int = 4000, seed: int = 11) -> dict:
+    """The export's files, its truth, the archive of ten weekly lists, and impact's report at the export's end."""
+    made = write_export(folder, n_leads=n_leads, seed=seed)
+    crm, config, export, first = made["crm"], made["config"], made["export"], made["first"]
     features = build_features(export.leads, export.activities, config=config)
-    first = crm.export_at - pd.Timedelta(days=7 * WEEKS + config.horizon_days + 3)
     params = TrainParams(num_threads=1, search_budget_seconds=0)
     model = train_and_evaluate(features, labels_for(export.leads, config, first), config=config, params=params)
     lists = folder / "ws" / "lists"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,9 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from features.config import load_config
+from features.contract import load_export
+from models.train import default_as_of
 from pipelines.settings import Settings
 from tests.conftest import SYNTHETIC_CONFIG
 
@@ -120,6 +124,11 @@ def test_score_flow_uses_the_model_asked_for_and_accounts_for_every_row(weekly_t
     listed = pd.read_csv(tmp_path / "out" / "list.csv")
     rejects = pd.read_csv(tmp_path / "out" / "list_rejects.csv")
     assert summary["model_version"] == "1" and listed["model_version"].astype(str).unique().tolist() == ["1"]
+    # impact reads the list at the export's own moment (never scored_at's wall clock), as a score list
+    saved = json.loads((tmp_path / "out" / "list_summary.json").read_text())
+    export = load_export(path, acts, load_config(SYNTHETIC_CONFIG))
+    assert saved["as_of"] == summary["as_of"] == str(default_as_of(export.leads, export.activities))
+    assert saved["list"]["kind"] == "score"
     lead_rejects = rejects[rejects["table"] == "leads"]
     assert len(listed) + len(lead_rejects) == 300 and lead_rejects["row"].tolist() == [6]
     # the bad lead's activities are accounted for too, as rejects that say why
@@ -200,7 +209,7 @@ def test_a_too_small_export_gets_the_minimum_data_message_and_a_persona_list(pre
     assert not stale.exists()  # no model this week: no page that reads as if there were one
     # nor an assignment, nor a control group: the persona rule ranks every lead
     assert not (ws / "lists" / "latest_assignment.parquet").exists() and "control" not in summary["list"]
-    assert summary["list"]["capacity"]["leads"] == 5
+    assert summary["list"]["capacity"]["leads"] == 5 and summary["list"]["kind"] == "persona"
     assert "at least 40 of each are needed" in summary["training"] and "persona rule stays" in summary["training"]
     listed = pd.read_csv(ws / "lists" / "latest.csv")
     assert set(listed["lead_id"]) == set(small.open_ids()) and set(listed["model_version"]) == {"persona-rule"}
@@ -228,6 +237,7 @@ def test_weekly_publishes_the_review_page_logs_it_and_trends_the_second_list(wee
     assert listed["previous_score"].tolist() == before.loc[listed["lead_id"]].tolist()
     assert set(listed["trend"]) <= {"Improving", "Steady", "Declining"}
     kpis = second["list"]["kpis"]
+    assert second["list"]["kind"] == "weekly"
     assert kpis["expected_sqls"] == pytest.approx(listed["score"].sum() / 100, abs=0.01)
     assert kpis["response_by_tier"] is None  # the synthetic export logs no replies
 

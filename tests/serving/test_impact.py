@@ -23,11 +23,14 @@ def _leads(spec: list[tuple[str, str, float | None]]) -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"sql_at": "datetime64[ns]"})
 
 
-def _archive(root, stamp: str, as_of, listed: pd.DataFrame, assignment: pd.DataFrame | None = None) -> None:
+def _archive(
+    root, stamp: str, as_of, listed: pd.DataFrame, assignment: pd.DataFrame | None = None, kind: str | None = None
+) -> None:
     folder = root / "archive" / stamp
     folder.mkdir(parents=True)
     listed.to_parquet(folder / "list.parquet")
-    (folder / "list_summary.json").write_text(json.dumps({"as_of": str(as_of), "list": {}}))
+    summary = {"as_of": str(as_of), "list": {"kind": kind} if kind else {}} if as_of is not None else {"list": {}}
+    (folder / "list_summary.json").write_text(json.dumps(summary))
     if assignment is not None:
         assignment.to_parquet(folder / "list_assignment.parquet")
 
@@ -163,3 +166,76 @@ def test_the_review_page_reads_the_last_report_or_goes_without(tmp_path):
     assert impact.read_latest(tmp_path) is None  # a broken one costs the section, not the page
     (tmp_path / impact.LATEST_JSON).write_text(json.dumps({"as_of": "2026-04-01", "weeks": []}))
     assert impact.read_latest(tmp_path) == {"as_of": "2026-04-01", "weeks": []}
+
+
+def test_a_score_list_counts_only_its_leads_open_at_its_as_of(tmp_path, config):
+    """`score` lists every lead of its file: those already SQLs, past their horizon or not yet MQLs then are
+    not the list's results (they would read as a week of sure conversions)."""
+    leads = _leads(
+        [("sql_before", "2026-02-20", 3), ("decided", "2026-01-01", None), ("later", "2026-03-05", 2),
+         ("open_sql", "2026-03-01", 4), ("open_not", "2026-03-01", None)]
+    )  # fmt: skip
+    ids = ["sql_before", "decided", "later", "open_sql", "open_not"]
+    _archive(tmp_path, "s1", T0, _list(ids, [90.0, 80.0, 70.0, 60.0, 50.0], list("AABBC")), kind="score")
+    lists = impact.read_archive(tmp_path / "archive")
+    assert lists[0].kind == "score"
+    report = impact.impact_report(lists, leads, None, config=config, as_of=T0 + pd.Timedelta(days=40))
+    week = report["weeks"][0]
+    assert (week["leads"], week["sqls"], week["kind"]) == (2, 1, "score")
+    assert {t: v["leads"] for t, v in week["sqls_by_tier"].items()} == {"B": 1, "C": 1}
+    assert any("3 of its 5 leads were not open on 2026-03-02 06:00" in n for n in report["notes"])
+
+
+def test_a_list_without_as_of_is_skipped_with_a_note_not_dated_by_its_scored_at(tmp_path, config):
+    leads = _leads([("a", "2026-03-02 06:00", 5)])
+    _archive(tmp_path, "old", None, _list(["a"], [60.0], ["A"], scored_at=pd.Timestamp("2026-03-02 07:00")))
+    _archive(tmp_path, "new", T0, _list(["a"], [60.0], ["A"]))
+    report = impact.impact_report(
+        impact.read_archive(tmp_path / "archive"), leads, None, config=config, as_of=T0 + pd.Timedelta(days=30)
+    )
+    assert [w["archive"] for w in report["weeks"]] == ["new"] and report["lists"] == 1
+    assert any(n.startswith("old: its list_summary.json has no as_of") for n in report["notes"])
+
+
+def test_persona_rule_weeks_are_shown_apart_from_the_models_worked_leads(tmp_path, config):
+    leads = _leads([(i, "2026-03-02 06:00", 3 if i in ("p1", "m1") else None) for i in ("p1", "p2", "m1", "m2")])
+    persona = _list(["p1", "p2"], [100.0, 50.0], ["A", "B"]).assign(model_version="persona-rule")
+    _archive(tmp_path, "w1", T0, persona, kind="persona")
+    _archive(tmp_path, "w2", T0 + pd.Timedelta(days=1), _list(["m1", "m2"], [70.0, 10.0], ["A", "D"]))
+    lists = impact.read_archive(tmp_path / "archive")
+    report = impact.impact_report(lists, leads, None, config=config, as_of=T0 + pd.Timedelta(days=40))
+    first, second = report["weeks"]
+    assert first["kind"] == "persona" and first["persona_worked"] == {"leads": 2, "sqls": 1, "rate": 0.5}
+    assert first["worked"] == {"leads": 0, "sqls": 0, "rate": None}
+    assert second["worked"] == {"leads": 1, "sqls": 1, "rate": 1.0}
+    total = report["total"]
+    assert total["worked"] == {"leads": 1, "sqls": 1, "rate": 1.0} and total["persona_worked"]["leads"] == 2
+
+
+def test_the_total_counts_each_lead_once_its_first_worked_listing(tmp_path, config):
+    """x is on both lists (worked both times), y on both (worked the second week): 2 leads, not 4 rows."""
+    leads = _leads([("x", "2026-03-02 06:00", 10), ("y", "2026-03-02 06:00", None)])
+    _archive(tmp_path, "w1", T0, _list(["x", "y"], [60.0, 5.0], ["A", "D"]))
+    _archive(tmp_path, "w2", T0 + pd.Timedelta(days=7), _list(["x", "y"], [50.0, 30.0], ["A", "C"]))
+    lists = impact.read_archive(tmp_path / "archive")
+    report = impact.impact_report(lists, leads, None, config=config, as_of=T0 + pd.Timedelta(days=40))
+    assert [w["sqls"] for w in report["weeks"]] == [1, 1]  # each week counts its own list
+    total = report["total"]
+    assert (total["counted"], total["leads"], total["lead_weeks"], total["sqls"]) == ("distinct_leads", 2, 4, 1)
+    assert total["worked"] == {"leads": 2, "sqls": 1, "rate": 0.5} and total["rest"]["leads"] == 0
+    assert total["kpis"]["sql_volume"] == 1 and total["kpis"]["sdr_hours_worked"] == round(2 * 15 / 60, 1)
+    # x is expected at its first worked listing (week 1: 0.6), y at its first worked one (week 2, 30 days
+    # horizon, no SQL delay longer than its 7 days' age except x's 10: S = 1)
+    assert total["expected_sqls"] == pytest.approx(0.6 + 0.3, abs=0.01)
+
+
+def test_a_control_group_still_pending_says_since_when_and_when_it_is_measurable(tmp_path, config):
+    leads = _leads([("m", "2026-03-02 06:00", None), ("c", "2026-03-02 06:00", None)])
+    listed = _list(["m", "c"], [50.0, None], ["B", ""], group=["model", "control"])
+    _archive(tmp_path, "w1", T0, listed)
+    lists = impact.read_archive(tmp_path / "archive")
+    report = impact.impact_report(lists, leads, None, config=config, as_of=T0 + pd.Timedelta(days=10))
+    assert report["lift"] is None and report["weeks"][0]["status"] == "pending"
+    assert report["control"] == {"since": "2026-03-02", "due": "2026-04-01", "lists": 1, "realised": 0}
+    without = impact.impact_report(lists[:0], leads, None, config=config, as_of=T0 + pd.Timedelta(days=10))
+    assert without["control"] is None

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from serving.review.format import esc
 from serving.review.impact_section import IMPACT_TEXT, impact_section, lift_text, render_impact
 from tests.serving.test_report import page_window, render
 
@@ -62,3 +63,20 @@ def test_the_review_page_shows_the_impact_section_when_there_is_a_report(lang):
     assert "id='impact'" not in render(window, lang)
     page = render(window, lang, impact=REPORT)
     assert impact_section(REPORT, lang) in page and IMPACT_TEXT[lang]["review_link"] in page
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_a_persona_rule_week_is_labelled_and_shows_the_rules_worked_leads(lang):
+    persona = {**WEEK, "kind": "persona", "worked": {"leads": 0, "sqls": 0, "rate": None},
+               "persona_worked": {"leads": 50, "sqls": 7, "rate": 0.14}}  # fmt: skip
+    page = render_impact({**REPORT, "weeks": [persona, PENDING]}, lang=lang)
+    assert esc(IMPACT_TEXT[lang]["persona_week"].format(date="2026-03-02")) in page
+    assert ("14.0%" if lang == "en" else "14,0\u00a0%") in page
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_a_control_group_still_pending_is_not_reported_as_missing(lang):
+    control = {"since": "2026-03-09", "due": "2026-04-08", "lists": 1, "realised": 0}
+    page = render_impact({**REPORT, "lift": None, "control": control}, lang=lang)
+    said = IMPACT_TEXT[lang]["control_pending"].format(since="2026-03-09", due="2026-04-08")
+    assert esc(said) in page and "LEADSCORE_CONTROL_SHARE" not in page
