@@ -133,7 +133,9 @@ def split_list(scored: pd.DataFrame, features: pd.DataFrame, persona: Persona, *
 
 
 def split_capacity(capacity: int | None, n_model: int, n_control: int) -> tuple[int | None, int | None]:
-    """The capacity of each group, in proportion to its leads (the control's rounded, the model's the rest)."""
+    """The capacity of each group, in proportion to its leads (the control's rounded, the model's the rest).
+
+    The model group's is 0 only when it has no lead (then the control group has the whole capacity)."""
     if not capacity:
         return capacity, None
     total = n_model + n_control

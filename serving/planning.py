@@ -86,10 +86,11 @@ def mark_capacity(scored: pd.DataFrame, capacity: int) -> tuple[pd.DataFrame, di
     """Mark the ``capacity`` best-ranked leads as this week's working list (column ``this_week``: yes/no).
 
     Returns the list and what it means: leads and expected SQLs (sum of score / 100) in the working
-    list and in the remainder.
+    list and in the remainder. A capacity of 0 marks nothing but still writes the column: an empty model
+    group's share when every open lead is in the control group (the team's capacity is at least 1).
     """
-    if capacity < 1:
-        raise ValueError(f"capacity must be at least 1 lead, got {capacity}")
+    if capacity < 0:
+        raise ValueError(f"capacity must be at least 0 leads, got {capacity}")
     out = scored.copy()
     top = (out["rank"] <= capacity).to_numpy()
     out.insert(out.columns.get_loc("tier") + 1, "this_week", np.where(top, "yes", "no"))

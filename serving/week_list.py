@@ -28,7 +28,7 @@ def shape_list(
     words are ``lang``'s.
     """
     facts: dict = {}
-    if capacity:
+    if capacity is not None:  # 0 too: the model group's share when all the open leads are control leads
         scored, facts["capacity"] = planning.mark_capacity(scored, capacity)
     if previous is not None:
         scored = planning.score_trend(scored, previous, points=trend_points, lang=lang)

@@ -248,3 +248,33 @@ def test_an_empty_list_has_an_empty_assignment(config):
     scored, leads, features = week(0)
     listed, facts, a = shaped(scored, leads, features, config, share=0.2, capacity=10)
     assert len(listed) == len(a) == 0 and facts["control"]["leads"] == 0 and "group" in listed
+
+
+def only_control_leads(n: int, share: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A week whose open leads all hash to the control group (a small batch does, one time in 1/share**n)."""
+    scored, leads, features = week(60)
+    mine = in_control(scored["lead_id"], share, "s")
+    scored = scored[mine].head(n).reset_index(drop=True)
+    scored["rank"] = np.arange(1, n + 1)
+    ids = scored["lead_id"]
+    return scored, leads[leads["lead_id"].isin(ids)], features[features.index.isin(ids)]
+
+
+def test_a_week_whose_open_leads_are_all_control_gives_the_control_group_the_whole_capacity(config):
+    scored, leads, features = only_control_leads(2, 0.5)
+    listed, facts, a = shaped(scored, leads, features, config, share=0.5, capacity=5)
+    assert listed["group"].tolist() == ["control", "control"] and listed["this_week"].tolist() == ["yes", "yes"]
+    assert a["worked"].tolist() == [True, True] and (a["group"] == "control").all()
+    c = facts["control"]
+    assert (c["model_leads"], c["capacity_model"], c["capacity_control"], c["worked"]) == (0, 0, 5, 2)
+    assert facts["capacity"] == {
+        "capacity": 0, "leads": 0, "expected_sqls": 0.0, "leads_remainder": 0, "expected_sqls_remainder": 0.0
+    }  # fmt: skip
+
+
+def test_a_week_whose_open_leads_are_all_control_without_a_capacity_works_none_of_them(config):
+    # the control group works the model group's share of its leads: with no model lead there is no share
+    scored, leads, features = only_control_leads(3, 0.5)
+    listed, facts, a = shaped(scored, leads, features, config, share=0.5)
+    assert listed["group"].tolist() == ["control"] * 3 and "this_week" not in listed
+    assert a["worked"].tolist() == [False] * 3 and facts["control"]["worked"] == 0
