@@ -18,6 +18,7 @@ import pandas as pd
 
 from features.files import atomic_write, write_csv, write_json, write_parquet
 from serving.output import publish_plan
+from serving.planning import trend_words
 from serving.vocabulary import LANGS, list_cells, list_headers
 
 
@@ -31,12 +32,13 @@ def kill_point(name: str) -> None:
 
 
 def sdr_csv(scored: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    """The list as SDRs open it (list.csv): headers and word cells (tiers, this_week, group) in ``lang``.
+    """The list as SDRs open it (list.csv): headers and word cells (tiers, this_week, group, trends) in ``lang``.
 
     From the vocabulary's [list] tables; a column it does not name keeps its id. The list itself (and
-    list.parquet) keeps the ids. Where the language's words are the ids (English), the list is returned as is.
+    list.parquet) keeps the ids, and the trend words and near-cut-off sentences in English
+    (``planning.trend_words`` says them in ``lang`` here). In English the list is returned as is.
     """
-    out = scored
+    out = trend_words(scored, lang)
     for column, table in list_cells(lang).items():
         changed = {k: v for k, v in table.items() if k != v}
         if column in out and changed:
