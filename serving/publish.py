@@ -133,8 +133,10 @@ def publish(
     folder is never half a set. The latest files are then copied from it one at a time (each atomically),
     under a plan marker: a process killed among them leaves the marker, and the next command on the
     folder completes the set (``finish_interrupted``) before doing anything else. ``assignment`` (a list a
-    model scored) becomes ``list_assignment.parquet`` in the set. Returns the latest files by kind, and the
-    archive folder.
+    model scored) becomes ``list_assignment.parquet`` in the archived set only: it holds the control leads'
+    withheld scores, so it never sits beside the latest list SDRs open (``impact`` reads the archive; the
+    summary's files map names the archived copy). Returns the latest files by kind (the assignment's
+    archived copy), and the archive folder.
     """
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     archive = folder / "archive" / stamp
@@ -150,15 +152,17 @@ def publish(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     kill_point("publish:archived")
-    latest = {k: folder / (stem + v.name[len("list") :]) for k, v in archived.items()}
-    # an earlier run's drift table or assignment beside this list would describe another batch
-    stale = {"drift.csv": drift_table, "assignment.parquet": assignment}
+    latest = {k: folder / (stem + v.name[len("list") :]) for k, v in archived.items() if k != "assignment"}
+    # an earlier run's drift table beside this list would describe another batch; an assignment there (written
+    # by earlier versions) would show SDRs the control leads' withheld scores
+    stale = {"drift.csv": drift_table, "assignment.parquet": None}
+    named = {k: latest.get(k, v) for k, v in archived.items()}  # the assignment by its archived copy
     plan = {
         "archive": str(archive),
-        "copies": [[str(archive / v.name), str(latest[k])] for k, v in archived.items()],
+        "copies": [[str(archive / v.name), str(latest[k])] for k, v in archived.items() if k in latest],
         "remove": [str(folder / f"{stem}_{k}") for k, v in stale.items() if v is None],
         "summary_path": str(folder / f"{stem}_summary.json"),
-        "summary": json.loads(json.dumps({**summary, "files": {k: str(v) for k, v in latest.items()}}, default=str)),
+        "summary": json.loads(json.dumps({**summary, "files": {k: str(v) for k, v in named.items()}}, default=str)),
     }
 
     def after_copy(dst: Path) -> None:
@@ -166,4 +170,4 @@ def publish(
             kill_point("publish:half-replaced")
 
     publish_plan(folder / f".{stem}.publishing.json", plan, after_each=after_copy)
-    return {k: str(v) for k, v in latest.items()} | {"archive": str(archive)}
+    return {k: str(v) for k, v in named.items()} | {"archive": str(archive)}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -188,21 +189,27 @@ def test_share_zero_writes_todays_list_byte_for_byte_and_an_all_model_assignment
     for name in ("latest.csv", "latest.parquet"):
         assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "today" / name).read_bytes()
     written = pd.read_parquet(files["assignment"])
-    assert files["assignment"].endswith("latest_assignment.parquet")
+    assert files["assignment"] == f"{files['archive']}/list_assignment.parquet"
     assert list(written.columns) == ["lead_id", "group", "p_model", "worked", "persona_rank"]
     assert (written["group"] == "model").all() and written["lead_id"].tolist() == today["lead_id"].tolist()
     assert written["worked"].tolist() == (today["this_week"] == "yes").tolist()
-    archived = pd.read_parquet(f"{files['archive']}/list_assignment.parquet")
-    pd.testing.assert_frame_equal(archived, written)
 
 
-def test_a_list_without_an_assignment_removes_the_stale_one(config, tmp_path):
+def test_the_assignment_stays_in_the_archive_and_never_beside_the_list_sdrs_open(config, tmp_path):
+    # it holds the control leads' withheld scores: anyone opening lists/ would read them there
+    import json
+
     scored, leads, features = week(50)
     listed, _, a = shaped(scored, leads, features, config, share=0.2)
-    publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {}, assignment=a)
-    assert (tmp_path / "latest_assignment.parquet").is_file()
-    publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {})  # a persona week: no model scored it
-    assert not (tmp_path / "latest_assignment.parquet").exists()
+    (tmp_path / "latest_assignment.parquet").write_text("an earlier version's assignment, beside the list")
+    files = publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {}, assignment=a)
+    assert not list(tmp_path.glob("*assignment*"))  # the stale one removed, the new one not copied out
+    archived = f"{files['archive']}/list_assignment.parquet"
+    pd.testing.assert_frame_equal(pd.read_parquet(archived), a)
+    for summary in (tmp_path / "latest_summary.json", Path(files["archive"]) / "list_summary.json"):
+        assert json.loads(summary.read_text(encoding="utf-8"))["files"]["assignment"] == archived
+    persona = publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {})  # a persona week: no model scored it
+    assert "assignment" not in persona and not list(Path(persona["archive"]).glob("*assignment*"))
 
 
 def test_split_list_at_share_zero_is_the_scored_list_itself(config):
