@@ -213,14 +213,32 @@ def control_facts(split: Split, n_worked: int, cap_model: int | None, cap_contro
     return out
 
 
+def working_list_line(capacity: Mapping, control: Mapping | None) -> str:
+    """The console's sentence about this week's working list (``planning.mark_capacity``'s facts).
+
+    With a control group the capacity in those facts is the model group's share of it: the sentence says so,
+    and how the capacity asked for was split (``control_facts``), so "the best 79" reads right when 100 was asked.
+    """
+    c, split = capacity, control is not None and control.get("capacity_control") is not None
+    best = f"the best {c['leads']:,} leads (this_week=yes)"
+    if split:
+        m, k = control["capacity_model"], control["capacity_control"]
+        best = (
+            f"the best {c['leads']:,} of the model group's leads (this_week=yes; the capacity of {m + k:,} "
+            f"split: {m:,} model, {k:,} control)"
+        )
+    return (
+        f"This week's working list: {best}, {c['expected_sqls']:.1f} SQLs expected in it; "
+        f"{c['expected_sqls_remainder']:.1f} expected in the other {c['leads_remainder']:,}."
+    )
+
+
 def control_line(c: Mapping) -> str:
     """The console's sentence about a control group that is on (``control_facts``): size, leads worked, cost."""
-    cap = (c.get("capacity_model"), c.get("capacity_control"))
-    split = f" (the capacity split: {cap[0]:,} model, {cap[1]:,} control)" if cap[1] is not None else ""
     return (
         f"Control group on ({100 * c['share']:.1f}% of the open leads): {c['leads']:,} leads ranked by the persona "
         f"rule below the model's {c['model_leads']:,} (group=control, score and tier withheld); {c['worked']:,} "
-        f"of them worked this week{split}. Expected SQLs given up: {c['expected_sqls_given_up']:.1f} (the model's "
+        f"of them worked this week. Expected SQLs given up: {c['expected_sqls_given_up']:.1f} (the model's "
         f"{c['worked']:,} best control leads {c['expected_sqls_model_pick']:.1f}, the persona rule's "
         f"{c['expected_sqls_worked']:.1f}); the lift is measured by `leadscore impact`."
     )

@@ -285,3 +285,21 @@ def test_a_week_whose_open_leads_are_all_control_without_a_capacity_works_none_o
     listed, facts, a = shaped(scored, leads, features, config, share=0.5)
     assert listed["group"].tolist() == ["control"] * 3 and "this_week" not in listed
     assert a["worked"].tolist() == [False] * 3 and facts["control"]["worked"] == 0
+
+
+def test_the_working_list_line_says_the_capacity_was_split_with_the_control_group(config):
+    from serving.control import working_list_line
+
+    scored, leads, features = week(500)
+    _, facts, _ = shaped(scored, leads, features, config, share=0.2, capacity=100)
+    c, m = facts["control"], facts["capacity"]
+    line = working_list_line(m, c)
+    assert m["capacity"] == c["capacity_model"] < 100  # the summary's capacity is the model group's share
+    assert f"the best {m['leads']} of the model group's leads (this_week=yes; the capacity of 100 split: " in line
+    assert f"split: {c['capacity_model']} model, {c['capacity_control']} control)" in line and "\n" not in line
+    _, off, _ = shaped(scored, leads, features, config, share=0.0, capacity=100)
+    k = off["capacity"]
+    assert working_list_line(k, off["control"]) == (  # without a control group, the sentence as before
+        f"This week's working list: the best 100 leads (this_week=yes), {k['expected_sqls']:.1f} SQLs expected in "
+        f"it; {k['expected_sqls_remainder']:.1f} expected in the other {k['leads_remainder']:,}."
+    )
