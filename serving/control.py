@@ -53,7 +53,7 @@ def uniform(lead_ids, salt: str) -> np.ndarray:
     Vectorised over the ids' bytes (UTF-8) in 8-byte words: the salt's BLAKE2b digest seeds the hash, each
     word is mixed in with murmur3's finaliser, the byte length last; the top 53 bits make the number. About
     0.05 s for a million ids on one core, where BLAKE2b per id in a Python loop takes 0.6 s
-    (tests/serving/test_control.py measures it).
+    (benchmarks/bench_control.py measures it).
     """
     arr = pa.array(pd.Series(lead_ids, dtype="str"), from_pandas=True)  # Arrow-backed text: no Python strings
     arr = (arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).cast(pa.large_string())
