@@ -53,7 +53,7 @@ def uniform(lead_ids, salt: str) -> np.ndarray:
     Vectorised over the ids' bytes (UTF-8) in 8-byte words: the salt's BLAKE2b digest seeds the hash, each
     word is mixed in with murmur3's finaliser, the byte length last; the top 53 bits make the number. About
     0.05 s for a million ids on one core, where BLAKE2b per id in a Python loop takes 0.6 s
-    (tests/serving/test_control.py measures it).
+    (benchmarks/bench_control.py measures it).
     """
     arr = pa.array(pd.Series(lead_ids, dtype="str"), from_pandas=True)  # Arrow-backed text: no Python strings
     arr = (arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr).cast(pa.large_string())
@@ -133,7 +133,9 @@ def split_list(scored: pd.DataFrame, features: pd.DataFrame, persona: Persona, *
 
 
 def split_capacity(capacity: int | None, n_model: int, n_control: int) -> tuple[int | None, int | None]:
-    """The capacity of each group, in proportion to its leads (the control's rounded, the model's the rest)."""
+    """The capacity of each group, in proportion to its leads (the control's rounded, the model's the rest).
+
+    The model group's is 0 only when it has no lead (then the control group has the whole capacity)."""
     if not capacity:
         return capacity, None
     total = n_model + n_control
@@ -211,14 +213,32 @@ def control_facts(split: Split, n_worked: int, cap_model: int | None, cap_contro
     return out
 
 
+def working_list_line(capacity: Mapping, control: Mapping | None) -> str:
+    """The console's sentence about this week's working list (``planning.mark_capacity``'s facts).
+
+    With a control group the capacity in those facts is the model group's share of it: the sentence says so,
+    and how the capacity asked for was split (``control_facts``), so "the best 79" reads right when 100 was asked.
+    """
+    c, split = capacity, control is not None and control.get("capacity_control") is not None
+    best = f"the best {c['leads']:,} leads (this_week=yes)"
+    if split:
+        m, k = control["capacity_model"], control["capacity_control"]
+        best = (
+            f"the best {c['leads']:,} of the model group's leads (this_week=yes; the capacity of {m + k:,} "
+            f"split: {m:,} model, {k:,} control)"
+        )
+    return (
+        f"This week's working list: {best}, {c['expected_sqls']:.1f} SQLs expected in it; "
+        f"{c['expected_sqls_remainder']:.1f} expected in the other {c['leads_remainder']:,}."
+    )
+
+
 def control_line(c: Mapping) -> str:
     """The console's sentence about a control group that is on (``control_facts``): size, leads worked, cost."""
-    cap = (c.get("capacity_model"), c.get("capacity_control"))
-    split = f" (the capacity split: {cap[0]:,} model, {cap[1]:,} control)" if cap[1] is not None else ""
     return (
         f"Control group on ({100 * c['share']:.1f}% of the open leads): {c['leads']:,} leads ranked by the persona "
         f"rule below the model's {c['model_leads']:,} (group=control, score and tier withheld); {c['worked']:,} "
-        f"of them worked this week{split}. Expected SQLs given up: {c['expected_sqls_given_up']:.1f} (the model's "
+        f"of them worked this week. Expected SQLs given up: {c['expected_sqls_given_up']:.1f} (the model's "
         f"{c['worked']:,} best control leads {c['expected_sqls_model_pick']:.1f}, the persona rule's "
         f"{c['expected_sqls_worked']:.1f}); the lift is measured by `leadscore impact`."
     )

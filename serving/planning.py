@@ -86,10 +86,11 @@ def mark_capacity(scored: pd.DataFrame, capacity: int) -> tuple[pd.DataFrame, di
     """Mark the ``capacity`` best-ranked leads as this week's working list (column ``this_week``: yes/no).
 
     Returns the list and what it means: leads and expected SQLs (sum of score / 100) in the working
-    list and in the remainder.
+    list and in the remainder. A capacity of 0 marks nothing but still writes the column: an empty model
+    group's share when every open lead is in the control group (the team's capacity is at least 1).
     """
-    if capacity < 1:
-        raise ValueError(f"capacity must be at least 1 lead, got {capacity}")
+    if capacity < 0:
+        raise ValueError(f"capacity must be at least 0 leads, got {capacity}")
     out = scored.copy()
     top = (out["rank"] <= capacity).to_numpy()
     out.insert(out.columns.get_loc("tier") + 1, "this_week", np.where(top, "yes", "no"))
@@ -112,18 +113,19 @@ def _reason_for(direction: int, reasons: pd.Series) -> str:
     return ""
 
 
-def score_trend(
-    scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: float = TREND_POINTS, lang: str = "en"
-) -> pd.DataFrame:
+def score_trend(scored: pd.DataFrame, previous: pd.DataFrame | None, *, points: float = TREND_POINTS) -> pd.DataFrame:
     """Each lead's score against the previous list: previous_score, previous_tier, trend and tier_change_reason.
 
     ``trend``: Improving when the score rose by ``points`` or more, Declining when it fell by as much,
     Steady otherwise; empty for a lead not on the previous list (or ranked there by the persona rule,
     whose score is not a probability). ``tier_change_reason``: when the tier moved, the lead's first
-    current reason pointing the same way (▲ for up, ▼ for down). The words are ``lang``'s (the
-    vocabulary's [list.trends]); only the previous list's ids and numbers are read, never its words.
+    current reason pointing the same way (▲ for up, ▼ for down; in the reasons' language), or, for a lead
+    that barely moved, the near-cut-off sentence. The trend words and that sentence are English in every
+    language (list.parquet is the machine-readable list): list.csv says them in the team's language
+    (``trend_words``, from the vocabulary's [list.trends]). Only the previous list's ids and numbers are read,
+    never its words.
     """
-    say = vocabulary(lang, "list.trends")
+    say = vocabulary("en", "list.trends")
     out = scored.copy()
     cols = ["previous_score", "previous_tier", "trend", "tier_change_reason"]
     prev = pd.DataFrame(columns=["lead_id", "previous_score", "previous_tier"])
@@ -161,7 +163,7 @@ def score_trend(
         if not moved[i]:
             return ""
         if abs(diff[i]) < points:  # the lead barely changed: a cut-off line moved, or it sat next to one
-            return say["near_cutoff"].format(before=number(before[i], lang), now=number(now_score[i], lang))
+            return say["near_cutoff"].format(before=before[i], now=now_score[i])
         return _reason_for(int(np.sign(old_tier[i] - now_tier[i])), out[reason_cols].iloc[i])
 
     why = [explain(i) for i in range(len(out))]
@@ -177,16 +179,34 @@ def score_trend(
     return out
 
 
-def trend_counts(listed: pd.DataFrame, lang: str = "en") -> dict[str, int]:
-    """How many listed leads are Improving, Steady, Declining, new (not on the previous list), and moved tier.
-
-    ``lang``: the language ``score_trend`` wrote the trend words in."""
+def trend_counts(listed: pd.DataFrame) -> dict[str, int]:
+    """How many listed leads are Improving, Steady, Declining, new (not on the previous list), and moved tier."""
     t = listed["trend"]
-    say = vocabulary(lang, "list.trends")
+    say = vocabulary("en", "list.trends")
     counts = {k: int((t == say[k]).sum()) for k in TRENDS}
     counts["new"] = int((t == "").sum())
     counts["tier_moved"] = int(((listed["previous_tier"] != "") & (listed["previous_tier"] != listed["tier"])).sum())
     return counts
+
+
+def trend_words(listed: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The list's trend cells and near-cut-off sentences (English, from ``score_trend``) in ``lang``, for list.csv.
+
+    The sentence's numbers are re-rendered from the row's ``previous_score`` and ``score`` in ``lang``'s
+    format; a tier_change_reason that is one of the lead's reasons is already in the reasons' language.
+    """
+    if lang == "en" or "trend" not in listed:
+        return listed
+    en, say = vocabulary("en", "list.trends"), vocabulary(lang, "list.trends")
+    why = listed["tier_change_reason"].to_numpy(dtype=object).copy()
+    before, now = listed["previous_score"].to_numpy(dtype=float), listed["score"].to_numpy(dtype=float)
+    for i in np.flatnonzero((listed["tier_change_reason"] != "").to_numpy() & ~np.isnan(before)):
+        if why[i] == en["near_cutoff"].format(before=before[i], now=now[i]):
+            why[i] = say["near_cutoff"].format(before=number(before[i], lang), now=number(now[i], lang))
+    trend = listed["trend"].replace({en[k]: say[k] for k in TRENDS})
+    return listed.assign(
+        trend=trend, tier_change_reason=pd.Series(why, index=listed.index, dtype=listed["tier_change_reason"].dtype)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pandas as pd
 
 from features.files import atomic_write, write_csv, write_json, write_parquet
 from serving.output import publish_plan
+from serving.planning import trend_words
 from serving.vocabulary import LANGS, list_cells, list_headers
 
 
@@ -31,12 +32,13 @@ def kill_point(name: str) -> None:
 
 
 def sdr_csv(scored: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
-    """The list as SDRs open it (list.csv): headers and word cells (tiers, this_week, group) in ``lang``.
+    """The list as SDRs open it (list.csv): headers and word cells (tiers, this_week, group, trends) in ``lang``.
 
     From the vocabulary's [list] tables; a column it does not name keeps its id. The list itself (and
-    list.parquet) keeps the ids. Where the language's words are the ids (English), the list is returned as is.
+    list.parquet) keeps the ids, and the trend words and near-cut-off sentences in English
+    (``planning.trend_words`` says them in ``lang`` here). In English the list is returned as is.
     """
-    out = scored
+    out = trend_words(scored, lang)
     for column, table in list_cells(lang).items():
         changed = {k: v for k, v in table.items() if k != v}
         if column in out and changed:
@@ -131,8 +133,10 @@ def publish(
     folder is never half a set. The latest files are then copied from it one at a time (each atomically),
     under a plan marker: a process killed among them leaves the marker, and the next command on the
     folder completes the set (``finish_interrupted``) before doing anything else. ``assignment`` (a list a
-    model scored) becomes ``list_assignment.parquet`` in the set. Returns the latest files by kind, and the
-    archive folder.
+    model scored) becomes ``list_assignment.parquet`` in the archived set only: it holds the control leads'
+    withheld scores, so it never sits beside the latest list SDRs open (``impact`` reads the archive; the
+    summary's files map names the archived copy). Returns the latest files by kind (the assignment's
+    archived copy), and the archive folder.
     """
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     archive = folder / "archive" / stamp
@@ -148,15 +152,17 @@ def publish(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     kill_point("publish:archived")
-    latest = {k: folder / (stem + v.name[len("list") :]) for k, v in archived.items()}
-    # an earlier run's drift table or assignment beside this list would describe another batch
-    stale = {"drift.csv": drift_table, "assignment.parquet": assignment}
+    latest = {k: folder / (stem + v.name[len("list") :]) for k, v in archived.items() if k != "assignment"}
+    # an earlier run's drift table beside this list would describe another batch; an assignment there (written
+    # by earlier versions) would show SDRs the control leads' withheld scores
+    stale = {"drift.csv": drift_table, "assignment.parquet": None}
+    named = {k: latest.get(k, v) for k, v in archived.items()}  # the assignment by its archived copy
     plan = {
         "archive": str(archive),
-        "copies": [[str(archive / v.name), str(latest[k])] for k, v in archived.items()],
+        "copies": [[str(archive / v.name), str(latest[k])] for k, v in archived.items() if k in latest],
         "remove": [str(folder / f"{stem}_{k}") for k, v in stale.items() if v is None],
         "summary_path": str(folder / f"{stem}_summary.json"),
-        "summary": json.loads(json.dumps({**summary, "files": {k: str(v) for k, v in latest.items()}}, default=str)),
+        "summary": json.loads(json.dumps({**summary, "files": {k: str(v) for k, v in named.items()}}, default=str)),
     }
 
     def after_copy(dst: Path) -> None:
@@ -164,4 +170,4 @@ def publish(
             kill_point("publish:half-replaced")
 
     publish_plan(folder / f".{stem}.publishing.json", plan, after_each=after_copy)
-    return {k: str(v) for k, v in latest.items()} | {"archive": str(archive)}
+    return {k: str(v) for k, v in named.items()} | {"archive": str(archive)}

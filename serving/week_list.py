@@ -19,20 +19,19 @@ def shape_list(
     trend_points: float,
     minutes_per_lead: float,
     cost_per_hour: float,
-    lang: str = "en",
 ) -> tuple[pd.DataFrame, dict]:
     """The list with this week's working list marked and each lead's trend; the list's facts beside it.
 
     The facts: ``capacity`` (the working list, when a capacity is given), ``trend`` (against the previous
     list, when there is one) and ``kpis`` (expected SQLs, SDR hours and cost, response by tier). The trend
-    words are ``lang``'s.
+    words are English in every language (list.csv says them in the team's: ``serving.publish.sdr_csv``).
     """
     facts: dict = {}
-    if capacity:
+    if capacity is not None:  # 0 too: the model group's share when all the open leads are control leads
         scored, facts["capacity"] = planning.mark_capacity(scored, capacity)
     if previous is not None:
-        scored = planning.score_trend(scored, previous, points=trend_points, lang=lang)
-        facts["trend"] = planning.trend_counts(scored, lang)
+        scored = planning.score_trend(scored, previous, points=trend_points)
+        facts["trend"] = planning.trend_counts(scored)
     kpis = planning.week_kpis(scored, cutoffs, minutes_per_lead=minutes_per_lead, cost_per_hour=cost_per_hour)
     kpis["response_by_tier"] = planning.response_rate_by_tier(scored, leads, activities)
     facts["kpis"] = kpis

@@ -36,7 +36,7 @@ from pipelines.results import (
     TrainResult,
     WeeklyResult,
 )
-from serving.control import control_line
+from serving.control import control_line, working_list_line
 
 
 def pct(x: float) -> str:
@@ -202,12 +202,7 @@ def print_list(s: ListResult) -> None:
         first, other = (files.review_es, files.review_en) if es else (files.review_en, files.review_es)
         console.print(f"Review page: [bold]{first}[/bold] ({'English' if es else 'Spanish'}: {other})")
     if "capacity" in lst:
-        c = lst.capacity
-        console.print(
-            f"This week's working list: the best {c.leads:,} leads (this_week=yes), "
-            f"{c.expected_sqls:.1f} SQLs expected in it; {c.expected_sqls_remainder:.1f} expected in the "
-            f"other {c.leads_remainder:,}."
-        )
+        console.print(working_list_line(lst.capacity, lst.control), highlight=False)
     if lst.control is not None and lst.control.share > 0:
         console.print(control_line(lst.control), highlight=False)
     if "trend" in lst:

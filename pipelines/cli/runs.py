@@ -56,7 +56,8 @@ ScoreDaskOpt = _dask_opt(
     "scheduler address (tcp://host:8786). --leads and --activities are then folders of Parquet files "
     "co-partitioned by lead (same file names), and --out a folder: one list file per partition, "
     "_rejects.csv, _summary.json. Same rows, scores, ranks and reasons as one process; no trend, "
-    "capacity, control group or drift check. Needs the dask extra: pip install 'leadscore\\[dask]'",
+    "capacity, control group, drift check or Spanish list (--lang, LEADSCORE_LANG are refused). "
+    "Needs the dask extra: pip install 'leadscore\\[dask]'",
     "off: one process",
 )
 
@@ -209,8 +210,13 @@ def _score_on_dask(
         from serving.distributed import DistributedError
 
         # options of the one-process list: no trend, capacity, drift check, language or control group on Dask
-        # (a list without its control group and assignment would pass for one)
-        given = [*unavailable, *(["LEADSCORE_CONTROL_SHARE"] if settings.control_share else [])]
+        # (a list without its control group and assignment would pass for one; an English list for a Spanish one)
+        env_lang = settings.lang != "en" and "--lang" not in unavailable
+        given = [
+            *unavailable,
+            *(["LEADSCORE_LANG"] if env_lang else []),
+            *(["LEADSCORE_CONTROL_SHARE"] if settings.control_share else []),
+        ]
         if given:
             raise DistributedError(f"{', '.join(given)}: not available with --dask")
         partitions = find_partitions(leads, activities)

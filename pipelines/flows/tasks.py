@@ -119,7 +119,7 @@ def shape_list_task(
         scored, features, config.persona, capacity=capacity, control_share=settings.control_share,
         control_salt=settings.control_salt, previous=previous, leads=export.leads, activities=export.activities,
         cutoffs=cutoffs, trend_points=settings.trend_points, minutes_per_lead=settings.minutes_per_lead,
-        cost_per_hour=settings.cost_per_hour, lang=settings.lang,
+        cost_per_hour=settings.cost_per_hour,
     )  # fmt: skip
 
 

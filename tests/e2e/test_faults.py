@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "data" / "configs" / "synthetic.toml"
-SUFFIXES = (".csv", ".parquet", "_rejects.csv", "_drift.csv", "_assignment.parquet", "_review.html", "_review_es.html")
+SUFFIXES = (".csv", ".parquet", "_rejects.csv", "_drift.csv", "_review.html", "_review_es.html")
 
 # (name, command, how): how is ("line", text on stderr to kill at) or ("at", LEADSCORE_KILL_AT point)
 WEEKLY_POINTS = [

@@ -136,3 +136,16 @@ def test_an_unknown_list_language_is_refused_naming_the_option_and_the_languages
     assert r.exit_code == 2 and "'--lang'" in r.output and "'fr' is not one of 'en', 'es'" in r.output
     r = runner.invoke(app, ["weekly", "--leads", str(tmp_path / "x.csv")], env={"LEADSCORE_LANG": "fr"})
     assert r.exit_code == 2 and "LEADSCORE_LANG: Input should be 'en' or 'es'" in r.output
+
+
+def test_score_dask_refuses_a_spanish_list_from_the_option_or_the_environment_in_one_line(tmp_path):
+    # the Dask list is English only: LEADSCORE_LANG=es must not be dropped in silence, as --lang es is not
+    args = ["score", "--leads", str(tmp_path / "x"), "--out", str(tmp_path / "l.csv"), "--dask", "local"]
+    env = {"LEADSCORE_WORKSPACE": str(tmp_path / "ws"), "LEADSCORE_LANG": "es", "LEADSCORE_CONTROL_SHARE": "0.2"}
+    env["COLUMNS"] = "200"  # one line on a wide terminal (rich wraps at 80 under the test runner)
+    r = runner.invoke(app, [*args, "--capacity", "5"], env=env)
+    lines = [line for line in r.output.splitlines() if line.strip()]
+    assert r.exit_code != 0 and len(lines) == 1, r.output
+    assert "--capacity, LEADSCORE_LANG, LEADSCORE_CONTROL_SHARE: not available with --dask" in lines[0]
+    r = runner.invoke(app, [*args, "--lang", "es"], env={**env, "LEADSCORE_CONTROL_SHARE": "0"})
+    assert r.output.strip() == "Error: --lang: not available with --dask"  # the option overrides the environment

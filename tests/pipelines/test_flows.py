@@ -318,17 +318,19 @@ def test_tracking_calls_leave_the_environment_as_they_found_it(weekly_twice):
 def test_every_model_scored_list_has_its_assignment_and_a_control_group_when_asked(weekly_twice, tmp_path, crm):
     import json
 
-    settings, first, *_ = weekly_twice
+    settings, first, _, second = weekly_twice
     lists = settings.workspace / "lists"
-    listed, assigned = pd.read_parquet(lists / "latest.parquet"), pd.read_parquet(lists / "latest_assignment.parquet")
+    summary = json.loads((lists / "latest_summary.json").read_text(encoding="utf-8"))
+    assert not (lists / "latest_assignment.parquet").exists()  # the withheld scores stay in the archive
+    for run in (first, second):
+        assert Path(run["files"]["assignment"]) == Path(run["files"]["archive"]) / "list_assignment.parquet"
+    assert summary["files"]["assignment"] == second["files"]["assignment"]
+    listed, assigned = pd.read_parquet(lists / "latest.parquet"), pd.read_parquet(summary["files"]["assignment"])
     assert "group" not in listed and (assigned["group"] == "model").all()  # share 0: today's list, and who is in it
     assert assigned["lead_id"].tolist() == listed["lead_id"].astype(str).tolist()
     np.testing.assert_allclose(assigned["p_model"], listed["score"] / 100)
     assert assigned["worked"].tolist() == listed["tier"].isin(["A", "B", "C"]).tolist()
-    summary = json.loads((lists / "latest_summary.json").read_text(encoding="utf-8"))
     assert summary["list"]["control"] == {"share": 0.0, "leads": 0, "salt": "leadscore-control"}
-    assert Path(summary["files"]["assignment"]).name == "latest_assignment.parquet"
-    assert all((Path(d) / "list_assignment.parquet").is_file() for d in (first["files"]["archive"],))
     # a control group of 30% with a capacity of 40, on a batch scored by v1
     from pipelines.flows import score_flow
 
@@ -338,7 +340,7 @@ def test_every_model_scored_list_has_its_assignment_and_a_control_group_when_ask
     with_control = settings.model_copy(update={"control_share": 0.3})
     result = score_flow(path, acts, tmp_path / "out" / "list.csv", with_control, "models:/lead-scoring/1", capacity=40)
     listed = pd.read_parquet(tmp_path / "out" / "list.parquet")
-    assigned = pd.read_parquet(tmp_path / "out" / "list_assignment.parquet")
+    assigned = pd.read_parquet(result["files"]["assignment"])
     control = listed["group"] == "control"
     c = result["list"]["control"]
     assert c["leads"] == control.sum() and abs(c["leads"] - 120) <= 4 * (400 * 0.3 * 0.7) ** 0.5

@@ -3,8 +3,9 @@ capacity split, and the assignment file against the list it describes. Hand-buil
 
 from __future__ import annotations
 
+import hashlib
 import math
-import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -89,11 +90,34 @@ def test_the_control_share_is_the_setting_within_binomial_noise(share, style):
     assert abs(got - share) <= 4 * math.sqrt(share * (1 - share) / n)
 
 
-def test_a_million_ids_are_assigned_well_under_a_second():
-    ids = pd.Series(pd.array([f"00Q{i:012d}" for i in range(1_000_000)], dtype="str"))
-    t0 = time.perf_counter()
-    u = uniform(ids, "leadscore-control")
-    assert time.perf_counter() - t0 < 1.0 and len(u) == len(ids) and u.min() >= 0 and u.max() < 1
+def one_id_at_a_time(lead_id: str, salt: str) -> float:
+    """``uniform``'s hash as its docstring states it, one id in plain Python: the vectorised one must equal it."""
+    ones = 2**64 - 1
+
+    def fmix(h: int) -> int:
+        h ^= h >> 33
+        h = (h * 0xFF51AFD7ED558CCD) & ones
+        h ^= h >> 33
+        h = (h * 0xC4CEB9FE1A85EC53) & ones
+        return h ^ (h >> 33)
+
+    raw = lead_id.encode("utf-8")
+    h = int.from_bytes(hashlib.blake2b(salt.encode("utf-8"), digest_size=8).digest(), "little")
+    for j in range(0, len(raw), 8):  # 8-byte little-endian words, the last one short
+        h = fmix(h ^ int.from_bytes(raw[j : j + 8], "little"))
+    return (fmix(h ^ len(raw)) >> 11) / 2**53
+
+
+def test_the_vectorised_hash_is_the_stated_hash_for_every_id_length_and_layout():
+    # ids of 0 to 40 bytes (multi-byte letters too), in a sliced Arrow-backed column (its buffers start
+    # before the first id): the word masks, the longest-id rounds and the buffer offset are all exercised
+    rng = np.random.default_rng(1)
+    letters = np.array(list("abcXYZ0189-_@.éñ€"))
+    ids = ["".join(rng.choice(letters, rng.integers(0, 41))) for _ in range(3000)]
+    column = pd.Series(pd.array(["padding"] * 7 + ids, dtype="string[pyarrow]"))[7:]
+    got = uniform(column, "leadscore-control")
+    np.testing.assert_array_equal(got, [one_id_at_a_time(i, "leadscore-control") for i in ids])
+    assert ((got >= 0) & (got < 1)).all()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -188,21 +212,27 @@ def test_share_zero_writes_todays_list_byte_for_byte_and_an_all_model_assignment
     for name in ("latest.csv", "latest.parquet"):
         assert (tmp_path / "new" / name).read_bytes() == (tmp_path / "today" / name).read_bytes()
     written = pd.read_parquet(files["assignment"])
-    assert files["assignment"].endswith("latest_assignment.parquet")
+    assert files["assignment"] == f"{files['archive']}/list_assignment.parquet"
     assert list(written.columns) == ["lead_id", "group", "p_model", "worked", "persona_rank"]
     assert (written["group"] == "model").all() and written["lead_id"].tolist() == today["lead_id"].tolist()
     assert written["worked"].tolist() == (today["this_week"] == "yes").tolist()
-    archived = pd.read_parquet(f"{files['archive']}/list_assignment.parquet")
-    pd.testing.assert_frame_equal(archived, written)
 
 
-def test_a_list_without_an_assignment_removes_the_stale_one(config, tmp_path):
+def test_the_assignment_stays_in_the_archive_and_never_beside_the_list_sdrs_open(config, tmp_path):
+    # it holds the control leads' withheld scores: anyone opening lists/ would read them there
+    import json
+
     scored, leads, features = week(50)
     listed, _, a = shaped(scored, leads, features, config, share=0.2)
-    publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {}, assignment=a)
-    assert (tmp_path / "latest_assignment.parquet").is_file()
-    publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {})  # a persona week: no model scored it
-    assert not (tmp_path / "latest_assignment.parquet").exists()
+    (tmp_path / "latest_assignment.parquet").write_text("an earlier version's assignment, beside the list")
+    files = publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {}, assignment=a)
+    assert not list(tmp_path.glob("*assignment*"))  # the stale one removed, the new one not copied out
+    archived = f"{files['archive']}/list_assignment.parquet"
+    pd.testing.assert_frame_equal(pd.read_parquet(archived), a)
+    for summary in (tmp_path / "latest_summary.json", Path(files["archive"]) / "list_summary.json"):
+        assert json.loads(summary.read_text(encoding="utf-8"))["files"]["assignment"] == archived
+    persona = publish(tmp_path, "latest", listed, pd.DataFrame({"row": []}), {})  # a persona week: no model scored it
+    assert "assignment" not in persona and not list(Path(persona["archive"]).glob("*assignment*"))
 
 
 def test_split_list_at_share_zero_is_the_scored_list_itself(config):
@@ -248,3 +278,51 @@ def test_an_empty_list_has_an_empty_assignment(config):
     scored, leads, features = week(0)
     listed, facts, a = shaped(scored, leads, features, config, share=0.2, capacity=10)
     assert len(listed) == len(a) == 0 and facts["control"]["leads"] == 0 and "group" in listed
+
+
+def only_control_leads(n: int, share: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A week whose open leads all hash to the control group (a small batch does, one time in 1/share**n)."""
+    scored, leads, features = week(60)
+    mine = in_control(scored["lead_id"], share, "s")
+    scored = scored[mine].head(n).reset_index(drop=True)
+    scored["rank"] = np.arange(1, n + 1)
+    ids = scored["lead_id"]
+    return scored, leads[leads["lead_id"].isin(ids)], features[features.index.isin(ids)]
+
+
+def test_a_week_whose_open_leads_are_all_control_gives_the_control_group_the_whole_capacity(config):
+    scored, leads, features = only_control_leads(2, 0.5)
+    listed, facts, a = shaped(scored, leads, features, config, share=0.5, capacity=5)
+    assert listed["group"].tolist() == ["control", "control"] and listed["this_week"].tolist() == ["yes", "yes"]
+    assert a["worked"].tolist() == [True, True] and (a["group"] == "control").all()
+    c = facts["control"]
+    assert (c["model_leads"], c["capacity_model"], c["capacity_control"], c["worked"]) == (0, 0, 5, 2)
+    assert facts["capacity"] == {
+        "capacity": 0, "leads": 0, "expected_sqls": 0.0, "leads_remainder": 0, "expected_sqls_remainder": 0.0
+    }  # fmt: skip
+
+
+def test_a_week_whose_open_leads_are_all_control_without_a_capacity_works_none_of_them(config):
+    # the control group works the model group's share of its leads: with no model lead there is no share
+    scored, leads, features = only_control_leads(3, 0.5)
+    listed, facts, a = shaped(scored, leads, features, config, share=0.5)
+    assert listed["group"].tolist() == ["control"] * 3 and "this_week" not in listed
+    assert a["worked"].tolist() == [False] * 3 and facts["control"]["worked"] == 0
+
+
+def test_the_working_list_line_says_the_capacity_was_split_with_the_control_group(config):
+    from serving.control import working_list_line
+
+    scored, leads, features = week(500)
+    _, facts, _ = shaped(scored, leads, features, config, share=0.2, capacity=100)
+    c, m = facts["control"], facts["capacity"]
+    line = working_list_line(m, c)
+    assert m["capacity"] == c["capacity_model"] < 100  # the summary's capacity is the model group's share
+    assert f"the best {m['leads']} of the model group's leads (this_week=yes; the capacity of 100 split: " in line
+    assert f"split: {c['capacity_model']} model, {c['capacity_control']} control)" in line and "\n" not in line
+    _, off, _ = shaped(scored, leads, features, config, share=0.0, capacity=100)
+    k = off["capacity"]
+    assert working_list_line(k, off["control"]) == (  # without a control group, the sentence as before
+        f"This week's working list: the best 100 leads (this_week=yes), {k['expected_sqls']:.1f} SQLs expected in "
+        f"it; {k['expected_sqls_remainder']:.1f} expected in the other {k['leads_remainder']:,}."
+    )

@@ -216,20 +216,53 @@ def test_a_previous_list_in_another_language_still_gives_the_trend(scored_both, 
     (folder / "latest.parquet").unlink()  # a list.csv alone, as a user may keep it: headers in `before`
     read = read_previous(folder / "latest.csv")
     assert {"lead_id", "score", "tier"} <= set(read.columns)
-    out = score_trend({"en": en, "es": es}[now].head(40), read, points=5, lang=now)
+    out = score_trend({"en": en, "es": es}[now].head(40), read, points=5)
+    assert out["trend"].tolist()[:3] == ["Improving", "Declining", "Steady"]  # list.parquet's words, any language
+    assert trend_counts(out) == {"improving": 1, "steady": 28, "declining": 1, "new": 10, "tier_moved": 0}
     trends = vocabulary.words(now, "list.trends")
-    assert out["trend"].tolist()[:3] == [trends["improving"], trends["declining"], trends["steady"]]
-    assert trend_counts(out, now) == {"improving": 1, "steady": 28, "declining": 1, "new": 10, "tier_moved": 0}
+    csv = sdr_csv(out, now)[vocabulary.list_headers(now)["trend"]]
+    assert csv.tolist()[:3] == [trends["improving"], trends["declining"], trends["steady"]]
 
 
 def test_a_tier_moved_by_the_cutoffs_is_explained_in_spanish_with_a_decimal_comma():
     now = pd.DataFrame({"lead_id": ["L2"], "score": [50.0], "tier": ["B"], "reason_1": ["▲ x"]})
     previous = pd.DataFrame({"lead_id": ["L2"], "score": [52.0], "tier": ["A"], "model_version": ["1"]})
-    out = score_trend(now, previous, points=5, lang="es")
-    assert out["trend"].item() == "Estable"
-    assert out["tier_change_reason"].item() == (
+    out = sdr_csv(score_trend(now, previous, points=5), "es")
+    headers = vocabulary.list_headers("es")
+    assert out[headers["trend"]].item() == "Estable"
+    assert out[headers["tier_change_reason"]].item() == (
         "puntuación 52,0 → 50,0: cerca de un umbral de nivel, o los umbrales cambiaron"
     )
+
+
+def test_list_parquet_keeps_the_english_trend_words_and_list_csv_says_them_in_spanish(tmp_path):
+    # list.parquet is the machine-readable list: the same trend cells in every language (read by tools, not SDRs)
+    now = pd.DataFrame(
+        {"lead_id": ["L1", "L2", "L3", "L4"], "score": [80.0, 50.0, 20.0, 60.0], "tier": ["A", "B", "D", "B"]}
+    )
+    now["reason_1"] = ["▲ subió", "▲ x", "▼ bajó", "▲ y"]
+    previous = pd.DataFrame(
+        {"lead_id": ["L1", "L2", "L3"], "score": [60.0, 52.4, 40.0], "tier": ["B", "A", "C"], "model_version": "1"}
+    )
+    listed = score_trend(now, previous, points=5)
+    files = {
+        lang: publish(tmp_path / lang, "latest", listed, pd.DataFrame({"row": []}), {}, lang=lang)
+        for lang in ("en", "es")
+    }
+    parquet = {lang: pd.read_parquet(f["parquet"]) for lang, f in files.items()}
+    pd.testing.assert_frame_equal(parquet["es"], parquet["en"])
+    assert parquet["es"]["trend"].tolist() == ["Improving", "Steady", "Declining", ""]
+    near = "score 52.4 → 50.0: close to a tier cut-off, or the cut-offs changed"
+    assert parquet["es"]["tier_change_reason"].tolist() == ["▲ subió", near, "▼ bajó", ""]
+    csv = pd.read_csv(files["es"]["csv"], encoding="utf-8-sig", keep_default_na=False)
+    assert csv["tendencia"].tolist() == ["Mejora", "Estable", "Empeora", ""]
+    near_es = "puntuación 52,4 → 50,0: cerca de un umbral de nivel, o los umbrales cambiaron"
+    assert csv[vocabulary.list_headers("es")["tier_change_reason"]].tolist() == ["▲ subió", near_es, "▼ bajó", ""]
+    # the next week reads either list back to the same previous scores and tiers
+    for lang in ("en", "es"):
+        (tmp_path / lang / "latest.parquet").unlink()
+        back = read_previous(tmp_path / lang / "latest.csv")
+        assert back["score"].tolist() == listed["score"].tolist() and back["tier"].tolist() == listed["tier"].tolist()
 
 
 def test_a_persona_list_says_its_rule_in_spanish(config):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 import tomllib
 from importlib.resources import files
@@ -90,3 +91,11 @@ def test_the_page_inlines_its_assets_from_package_data(asset):
         assert page.startswith(text.split("$lang")[0]) and page.endswith(text.rstrip("\n").split("$js")[1])
     else:
         assert text in page and "</script" not in text
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_review_pages_impact_link_names_the_impact_page_of_its_language(lang):
+    from pipelines.flows.impact import page_name
+
+    link = vocabulary.words(lang, "impact")["review_link"]
+    assert re.findall(r"latest_impact\w*\.html", link) == [page_name(lang)]
