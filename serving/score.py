@@ -35,8 +35,9 @@ def score_leads(
 ) -> pd.DataFrame:
     """The SDR list: best lead first, with PII passed through for the SDR to act on.
 
-    Reasons (TreeSHAP, ~70x the cost of a score) are computed only for the top ``reasons_limit``
-    leads, the ones a person will read; the rest get an empty reason. They are written in ``lang``.
+    Reasons (exact TreeSHAP contributions, models/contrib.py: still far dearer than a score) are computed
+    only for the top ``reasons_limit`` leads, the ones a person will read; the rest get an empty reason.
+    They are written in ``lang``.
     """
     scored_at = scored_at or datetime.now(UTC)
     proba = model.predict_proba(features)
