@@ -131,7 +131,8 @@ def _log_drift(
     values = drift_metrics(table, verdict, version=version)
     targets = [(monitor, step)] + ([(run_id, 0)] if run_id else [])
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"drift-{when:%Y%m%dT%H%M%SZ}-v{version}.csv"
+        # the series' step in the name: two checks within the same second must not overwrite each other's table
+        path = Path(tmp) / f"drift-{when:%Y%m%dT%H%M%SZ}-v{version}-step{step}.csv"
         neutralise_formulas(table).to_csv(path, index=False)  # opened in spreadsheets too
         for target, at in targets:
             metrics = [Metric(k, v, stamp, at) for k, v in values.items()]
