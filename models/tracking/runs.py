@@ -33,7 +33,8 @@ def log_training(
     """Log one training run (params, metrics, artifacts, the pyfunc model). Returns (run_id, model_uri).
 
     ``compile_predictor`` (auto, on, off): compile the booster(s) once with lleaves and log the object code
-    with the model (models/compiled.py); the compile time is logged as the metric ``compile_predictor_s``.
+    with the model (models/compiled.py; auto only for an export of ``AUTO_MIN_LEADS`` leads or more, from
+    ``data_facts["rows_leads"]``); the compile time is logged as the metric ``compile_predictor_s``.
     """
     exp_id = tracking.experiment_id()
     with (
@@ -93,7 +94,7 @@ def log_training(
             neutralise_formulas(result.audit).to_csv(tmp_path / "leak_audit.csv", index=False)
             mlflow.log_artifacts(tmp, artifact_path="evaluation")
             scorer_dir = result.model.save(tmp_path / "scorer")
-            compiled = compile_saved_model(scorer_dir, compile_predictor)
+            compiled = compile_saved_model(scorer_dir, compile_predictor, leads=data_facts.get("rows_leads"))
             mlflow.set_tag("predictor", f"{compiled['predictor']}: {compiled['note']}")
             mlflow.log_metric("compile_predictor_s", compiled["compile_s"])
             print(f"predictor: {compiled['predictor']} ({compiled['note']})")

@@ -58,7 +58,7 @@ def segmented():
 def saved(segmented, tmp_path_factory):
     model, _ = segmented
     folder = model.save(tmp_path_factory.mktemp("scorer") / "scorer")
-    facts = compiled.compile_saved_model(folder, "auto")
+    facts = compiled.compile_saved_model(folder, "auto", leads=compiled.AUTO_MIN_LEADS)
     return folder, facts
 
 
@@ -145,6 +145,15 @@ def test_off_compiles_nothing(segmented, tmp_path):
     assert not (folder / compiled.OBJECT_FILE).exists()
     loaded = LeadScoreModel.load(folder)
     assert loaded.predictor == "lightgbm" and loaded.predictor_reason == "no compiled predictor saved with the model"
+
+
+def test_auto_leaves_a_small_export_to_lightgbm_and_says_why(segmented, tmp_path):
+    model, _ = segmented
+    folder = model.save(tmp_path / "scorer")
+    facts = compiled.compile_saved_model(folder, "auto", leads=compiled.AUTO_MIN_LEADS - 1)
+    assert facts["predictor"] == "lightgbm" and facts["compile_s"] == 0.0
+    assert f"{compiled.AUTO_MIN_LEADS - 1:,} leads" in facts["note"] and "compile_predictor = on" in facts["note"]
+    assert not (folder / compiled.OBJECT_FILE).exists()
 
 
 def test_a_blend_scores_its_tree_part_with_the_compiled_predictor(segmented, saved, tmp_path):

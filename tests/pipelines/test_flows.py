@@ -155,9 +155,29 @@ def fresh_champion(prefect_harness, export_files, tmp_path_factory):
     from pipelines.flows import weekly_flow
 
     ws = tmp_path_factory.mktemp("ws-guard")
-    settings = Settings(workspace=ws, tracking_uri=f"sqlite:///{ws / 'mlflow.db'}", train={"num_threads": 1})
+    # compile_predictor = on: the export is below auto's size, and this champion is the one the suite serves
+    # compiled through MLflow (models/compiled.py)
+    settings = Settings(
+        workspace=ws,
+        tracking_uri=f"sqlite:///{ws / 'mlflow.db'}",
+        train={"num_threads": 1},
+        compile_predictor="on",
+    )
     weekly_flow(*export_files, SYNTHETIC_CONFIG, settings)
     return settings
+
+
+def test_compile_on_serves_a_compiled_champion_with_the_boosters_scores(fresh_champion, canonical, config):
+    from features.build import build_features
+    from models.tracking import resolve
+
+    leads, acts = canonical
+    X = build_features(leads.head(500), acts, config=config)
+    scorer = resolve(fresh_champion.tracking(config.name)).scorer
+    assert scorer.predictor == "compiled", scorer.predictor_reason
+    compiled = scorer.predict_proba(X)
+    scorer.compiled = None
+    np.testing.assert_allclose(compiled, scorer.predict_proba(X), rtol=0, atol=1e-9)
 
 
 def test_a_leaky_config_stops_the_run_and_leaves_the_champion(fresh_champion, export_files, tmp_path):

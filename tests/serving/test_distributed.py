@@ -197,14 +197,14 @@ def test_real_worker_processes_give_the_single_process_list(export, model, confi
 
 
 def test_real_worker_processes_score_with_a_compiled_champion(export, model, config, single, tmp_path):
-    """The default wherever lleaves is installed: the model carries a compiled predictor, which cannot be
-    pickled; each worker process loads it again from the saved files the model carries."""
+    """The default wherever lleaves is installed and the export is large: the model carries a compiled
+    predictor, which cannot be pickled; each worker process loads it again from the saved files it carries."""
     pytest.importorskip("lleaves", reason="the compiled predictor needs the fast extra")
     from models.compiled import compile_saved_model
     from models.scorer import LeadScoreModel
 
     folder = model.model.save(tmp_path / "scorer")
-    assert compile_saved_model(folder, "auto")["predictor"] == "compiled"  # what `leadscore train` logs by default
+    assert compile_saved_model(folder, "on")["predictor"] == "compiled"  # what `leadscore train` logs for 100k leads
     champion = LeadScoreModel.load(folder)
     assert champion.predictor == "compiled"
     expected, _ = single
